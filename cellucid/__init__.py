@@ -1,0 +1,43 @@
+"""cellucid — look at a single-cell dataset in a fast WebGL viewer and get selections back.
+
+Public API (imported lazily so ``import cellucid`` stays fast)::
+
+    serve(export_dir)            serve a prepared export folder (blocks; background in Jupyter)
+    serve_anndata(data)          serve an .h5ad / .zarr path or an AnnData
+    show(export_dir)             the viewer as a notebook widget, for an export folder
+    show_anndata(adata)          the viewer as a notebook widget, for AnnData data
+    prepare(adata, out_dir)      write an export folder that serves fastest
+    demo_anndata(n_cells)        the built-in deterministic demo dataset as AnnData
+"""
+
+from __future__ import annotations
+
+from cellucid._version import __version__
+
+__all__ = ["__version__", "serve", "serve_anndata", "show", "show_anndata", "prepare", "demo_anndata", "set_proxy"]
+
+_LAZY = {
+    "serve": "cellucid.api",
+    "serve_anndata": "cellucid.api",
+    "show": "cellucid.widget",
+    "show_anndata": "cellucid.widget",
+    "set_proxy": "cellucid.widget",
+    "prepare": "cellucid.export",
+    "demo_anndata": "cellucid.data.demo",
+}
+
+
+def __getattr__(name: str):
+    # Heavy modules (anndata, tornado, anywidget) load on first use, not at import time.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cellucid' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
