@@ -1,0 +1,285 @@
+"""A gene-major (CSC) copy of a cell-major (CSR) expression matrix, cached on disk.
+
+Reading one gene (a column) for all cells from an on-disk CSR matrix means scanning the
+whole ``indices`` array: seconds at a million cells. This module builds, once per dataset
+file, a column-major index in the user's cache directory and then answers one gene with a
+single small contiguous read (``8 × nnz_of_that_gene`` bytes).
+
+- Built from any array-likes that slice like numpy (h5py / zarr datasets of a backed
+  AnnData, or numpy arrays) in bounded-memory row chunks, optionally in a background
+  thread with a tqdm progress bar. The server keeps answering (slowly) until it is ready.
+- Stored under :func:`cache_dir` (``$CELLUCID_CACHE_DIR``, else
+  ``$XDG_CACHE_HOME/cellucid``, else ``~/.cache/cellucid``), never next to the user's
+  file; named by a key that changes when the file changes (:func:`file_cache_key`).
+- Written atomically: a temporary file in the same directory, ``fsync``, then
+  ``os.replace``. A half-written index is never visible under the final name.
+
+File layout (little-endian)::
+
+    b"CLDGIDX1" | uint64 header_len | JSON header (padded to 8 bytes)
+    | int64 colptr[n_cols + 1]
+    | for each column j: uint32 rows[nnz_j] then float32 values[nnz_j]
+
+Column ``j``'s block starts at ``blocks_offset + 8 * colptr[j]`` and is ``8 * nnz_j``
+bytes long, so one ``pread`` fetches it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MAGIC = b"CLDGIDX1"
+FORMAT_VERSION = 1
+# Non-zeros per build chunk: bounds the builder's transient memory to ~20 bytes × this.
+DEFAULT_CHUNK_NNZ = 1 << 22
+
+__all__ = ["GeneIndex", "cache_dir", "file_cache_key"]
+
+
+def cache_dir() -> Path:
+    """Directory holding cellucid's gene indexes (created on demand by the builder).
+
+    ``$CELLUCID_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/cellucid``, else
+    ``~/.cache/cellucid``; the ``gene-index`` subfolder of that.
+    """
+    root = os.environ.get("CELLUCID_CACHE_DIR")
+    if not root:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        root = os.path.join(xdg, "cellucid") if xdg else os.path.join(Path.home(), ".cache", "cellucid")
+    return Path(root) / "gene-index"
+
+
+def file_cache_key(path: str | os.PathLike, dataset_id: str = "", matrix: str = "X") -> str:
+    """Cache key for the index of ``matrix`` in the file at ``path``.
+
+    Combines the dataset id, the absolute path, the file size and its modification time
+    (nanoseconds), so rewriting or touching the file gives a new key and a stale index is
+    never used. For a directory (zarr store) the sizes and newest mtime of all its files
+    count.
+    """
+    p = Path(path).resolve()
+    st = p.stat()
+    size, mtime = st.st_size, st.st_mtime_ns
+    if p.is_dir():
+        # A zarr store: a directory's own mtime does not change when files inside are
+        # rewritten, so fold in every file of the store.
+        for dirpath, _dirs, files in os.walk(p):
+            for name in files:
+                s = os.stat(os.path.join(dirpath, name))
+                size += s.st_size
+                mtime = max(mtime, s.st_mtime_ns)
+    payload = json.dumps([FORMAT_VERSION, dataset_id, str(p), size, mtime, matrix])
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+class GeneIndex:
+    """Column access to a CSR matrix through an on-disk CSC index.
+
+    Use :meth:`open_or_build`; then check :attr:`ready` and call :meth:`column`.
+    ``error`` holds the exception if building failed (the caller keeps its slow path).
+    """
+
+    def __init__(self, path: Path, n_rows: int, n_cols: int):
+        self.path = Path(path)
+        self.n_rows = int(n_rows)
+        self.n_cols = int(n_cols)
+        self.error: BaseException | None = None
+        self.progress = 0.0  # fraction of non-zeros written, 0..1
+        self._ready = threading.Event()
+        self._fd: int | None = None
+        self._colptr: np.ndarray | None = None
+        self._blocks_offset = 0
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # -- public API ---------------------------------------------------------------------
+    @classmethod
+    def open_or_build(
+        cls,
+        cache_key: str,
+        indptr: Any,
+        indices: Any,
+        data: Any,
+        n_rows: int,
+        n_cols: int,
+        background: bool = True,
+        progress: bool = True,
+        chunk_nnz: int = DEFAULT_CHUNK_NNZ,
+    ) -> "GeneIndex":
+        """Open the cached index for ``cache_key``, or build it from the CSR arrays.
+
+        ``indptr`` (length ``n_rows + 1``), ``indices`` and ``data`` may be numpy arrays or
+        h5py/zarr datasets; they are read in slices of about ``chunk_nnz`` non-zeros. With
+        ``background=True`` the build runs in a daemon thread and this returns at once
+        (``ready`` becomes true when done); otherwise it blocks until built.
+        Never raises for a build problem: it is stored in :attr:`error`.
+        """
+        if not all(c.isalnum() or c in "-_." for c in cache_key) or not cache_key:
+            raise ValueError(f"cache_key must be a non-empty file-name-safe string, got {cache_key!r}")
+        idx = cls(cache_dir() / f"{cache_key}.cgidx", n_rows, n_cols)
+        if idx._try_open():
+            return idx
+
+        def run() -> None:
+            try:
+                _build(idx.path, indptr, indices, data, idx.n_rows, idx.n_cols, chunk_nnz, progress, idx)
+                if not idx._try_open():
+                    raise OSError(f"gene index {idx.path} was built but could not be opened")
+            except BaseException as exc:  # kept for the caller; it falls back to the slow path
+                idx.error = exc
+
+        if background:
+            idx._thread = threading.Thread(target=run, name="cellucid-gene-index", daemon=True)
+            idx._thread.start()
+        else:
+            run()
+        return idx
+
+    @property
+    def ready(self) -> bool:
+        """True once the index is on disk and open."""
+        return self._ready.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until ready (or the build failed, or ``timeout`` seconds); return :attr:`ready`."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.ready
+
+    def column(self, j: int) -> np.ndarray:
+        """Dense float32 values of column ``j`` for all rows (one contiguous read)."""
+        if not self.ready:
+            raise RuntimeError("gene index is not ready yet; check .ready first")
+        j = int(j)
+        if not 0 <= j < self.n_cols:
+            raise IndexError(f"column {j} out of range 0..{self.n_cols - 1}")
+        lo, hi = int(self._colptr[j]), int(self._colptr[j + 1])
+        out = np.zeros(self.n_rows, dtype=np.float32)
+        n = hi - lo
+        if n:
+            buf = os.pread(self._fd, 8 * n, self._blocks_offset + 8 * lo)
+            if len(buf) != 8 * n:
+                raise OSError(f"gene index {self.path} is truncated")
+            rows = np.frombuffer(buf, dtype="<u4", count=n)
+            vals = np.frombuffer(buf, dtype="<f4", count=n, offset=4 * n)
+            out[rows] = vals
+        return out
+
+    def nnz(self, j: int) -> int:
+        """Number of stored entries of column ``j``."""
+        return int(self._colptr[int(j) + 1] - self._colptr[int(j)])
+
+    def close(self) -> None:
+        """Close the file handle. Idempotent. (A running build still finishes its file.)"""
+        with self._lock:
+            self._ready.clear()
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    # -- internals ----------------------------------------------------------------------
+    def _try_open(self) -> bool:
+        """Open and validate an existing index file; False when missing or unusable."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            head = os.pread(fd, 16, 0)
+            if len(head) != 16 or head[:8] != MAGIC:
+                raise ValueError("bad magic")
+            hlen = int.from_bytes(head[8:16], "little")
+            header = json.loads(os.pread(fd, hlen, 16))
+            if (header["version"], header["n_rows"], header["n_cols"]) != (FORMAT_VERSION, self.n_rows, self.n_cols):
+                raise ValueError("header does not match")
+            colptr_off = 16 + hlen
+            colptr = np.frombuffer(os.pread(fd, 8 * (self.n_cols + 1), colptr_off), dtype="<i8")
+            blocks = colptr_off + 8 * (self.n_cols + 1)
+            if colptr.size != self.n_cols + 1 or os.fstat(fd).st_size != blocks + 8 * int(colptr[-1]):
+                raise ValueError("size does not match")
+        except (ValueError, KeyError, OSError):
+            os.close(fd)
+            return False
+        with self._lock:
+            self._fd, self._colptr, self._blocks_offset = fd, colptr.copy(), blocks
+            self._ready.set()
+        return True
+
+
+def _build(path: Path, indptr, indices, data, n_rows: int, n_cols: int, chunk_nnz: int, progress: bool, owner: GeneIndex) -> None:
+    """Write the index for a CSR matrix to ``path`` atomically (see the module docstring)."""
+    from tqdm.auto import tqdm
+
+    indptr = np.asarray(indptr[:], dtype=np.int64)  # n_rows + 1 int64: 8 MB per million cells
+    if indptr.shape[0] != n_rows + 1:
+        raise ValueError(f"indptr has {indptr.shape[0]} entries, expected n_rows + 1 = {n_rows + 1}")
+    nnz = int(indptr[-1])
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    # Pass 1: non-zeros per column -> where each column's block starts.
+    counts = np.zeros(n_cols, dtype=np.int64)
+    for lo in range(0, nnz, chunk_nnz):
+        counts += np.bincount(np.asarray(indices[lo : lo + chunk_nnz]), minlength=n_cols)[:n_cols]
+    colptr = np.zeros(n_cols + 1, dtype=np.int64)
+    np.cumsum(counts, out=colptr[1:])
+
+    header = json.dumps({"version": FORMAT_VERSION, "n_rows": n_rows, "n_cols": n_cols, "nnz": nnz}).encode()
+    header += b" " * (-len(header) % 8)
+    blocks = 16 + len(header) + 8 * (n_cols + 1)
+
+    fd_tmp, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        os.pwrite(fd_tmp, MAGIC + len(header).to_bytes(8, "little") + header + colptr.astype("<i8").tobytes(), 0)
+        os.ftruncate(fd_tmp, blocks + 8 * nnz)
+        filled = np.zeros(n_cols, dtype=np.int64)  # entries written so far per column
+        # Sorting by column is a radix sort (linear) when column ids fit in 16 bits.
+        key_dtype = np.uint16 if n_cols <= 1 << 16 else np.int64
+        bar = tqdm(total=nnz, unit="nz", unit_scale=True, desc="cellucid gene index", disable=not progress, leave=False)
+        row = 0
+        while row < n_rows:
+            # Take whole rows up to ~chunk_nnz non-zeros (at least one row).
+            end = int(np.searchsorted(indptr, indptr[row] + chunk_nnz, side="right")) - 1
+            end = min(max(end, row + 1), n_rows)
+            a, b = int(indptr[row]), int(indptr[end])
+            if b > a:
+                cols = np.asarray(indices[a:b])
+                vals = np.asarray(data[a:b], dtype=np.float32)
+                rows = np.repeat(np.arange(row, end, dtype=np.uint32), np.diff(indptr[row : end + 1]))
+                order = np.argsort(cols.astype(key_dtype, copy=False), kind="stable")
+                cols, rows, vals = cols[order], rows[order], vals[order]
+                del order
+                present = np.flatnonzero(np.diff(cols, prepend=-1))  # first entry of each column run
+                bounds = np.append(present, cols.size)
+                rows_b = rows.astype("<u4", copy=False).data.cast("B")
+                vals_b = vals.astype("<f4", copy=False).data.cast("B")
+                for s, e in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+                    j = int(cols[s])
+                    base = blocks + 8 * int(colptr[j])
+                    f, nj = int(filled[j]), int(counts[j])
+                    os.pwrite(fd_tmp, rows_b[4 * s : 4 * e], base + 4 * f)
+                    os.pwrite(fd_tmp, vals_b[4 * s : 4 * e], base + 4 * nj + 4 * f)
+                    filled[j] = f + (e - s)
+                bar.update(b - a)
+                owner.progress = b / nnz if nnz else 1.0
+            row = end
+        bar.close()
+        if not np.array_equal(filled, counts):
+            raise ValueError("CSR arrays are inconsistent: column counts changed between passes")
+        os.fsync(fd_tmp)
+        os.close(fd_tmp)
+        fd_tmp = -1
+        os.replace(tmp, path)  # atomic: readers see the old state or the whole new file
+        owner.progress = 1.0
+    finally:
+        if fd_tmp >= 0:
+            os.close(fd_tmp)
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -1,0 +1,158 @@
+"""The on-disk gene-major index: right columns, atomic files, keys that follow the file."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import anndata as ad
+import h5py
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from cellucid.data.gene_index import GeneIndex, cache_dir, file_cache_key
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    # Every test gets its own cache dir; nothing touches the real ~/.cache.
+    monkeypatch.setenv("CELLUCID_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def _csr(n_rows=3000, n_cols=257, seed=0):
+    m = sp.random(n_rows, n_cols, density=0.04, format="csr", dtype=np.float32, random_state=seed)
+    m = m.tolil()
+    m[:, 5] = 0  # an empty column
+    m[7, :] = 0  # an empty row
+    return m.tocsr()
+
+
+def _h5ad(path, X):
+    ad.AnnData(X=X).write_h5ad(path)
+    return path
+
+
+def test_columns_equal_scipy_from_numpy_arrays():
+    X = _csr()
+    g = GeneIndex.open_or_build("a", X.indptr, X.indices, X.data, *X.shape, background=False, progress=False, chunk_nnz=500)
+    assert g.ready and g.error is None
+    C = X.tocsc()
+    for j in range(X.shape[1]):
+        np.testing.assert_array_equal(g.column(j), C[:, j].toarray().ravel())
+    assert g.column(5).dtype == np.float32 and not g.column(5).any()
+
+
+def test_columns_equal_scipy_from_backed_h5ad_in_background(tmp_path):
+    X = _csr(seed=1)
+    path = _h5ad(tmp_path / "d.h5ad", X)
+    with h5py.File(path, "r") as f:
+        x = f["X"]
+        g = GeneIndex.open_or_build(
+            file_cache_key(path, "ds-test"), x["indptr"], x["indices"], x["data"], *X.shape, progress=False, chunk_nnz=777
+        )
+        assert g.wait(60)
+    C = X.tocsc()
+    for j in (0, 1, 5, 100, X.shape[1] - 1):
+        np.testing.assert_array_equal(g.column(j), C[:, j].toarray().ravel())
+
+
+def test_integer_data_becomes_float32():
+    X = _csr(seed=2)
+    X.data = np.round(X.data * 10).astype(np.int64)
+    g = GeneIndex.open_or_build("ints", X.indptr, X.indices, X.data, *X.shape, background=False, progress=False)
+    np.testing.assert_array_equal(g.column(3), X[:, 3].toarray().ravel().astype(np.float32))
+
+
+def test_second_open_reuses_the_file_without_reading_the_matrix():
+    X = _csr(seed=3)
+    GeneIndex.open_or_build("reuse", X.indptr, X.indices, X.data, *X.shape, background=False, progress=False)
+    # Arrays that fail on any read: only an index opened from disk can answer.
+    class Boom:
+        def __getitem__(self, _):
+            raise AssertionError("matrix was read again")
+
+    g = GeneIndex.open_or_build("reuse", Boom(), Boom(), Boom(), *X.shape, background=False, progress=False)
+    assert g.ready and g.error is None
+    np.testing.assert_array_equal(g.column(9), X[:, 9].toarray().ravel())
+
+
+def test_failed_build_leaves_no_file_and_no_temp():
+    X = _csr(seed=4)
+
+    class FailsLate:
+        # Passes the counting pass, then fails half-way through writing.
+        def __init__(self, arr):
+            self.arr, self.calls = arr, 0
+
+        def __getitem__(self, s):
+            self.calls += 1
+            if self.calls > 3:
+                raise OSError("disk went away")
+            return self.arr[s]
+
+    g = GeneIndex.open_or_build(
+        "fail", X.indptr, X.indices, FailsLate(X.data), *X.shape, background=False, progress=False, chunk_nnz=300
+    )
+    assert not g.ready and isinstance(g.error, OSError)
+    assert os.listdir(cache_dir()) == []  # neither a final file nor a temp file
+    g2 = GeneIndex.open_or_build("fail", X.indptr, X.indices, X.data, *X.shape, background=False, progress=False)
+    assert g2.ready and os.listdir(cache_dir()) == ["fail.cgidx"]
+
+
+def test_truncated_index_file_is_rebuilt():
+    X = _csr(seed=5)
+    g = GeneIndex.open_or_build("trunc", X.indptr, X.indices, X.data, *X.shape, background=False, progress=False)
+    g.close()
+    with open(g.path, "r+b") as f:
+        f.truncate(os.path.getsize(g.path) - 8)
+    g2 = GeneIndex.open_or_build("trunc", X.indptr, X.indices, X.data, *X.shape, background=False, progress=False)
+    assert g2.ready
+    np.testing.assert_array_equal(g2.column(X.shape[1] - 1), X[:, -1].toarray().ravel())
+
+
+def test_cache_key_changes_when_the_file_changes(tmp_path):
+    path = _h5ad(tmp_path / "d.h5ad", _csr(seed=6))
+    k1 = file_cache_key(path, "ds-1")
+    assert file_cache_key(path, "ds-1") == k1
+    assert file_cache_key(path, "ds-2") != k1
+    assert file_cache_key(path, "ds-1", matrix="raw/X") != k1
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    k2 = file_cache_key(path, "ds-1")
+    assert k2 != k1
+    time.sleep(0.01)
+    _h5ad(path, _csr(seed=7))
+    assert file_cache_key(path, "ds-1") not in (k1, k2)
+
+
+def test_cache_dir_follows_env_and_is_never_the_data_folder(tmp_path, monkeypatch):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    X = _csr(seed=8)
+    path = _h5ad(data_dir / "d.h5ad", X)
+    before = sorted(os.listdir(data_dir))
+
+    monkeypatch.delenv("CELLUCID_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "cellucid" / "gene-index"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir() == tmp_path / "home" / ".cache" / "cellucid" / "gene-index"
+
+    with h5py.File(path, "r") as f:
+        x = f["X"]
+        g = GeneIndex.open_or_build(file_cache_key(path), x["indptr"], x["indices"], x["data"], *X.shape, background=False, progress=False)
+    assert g.ready
+    assert g.path.parent == cache_dir()
+    assert data_dir not in g.path.parents
+    assert sorted(os.listdir(data_dir)) == before
+
+
+def test_bad_key_and_out_of_range_column_are_clear_errors():
+    X = _csr(seed=9)
+    with pytest.raises(ValueError, match="cache_key"):
+        GeneIndex.open_or_build("../escape", X.indptr, X.indices, X.data, *X.shape, background=False)
+    g = GeneIndex.open_or_build("ok", X.indptr, X.indices, X.data, *X.shape, background=False, progress=False)
+    with pytest.raises(IndexError, match="out of range"):
+        g.column(X.shape[1])
