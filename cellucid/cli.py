@@ -1,0 +1,119 @@
+"""The ``cellucid`` command: ``serve`` (and, lazily, ``prepare``)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from cellucid._version import __version__
+
+# Subcommands that live in other modules; imported only when used so that
+# `cellucid --help` and `cellucid serve` stay fast and work even if one is missing.
+LAZY_COMMANDS = {
+    "prepare": ("cellucid.export.cli:prepare_command", "Write an export folder that serves fastest."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose listed subcommands are imported on first use."""
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is not None or name not in LAZY_COMMANDS:
+            return command
+        target, summary = LAZY_COMMANDS[name]
+        module_name, attr = target.split(":")
+        try:
+            return getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            return _unavailable(name, summary, exc)
+
+
+def _unavailable(name: str, summary: str, exc: Exception) -> click.Command:
+    @click.command(name, help=f"{summary} (not available: {exc})",
+                   context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    def command():
+        click.echo(f"Error: `cellucid {name}` is not available in this installation: {exc}", err=True)
+        sys.exit(2)
+
+    return command
+
+
+def _fail(err) -> None:
+    """Print a CellucidError (message + hint) and exit with status 2, no traceback."""
+    click.echo(f"Error: {err.message}", err=True)
+    if getattr(err, "hint", ""):
+        click.echo(f"  hint: {err.hint}", err=True)
+    sys.exit(2)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="cellucid")
+def main():
+    """cellucid: look at a single-cell dataset in a fast WebGL viewer.
+
+    Run `cellucid serve` for the built-in demo, or `cellucid serve data.h5ad`.
+    """
+
+
+def _expression(ctx, param, value):
+    if value in ("X", "raw") or (value.startswith("layer:") and len(value) > len("layer:")):
+        return value
+    raise click.BadParameter("use X, raw or layer:NAME (for example layer:counts)")
+
+
+@main.command("serve")
+@click.argument("path", required=False)
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on; if taken, the next free port is used (0: any free port).")
+@click.option("-H", "--host", default="127.0.0.1", show_default=True,
+              help="Address to bind. Anything but loopback makes the server reachable from other "
+                   "machines (it then requires its token).")
+@click.option("--no-browser", is_flag=True, help="Do not open a web browser.")
+@click.option("--no-backed", is_flag=True,
+              help="Load an .h5ad fully into memory instead of reading it lazily from disk.")
+@click.option("--latent-key", metavar="KEY", help="obsm key of the latent space (default: X_pca if present).")
+@click.option("--gene-id-column", metavar="COL",
+              help="var column with alternative gene ids to search (e.g. gene_ids, gene_symbols).")
+@click.option("--expression", default="X", show_default=True, callback=_expression,
+              metavar="X|raw|layer:NAME", help="Matrix the gene expression is read from.")
+@click.option("--obs-key", "obs_keys", multiple=True, metavar="KEY",
+              help="Show only this obs column (repeatable; shown in this order).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="HOST",
+              help="Extra Host name to answer to, e.g. behind a reverse proxy (repeatable).")
+@click.option("--dataset-name", metavar="NAME", help="Name shown in the viewer.")
+@click.option("--demo", "demo_cells", type=click.IntRange(1), metavar="N",
+              help="Serve the built-in demo dataset with N cells (no PATH also means the demo).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Log every request.")
+def serve_command(path, port, host, no_browser, no_backed, latent_key, gene_id_column, expression,
+                  obs_keys, allowed_hosts, dataset_name, demo_cells, quiet, verbose):
+    """Serve PATH (.h5ad file, .zarr directory or export folder) and open the viewer.
+
+    Without PATH, a built-in demo dataset is served.
+    """
+    from cellucid.anndata_server import AnnDataServer
+    from cellucid.data.base import CellucidError
+
+    if path is not None and demo_cells is not None:
+        raise click.UsageError("give either PATH or --demo N, not both")
+    extra = {"demo_cells": demo_cells} if demo_cells is not None else {}
+    try:
+        server = AnnDataServer(
+            path, port=port, host=host, open_browser=not no_browser, backed=not no_backed,
+            latent_key=latent_key, gene_id_column=gene_id_column, expression=expression,
+            obs_keys=list(obs_keys) or None, allowed_hosts=list(allowed_hosts),
+            dataset_name=dataset_name, quiet=quiet, verbose=verbose, **extra,
+        )
+        server.serve_forever()
+    except CellucidError as err:
+        _fail(err)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Request handlers, one module per route family (health, identity, data, static)."""

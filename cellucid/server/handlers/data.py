@@ -1,0 +1,284 @@
+"""Data routes under ``/_cellucid/api/`` (embedding, obs, obs/meta, gene, genes, vectors, cells).
+
+Every slow read runs on the state's executor (``ServerState.run``) so the IOLoop keeps
+answering other requests; encoded bodies go through the byte-bounded response cache.
+Errors raised by the source (``NotFound`` → 404, ``BadParameter`` → 400) become JSON in
+``BaseHandler.write_error``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Callable
+
+import numpy as np
+
+from cellucid.data.base import BadParameter, FieldData, NotFound
+from cellucid.server import encode
+from cellucid.server.cache import Encoded
+from cellucid.server.handlers.base import BaseHandler
+
+OCTET = "application/octet-stream"
+JSON = "application/json; charset=utf-8"
+MAX_CELLS = 100
+MAX_GENE_LIMIT = 200
+GZIP_LEVEL = 4  # near level 6's size on float arrays at about half the CPU
+
+
+class DataHandler(BaseHandler):
+    """Parameter parsing and the cached, compressed, ETagged response path."""
+
+    # -- parameters ---------------------------------------------------------------
+    def param(self, name: str, required: bool = False, default: str | None = None) -> str | None:
+        value = self.get_query_argument(name, None)
+        if value is None or (required and value == ""):
+            if required:
+                raise BadParameter(f"missing query parameter {name!r}",
+                                   f"Add ?{name}=... to the URL (see docs/http-api.md).")
+            return default
+        return value
+
+    def int_param(self, name: str, default: int | None = None, lo: int | None = None,
+                  hi: int | None = None) -> int | None:
+        raw = self.param(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise BadParameter(f"{name} must be an integer, got {raw!r}",
+                               f"Pass a whole number, e.g. {name}={lo if lo is not None else 0}.") from None
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise BadParameter(f"{name}={value} is out of range",
+                               f"Use a value between {lo} and {hi}.")
+        return value
+
+    # -- response path ------------------------------------------------------------
+    async def send_encoded(self, key, build: Callable[[], Encoded]) -> None:
+        if self.not_modified():
+            return
+        state = self.state
+        entry: Encoded | None = state.responses.get(key)
+        if entry is None:
+            entry = await state.run(key, build)
+            state.responses.put(key, entry)
+        body = entry.body
+        wants_gzip = "gzip" in self.request.headers.get("Accept-Encoding", "")
+        if wants_gzip and entry.content_type == OCTET and len(body) >= 1024:
+            if entry.gzipped is None:
+                raw = entry.body
+                entry.gzipped = await state.run(
+                    ("gzip", key), lambda: gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)
+                )
+                state.responses.put(key, entry)  # re-account its size
+            body = entry.gzipped
+            # Set here so tornado's own gzip transform leaves the body alone.
+            self.set_header("Content-Encoding", "gzip")
+        self.set_header("Content-Type", entry.content_type)
+        for name, value in entry.headers.items():
+            self.set_header(name, value)
+        self.finish(body)
+
+    async def field_data(self, name: str) -> FieldData:
+        """One obs field, decoded once and shared by /obs, /obs/meta and /cells."""
+        state = self.state
+        cached = state.fields.get(name)
+        if cached is not None:
+            return cached
+        data = await state.run(("field", name), lambda: state.source.obs_field(name))
+        nbytes = sum(a.nbytes for a in (data.codes, data.values) if a is not None)
+        state.fields.put(name, data, nbytes)
+        return data
+
+    def require_genes(self) -> None:
+        genes = self.state.identity["genes"]
+        if not genes["available"]:
+            raise NotFound(f"this dataset has no gene expression: {genes['reason']}",
+                           "Choose another matrix with --expression X|raw|layer:NAME, if the data has one.")
+
+
+def _binary(array: np.ndarray, dtype: str, headers: dict[str, str]) -> Encoded:
+    headers = {"X-Cellucid-Dtype": dtype, "X-Cellucid-Shape": encode.shape_header(array), **headers}
+    return Encoded(encode.le(array, dtype), OCTET, headers)
+
+
+class EmbeddingHandler(DataHandler):
+    """``/_cellucid/api/embedding?key=X_umap&dim=2&format=f32|u16``."""
+
+    async def get(self) -> None:
+        ident = self.state.identity
+        key = self.param("key", default=ident["default_embedding"])
+        info = next((e for e in ident["embeddings"] if e["key"] == key), None)
+        if info is None:
+            names = ", ".join(e["key"] for e in ident["embeddings"]) or "(none)"
+            raise NotFound(f"unknown embedding {key!r}", f"Available embeddings: {names}.")
+        default_dim = 2 if 2 in info["dimensions"] else max(info["dimensions"])
+        dim = self.int_param("dim", default_dim, 1, 3)
+        if dim not in info["dimensions"]:
+            raise BadParameter(f"embedding {key!r} cannot be shown in {dim}D",
+                               f"Use dim={' or '.join(map(str, info['dimensions']))}.")
+        fmt = self.param("format", default="f32")
+        if fmt not in ("f32", "u16"):
+            raise BadParameter(f"unknown format {fmt!r}", "Use format=f32 or format=u16.")
+        source = self.state.source
+
+        def build() -> Encoded:
+            coords = np.asarray(source.embedding(key, dim), dtype=np.float32).reshape(-1, dim)
+            extra = {"X-Cellucid-Embedding": encode.name_header(key), "X-Cellucid-Dim": str(dim)}
+            if fmt == "u16":
+                q, bounds = encode.quantize_u16(coords)
+                extra["X-Cellucid-Bounds"] = json.dumps(bounds)
+                return _binary(q, "uint16", extra)
+            return _binary(coords, "float32", extra)
+
+        await self.send_encoded(("embedding", key, dim, fmt), build)
+
+
+class ObsHandler(DataHandler):
+    """``/_cellucid/api/obs?field=NAME``: codes (categorical/boolean) or float32 values."""
+
+    async def get(self) -> None:
+        name = self.param("field", required=True)
+        data = await self.field_data(name)
+
+        def build() -> Encoded:
+            if data.kind == "continuous":
+                values = np.asarray(data.values, dtype=np.float32)
+                rng = encode.finite_range(values)
+                return _binary(values, "float32", {
+                    "X-Cellucid-Field-Kind": "continuous",
+                    "X-Cellucid-Field": encode.name_header(name),
+                    "X-Cellucid-Min": encode.number_header(rng[0] if rng else None),
+                    "X-Cellucid-Max": encode.number_header(rng[1] if rng else None),
+                })
+            codes, dtype, missing = encode.encode_codes(data)
+            return _binary(codes, dtype, {
+                "X-Cellucid-Field-Kind": "categorical",
+                "X-Cellucid-Field": encode.name_header(name),
+                "X-Cellucid-Missing-Code": str(missing),
+                "X-Cellucid-N-Categories": str(len(data.categories or [])),
+            })
+
+        await self.send_encoded(("obs", name), build)
+
+
+class ObsMetaHandler(DataHandler):
+    """``/_cellucid/api/obs/meta?field=NAME``: categories, colors, counts, range (JSON)."""
+
+    async def get(self) -> None:
+        name = self.param("field", required=True)
+        data = await self.field_data(name)
+        await self.send_encoded(("obs/meta", name),
+                                lambda: Encoded(encode.json_bytes(encode.field_meta(data)), JSON))
+
+
+class GeneHandler(DataHandler):
+    """``/_cellucid/api/gene?name=CD3E[&column=gene_ids]`` or ``?index=17``: float32 per cell."""
+
+    async def get(self) -> None:
+        self.require_genes()
+        n_genes = self.state.identity["genes"]["n_genes"]
+        index = self.int_param("index", None, 0, n_genes - 1)
+        name = self.param("name")
+        column = self.param("column")
+        if index is None and not name:
+            raise BadParameter("a gene needs name= or index=",
+                               "For example /_cellucid/api/gene?name=CD3E or ?index=0.")
+        source = self.state.source
+
+        def build() -> Encoded:
+            idx = index if index is not None else source.resolve_gene(name, column)
+            values = np.asarray(source.gene_by_index(int(idx)), dtype=np.float32)
+            gene_name = str(source.gene_names()[int(idx)])
+            rng = encode.finite_range(values)
+            return _binary(values, "float32", {
+                "X-Cellucid-Gene-Index": str(int(idx)),
+                "X-Cellucid-Gene-Name": encode.name_header(gene_name),
+                "X-Cellucid-Min": encode.number_header(rng[0] if rng else None),
+                "X-Cellucid-Max": encode.number_header(rng[1] if rng else None),
+            })
+
+        key = ("gene", index) if index is not None else ("gene", name, column)
+        await self.send_encoded(key, build)
+
+
+class GeneSearchHandler(DataHandler):
+    """``/_cellucid/api/genes?q=cd3&limit=20``: exact matches first, then prefix matches."""
+
+    async def get(self) -> None:
+        self.require_genes()
+        query = self.param("q", default="")
+        limit = self.int_param("limit", 20, 1, MAX_GENE_LIMIT)
+        source = self.state.source
+        n_genes = self.state.identity["genes"]["n_genes"]
+
+        def build() -> Encoded:
+            hits = source.search_genes(query, limit=max(n_genes, 1))
+            genes = [{"index": int(h.index), "name": str(h.name), "id": h.gene_id} for h in hits[:limit]]
+            return Encoded(encode.json_bytes({"query": query, "genes": genes, "total": len(hits)}), JSON)
+
+        await self.send_encoded(("genes", query, limit), build)
+
+
+class VectorsHandler(DataHandler):
+    """``/_cellucid/api/vectors?field=velocity_umap&dim=2``: float32 ``(n, dim)``."""
+
+    async def get(self) -> None:
+        block = self.state.identity["vector_fields"]
+        field_id = self.param("field", default=block["default_field"])
+        info = block["fields"].get(field_id) if field_id else None
+        if info is None:
+            names = ", ".join(block["fields"]) or "(none)"
+            raise NotFound(f"unknown vector field {field_id!r}", f"Available vector fields: {names}.")
+        dim = self.int_param("dim", info["default_dimension"], 1, 3)
+        if dim not in info["available_dimensions"]:
+            raise BadParameter(f"vector field {field_id!r} has no {dim}D vectors",
+                               f"Use dim={' or '.join(map(str, info['available_dimensions']))}.")
+        source = self.state.source
+
+        def build() -> Encoded:
+            vecs = np.asarray(source.vectors(field_id, dim), dtype=np.float32).reshape(-1, dim)
+            return _binary(vecs, "float32", {"X-Cellucid-Vector-Field": encode.name_header(field_id),
+                                             "X-Cellucid-Dim": str(dim)})
+
+        await self.send_encoded(("vectors", field_id, dim), build)
+
+
+class CellsHandler(DataHandler):
+    """``/_cellucid/api/cells?index=3,17,42``: names and field values for tooltips."""
+
+    async def get(self) -> None:
+        raw = self.param("index", required=True)
+        n_cells = self.state.identity["stats"]["n_cells"]
+        try:
+            indices = [int(part) for part in raw.split(",") if part.strip() != ""]
+        except ValueError:
+            raise BadParameter(f"index must be comma-separated integers, got {raw!r}",
+                               "For example ?index=3,17,42.") from None
+        if not indices:
+            raise BadParameter("index is empty", "For example ?index=3,17,42.")
+        if len(indices) > MAX_CELLS:
+            raise BadParameter(f"at most {MAX_CELLS} cells per request, got {len(indices)}",
+                               "Split the request.")
+        bad = [i for i in indices if not 0 <= i < n_cells]
+        if bad:
+            raise BadParameter(f"cell index {bad[0]} is out of range",
+                               f"Indices go from 0 to {n_cells - 1}.")
+        source = self.state.source
+        field_names = [f["name"] for f in self.state.identity["fields"]]
+        fields = [await self.field_data(name) for name in field_names]
+
+        def build() -> Encoded:
+            idx = np.asarray(indices, dtype=np.int64)
+            try:
+                names = [str(n) for n in source.obs_names(idx)]
+            except NotImplementedError:
+                names = [str(i) for i in indices]
+            cells = [
+                {"index": i, "name": names[k], "fields": {f.name: encode.cell_value(f, i) for f in fields}}
+                for k, i in enumerate(indices)
+            ]
+            return Encoded(encode.json_bytes({"cells": cells}), JSON)
+
+        await self.send_encoded(("cells", tuple(indices)), build)

@@ -1,0 +1,67 @@
+"""What every handler shares: the source, its identity, caches and the read executor."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any, Awaitable, Callable
+
+from cellucid._version import __version__
+from cellucid.data.base import DataSource
+from cellucid.server.cache import ByteLRU
+from cellucid.server.identity import build_identity
+from cellucid.server.settings import ServerSettings
+
+
+class ServerState:
+    """Built once per app. ``identity`` is computed up front: it is what the viewer asks
+    for first, it validates the source, and health must never touch a (possibly busy) file."""
+
+    def __init__(self, source: DataSource, settings: ServerSettings):
+        self.source = source
+        self.settings = settings
+        self.identity: dict = build_identity(source)
+        self.dataset_id: str = self.identity["id"]
+        self.health: dict = {
+            "status": "ok",
+            "version": __version__,
+            "dataset_name": self.identity["name"],
+            "dataset_id": self.dataset_id,
+            "n_cells": self.identity["stats"]["n_cells"],
+            "n_genes": self.identity["stats"]["n_genes"],
+            "source_kind": self.identity["source_kind"],
+        }
+        self.responses = ByteLRU(settings.cache_bytes)
+        # Decoded obs fields: /obs, /obs/meta and /cells all need them.
+        self.fields = ByteLRU(max(settings.cache_bytes // 4, 1 << 20))
+        self._owns_executor = settings.executor is None
+        self.executor: Executor = settings.executor or ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix="cellucid-read"
+        )
+        self._inflight: dict[Any, asyncio.Future] = {}
+
+    def etag(self, path: str, params: list[tuple[str, str]]) -> str:
+        """Weak ETag from the dataset id and the (normalized) request."""
+        h = hashlib.sha1(self.dataset_id.encode())
+        h.update(path.encode())
+        for k, v in sorted(params):
+            h.update(f"\0{k}={v}".encode())
+        return f'W/"{h.hexdigest()[:24]}"'
+
+    async def run(self, key: Any, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` on the read executor; identical concurrent requests share one run."""
+        existing = self._inflight.get(key)
+        if existing is not None:
+            return await asyncio.shield(existing)
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(self.executor, fn)
+        self._inflight[key] = fut
+        try:
+            return await fut
+        finally:
+            self._inflight.pop(key, None)
+
+    def close(self) -> None:
+        if self._owns_executor:
+            self.executor.shutdown(wait=False, cancel_futures=True)
