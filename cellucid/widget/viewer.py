@@ -1,0 +1,421 @@
+"""The user-facing notebook viewer: a widget plus the background server it owns.
+
+``show_anndata(adata)`` returns a :class:`Viewer`. It displays itself, exposes the current
+selection as a numpy array and as ``obs`` rows, runs your callbacks on viewer events, and
+sends highlights / colouring / visibility commands to the viewer.
+
+About waiting: a Jupyter kernel handles widget messages *between* cells (and, with
+ipykernel ≥ 7, while a cell is suspended in ``await``). A synchronous wait inside the
+cell that displayed the viewer would block the very messages it waits for, so
+:meth:`Viewer.wait_for_ready` never blocks inside a running notebook cell: it answers
+at once there (and warns how to wait instead). Use ``await viewer.ready()`` in that cell,
+or call ``wait_for_ready`` in a later cell / from another thread, where it does block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+import time
+import traceback
+import warnings
+import weakref
+from typing import Any, Callable
+
+import numpy as np
+
+from cellucid.widget import _lifetime
+from cellucid.widget._codec import as_indices
+from cellucid.widget._obs import is_anndata, read_obs
+from cellucid.widget._widget import CellucidWidget
+from cellucid.widget.proxy import iframe_target
+
+_EVENTS = ("selection", "hover", "click", "ready")
+_HEX = "0123456789abcdefABCDEF"
+
+
+def _check_color(color: str) -> str:
+    c = str(color)
+    if len(c) == 4 and c[0] == "#" and all(ch in _HEX for ch in c[1:]):
+        c = "#" + "".join(ch * 2 for ch in c[1:])
+    if not (len(c) == 7 and c[0] == "#" and all(ch in _HEX for ch in c[1:])):
+        raise ValueError(f"color must be '#rrggbb' (or '#rgb'), got {color!r}")
+    return c.lower()
+
+
+def _in_running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _current_execution_count() -> int | None:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return None
+    ip = get_ipython()
+    return getattr(ip, "execution_count", None) if ip is not None else None
+
+
+class Viewer:
+    """A cellucid viewer in a notebook (returned by ``show_anndata`` / ``show``).
+
+    Not usually constructed directly. ``server`` is a started server object with ``url``,
+    ``port`` and ``stop()``; the viewer owns it and stops it in :meth:`stop`.
+    """
+
+    def __init__(self, server: Any, data: Any = None, *, height: int = 600, color_by: str | None = None,
+                 embedding: str | None = None, dimension: int | None = None, proxy: bool | str | None = None):
+        self._server = server
+        self._data = data
+        self._obs_cache = None
+        self._callbacks: dict[str, list[Callable]] = {e: [] for e in _EVENTS}
+        self._state: dict[str, Any] = {"selection": None, "hover": None, "click": None, "ready": None}
+        self._ready = threading.Event()
+        self._stopped = False
+        self._auto_displayed_in: int | None = None
+
+        target = iframe_target(server.url, server.port, proxy)
+        token = getattr(server, "token", None) or secrets.token_urlsafe(16)
+        self.widget = CellucidWidget(
+            server_url=target.direct_url,
+            server_port=target.port,
+            proxy_url=target.proxy_url,
+            token=token,
+            height=int(height),
+            color_by=color_by,
+            embedding=embedding,
+            dimension=dimension,
+        )
+        # The widget lives in ipywidgets' registry; it must not keep this viewer alive,
+        # or re-running a cell would never free the old server. So: weak references only.
+        ref = weakref.ref(self)
+
+        def _on_selection_event(change, ref=ref):
+            v = ref()
+            if v is not None:
+                v._selection_changed()
+
+        def _on_hover(change, ref=ref):
+            v = ref()
+            if v is not None:
+                v._emit("hover", {"cell": change["new"]})
+
+        def _on_event(name, payload, ref=ref):
+            v = ref()
+            if v is not None:
+                v._viewer_event(name, payload)
+
+        self.widget.observe(_on_selection_event, names="selection_event")
+        self.widget.observe(_on_hover, names="hover")
+        self.widget.on_event(_on_event)
+        def _on_close(ref=ref):
+            v = ref()
+            if v is not None:
+                v.stop()
+
+        self.widget.on_close(_on_close)
+        self._finalizer = weakref.finalize(self, _lifetime.shutdown, server, self.widget)
+        _lifetime.LIVE.add(self)
+
+    # -- display ---------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs):
+        # show_anndata() already displayed this viewer in the current cell: when the cell
+        # ends with `viewer`, don't draw a second iframe onto the same model.
+        if self.widget.comm is None:  # stopped: nothing left to draw
+            return {"text/plain": repr(self)}
+        count = _current_execution_count()
+        if self._auto_displayed_in is not None and count == self._auto_displayed_in:
+            return {"text/plain": repr(self)}
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        status = "stopped" if self._stopped else ("ready" if self.is_ready else "starting")
+        return f"<cellucid.Viewer {self.url} ({status})>"
+
+    def display(self) -> "Viewer":
+        """Display the viewer in the current cell output; returns ``self``."""
+        from IPython.display import display
+
+        display(self.widget)
+        return self
+
+    # -- server --------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The server's direct URL (open it in a browser tab for a full-page viewer)."""
+        return self.widget.server_url
+
+    @property
+    def server(self) -> Any:
+        """The background server this viewer owns."""
+        return self._server
+
+    def stop(self) -> None:
+        """Stop the server and close the widget (idempotent). Frees the port and files."""
+        if self._stopped:
+            return
+        self._stopped = True
+        _lifetime.LIVE.discard(self)
+        self._finalizer()  # runs shutdown(server, widget) once
+
+    close = stop
+
+    def __enter__(self) -> "Viewer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- events from the viewer ------------------------------------------------------
+    def _selection_changed(self) -> None:
+        cells = np.array(self.widget.selection, dtype=np.uint32, copy=True)
+        source = (self.widget.selection_event or {}).get("source")
+        self._emit("selection", {"cells": cells, "source": source})
+
+    def _viewer_event(self, name: str, payload: dict) -> None:
+        if name == "ready":
+            info = {"n_cells": payload.get("n_cells"), "dimensions": list(payload.get("dimensions") or [])}
+            self._ready.set()
+            self._emit("ready", info)
+        elif name == "click":
+            self._emit("click", {"cell": payload.get("cell"), "shift": bool(payload.get("shift")),
+                                 "ctrl": bool(payload.get("ctrl"))})
+
+    def _emit(self, event: str, payload: dict) -> None:
+        self._state[event] = payload
+        for cb in list(self._callbacks[event]):
+            try:
+                cb(payload)
+            except Exception:
+                # A broken callback must not break the widget or the other callbacks.
+                traceback.print_exc()
+
+    def _register(self, event: str, callback: Callable | None):
+        def add(cb: Callable) -> Callable:
+            if not callable(cb):
+                raise TypeError(f"on_{event} needs a callable, got {type(cb).__name__}")
+            self._callbacks[event].append(cb)
+            return cb
+
+        return add if callback is None else add(callback)
+
+    def on_selection(self, callback: Callable | None = None):
+        """Register ``callback({"cells": np.ndarray[uint32], "source": str})`` for every new
+        selection (source: ``lasso``, ``click``, ``filter``, ``clear``, ``python``). Usable as
+        a decorator; several callbacks may be registered."""
+        return self._register("selection", callback)
+
+    def on_hover(self, callback: Callable | None = None):
+        """Register ``callback({"cell": int | None})`` for the cell under the pointer
+        (throttled by the viewer to at most 20 calls per second)."""
+        return self._register("hover", callback)
+
+    def on_click(self, callback: Callable | None = None):
+        """Register ``callback({"cell": int | None, "shift": bool, "ctrl": bool})``."""
+        return self._register("click", callback)
+
+    def on_ready(self, callback: Callable | None = None):
+        """Register ``callback({"n_cells": int, "dimensions": [int, ...]})``, called when the
+        viewer has loaded. Registered after the viewer is ready: called at once."""
+        out = self._register("ready", callback)
+        if self.is_ready and self._state["ready"] is not None:
+            cb = callback if callback is not None else None
+            if cb is not None:
+                cb(self._state["ready"])
+            else:  # decorator form: call once registered
+                def deco(f):
+                    out(f)
+                    f(self._state["ready"])
+                    return f
+
+                return deco
+        return out
+
+    def remove_callback(self, callback: Callable) -> bool:
+        """Unregister ``callback`` from every event; returns whether it was registered."""
+        found = False
+        for lst in self._callbacks.values():
+            while callback in lst:
+                lst.remove(callback)
+                found = True
+        return found
+
+    # -- selection -------------------------------------------------------------------
+    @property
+    def selection(self) -> np.ndarray:
+        """Positions (0-based, ``uint32``) of the currently selected cells."""
+        return np.array(self.widget.selection, dtype=np.uint32, copy=True)
+
+    @selection.setter
+    def selection(self, indices) -> None:
+        self.select(indices)
+
+    def select(self, indices) -> None:
+        """Make ``indices`` (positions or a boolean mask) the viewer's selection."""
+        cells = as_indices(indices, self.n_cells, "selection")
+        self.widget.send_command("select", {}, cells)
+
+    def _obs(self):
+        if self._obs_cache is None:
+            self._obs_cache = read_obs(self._data, getattr(self._server, "source", None))
+        return self._obs_cache
+
+    def selected_obs(self):
+        """``obs`` rows of the selected cells: ``adata.obs.iloc[viewer.selection]``
+        (a pandas DataFrame; empty with all columns when nothing is selected)."""
+        return self._obs().iloc[self.selection.astype(np.int64)]
+
+    @property
+    def n_cells(self) -> int | None:
+        """Number of cells (from the data, or from the viewer once ready)."""
+        if is_anndata(self._data):
+            return int(self._data.n_obs)
+        info = self.widget.ready_info or {}
+        if info.get("n_cells") is not None:
+            return int(info["n_cells"])
+        for attr in ("n_cells",):
+            n = getattr(self._server, attr, None)
+            if isinstance(n, int):
+                return n
+        return None
+
+    # -- commands to the viewer ------------------------------------------------------
+    def highlight_cells(self, indices, color: str = "#ff0000") -> None:
+        """Draw ``indices`` (positions or a boolean mask) emphasized in ``color``
+        (``#rrggbb``). Replaces the previous highlight."""
+        cells = as_indices(indices, self.n_cells, "highlight_cells")
+        col = _check_color(color)
+        with self.widget.hold_sync():
+            self.widget.highlight_color = col
+            self.widget.highlight = cells
+
+    def clear_highlights(self) -> None:
+        """Remove every highlight."""
+        self.widget.highlight = np.zeros(0, dtype="<u4")
+        self.widget.send_command("clear_highlights")
+
+    @property
+    def highlight(self) -> np.ndarray:
+        """Positions of the highlighted cells (set with :meth:`highlight_cells`)."""
+        return np.array(self.widget.highlight, dtype=np.uint32, copy=True)
+
+    def set_color_by(self, name: str) -> "Viewer":
+        """Color the cells by an obs field or a gene (by name); returns ``self``."""
+        if not isinstance(name, str) or not name:
+            raise TypeError("set_color_by() needs a field or gene name (a non-empty string)")
+        self.widget.color_by = name
+        return self
+
+    @property
+    def color_by(self) -> str | None:
+        """The field or gene the cells are colored by (settable)."""
+        return self.widget.color_by
+
+    @color_by.setter
+    def color_by(self, name: str) -> None:
+        self.set_color_by(name)
+
+    @property
+    def embedding(self) -> str | None:
+        """The obsm key shown (settable, e.g. ``"X_umap"``)."""
+        return self.widget.embedding
+
+    @embedding.setter
+    def embedding(self, key: str) -> None:
+        self.widget.embedding = key
+
+    @property
+    def dimension(self) -> int | None:
+        """1, 2 or 3 (settable)."""
+        return self.widget.dimension
+
+    @dimension.setter
+    def dimension(self, dim: int) -> None:
+        self.widget.dimension = dim
+
+    @property
+    def height(self) -> int:
+        """Widget height in pixels (settable)."""
+        return self.widget.height
+
+    @height.setter
+    def height(self, px: int) -> None:
+        self.widget.height = int(px)
+
+    def set_visibility(self, indices, visible: bool = True) -> None:
+        """Show (``visible=True``) or hide the cells at ``indices``."""
+        cells = as_indices(indices, self.n_cells, "set_visibility")
+        self.widget.send_command("visibility", {"visible": bool(visible)}, cells)
+
+    def reset_view(self) -> None:
+        """Reset the camera to show all cells."""
+        self.widget.send_command("reset_view")
+
+    # -- readiness -------------------------------------------------------------------
+    @property
+    def is_ready(self) -> bool:
+        """Whether the viewer in the browser has loaded the data and said so."""
+        return self._ready.is_set()
+
+    def wait_for_ready(self, timeout: float = 30.0) -> bool:
+        """Block until the viewer is ready, up to ``timeout`` seconds; returns ``is_ready``.
+
+        Inside a running notebook cell this cannot block (the kernel delivers widget
+        messages only between cells or while a cell awaits), so there it returns at once,
+        with a warning if the viewer is not ready yet — use ``await viewer.ready()``
+        instead, or call this in a later cell. From a plain script or another thread it
+        waits.
+        """
+        if self._ready.is_set():
+            return True
+        if threading.current_thread() is threading.main_thread() and _in_running_loop_or_kernel():
+            warnings.warn(
+                "cellucid: the viewer is not ready yet, and a notebook cell cannot block-wait for it "
+                "(widget messages arrive between cells). Use `await viewer.ready()` in this cell, "
+                "or call wait_for_ready() in a later cell.",
+                stacklevel=2,
+            )
+            return False
+        return self._ready.wait(timeout)
+
+    async def ready(self, timeout: float = 30.0) -> bool:
+        """``await viewer.ready()``: wait (without blocking the kernel) until the viewer is
+        ready, up to ``timeout`` seconds; returns ``is_ready``."""
+        deadline = time.monotonic() + timeout
+        while not self._ready.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return self._ready.is_set()
+
+    @property
+    def state(self) -> dict:
+        """The last events and current settings: ``selection`` (``{cells, source}``),
+        ``hover``, ``click``, ``ready`` payloads (``None`` until they happen), plus
+        ``color_by``, ``embedding``, ``dimension``."""
+        return {
+            **self._state,
+            "color_by": self.widget.color_by,
+            "embedding": self.widget.embedding,
+            "dimension": self.widget.dimension,
+        }
+
+    @property
+    def status(self) -> str:
+        """What the browser side reported: ``"loading"``, ``"ok"``, ``"error: …"`` or ``""``
+        (never rendered)."""
+        return self.widget.status
+
+
+def _in_running_loop_or_kernel() -> bool:
+    if _in_running_loop():
+        return True
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return False
+    ip = get_ipython()
+    return ip is not None and getattr(ip, "kernel", None) is not None

@@ -1,0 +1,182 @@
+// The cellucid anywidget front end: an iframe onto the cellucid server, with the model's
+// traitlets relayed to and from the viewer's postMessage bridge.
+import { createBridge } from "./bridge.js";
+import { bufferToUint32, fromUint32, toUint32 } from "./codec.js";
+import { unreachableHtml } from "./message.js";
+import { probeHealth } from "./probe.js";
+import { iframeSrc, viewerBaseUrl } from "./url.js";
+
+function render({ model, el }) {
+  const token = model.get("token");
+  const proxied = !!model.get("proxy_url");
+  const base = viewerBaseUrl({
+    serverUrl: model.get("server_url"),
+    serverPort: model.get("server_port"),
+    proxyUrl: model.get("proxy_url"),
+  });
+  const targetOrigin = base.origin;
+
+  el.classList.add("cellucid-widget");
+  const box = document.createElement("div");
+  box.style.position = "relative";
+  box.style.width = "100%";
+  const iframe = document.createElement("iframe");
+  iframe.title = "cellucid viewer";
+  iframe.setAttribute("allow", "fullscreen; clipboard-write");
+  iframe.style.cssText = "width:100%;border:0;display:block";
+  const setHeight = () => (iframe.style.height = `${model.get("height")}px`);
+  setHeight();
+  box.appendChild(iframe);
+  el.appendChild(box);
+
+  const setStatus = (s) => {
+    if (model.get("status") === s) return;
+    model.set("status", s);
+    model.save_changes();
+  };
+
+  // Changes we apply because the viewer told us; not to be echoed back to the viewer.
+  let fromViewer = false;
+  const setFromViewer = (attrs) => {
+    fromViewer = true;
+    try {
+      model.set(attrs);
+    } finally {
+      fromViewer = false;
+    }
+    model.save_changes();
+  };
+  let selectionSeq = (model.get("selection_event") || {}).seq || 0;
+
+  const bridge = createBridge({
+    iframe,
+    targetOrigin,
+    token,
+    onMessage(type, payload) {
+      switch (type) {
+        case "ready": {
+          const info = {
+            n_cells: payload.n_cells,
+            dimensions: payload.dimensions || [],
+            embedding: payload.embedding ?? null,
+            dimension: payload.dimension ?? null,
+            color_by: payload.color_by ?? null,
+          };
+          // Python's choices win; the viewer's defaults fill what Python left unset.
+          pushInitialState(info);
+          const attrs = { ready: true, ready_info: info };
+          for (const k of ["color_by", "embedding", "dimension"]) {
+            if (model.get(k) == null && info[k] != null) attrs[k] = info[k];
+          }
+          setFromViewer(attrs);
+          setStatus("ok");
+          model.send({ event: "ready", payload: { n_cells: info.n_cells, dimensions: info.dimensions } });
+          break;
+        }
+        case "selection": {
+          selectionSeq += 1;
+          setFromViewer({
+            selection: fromUint32(toUint32Cells(payload.cells)),
+            selection_event: { seq: selectionSeq, source: payload.source || "unknown" },
+          });
+          break;
+        }
+        case "hover":
+          setFromViewer({ hover: payload.cell ?? null });
+          break;
+        case "click":
+          model.send({
+            event: "click",
+            payload: { cell: payload.cell ?? null, shift: !!payload.shift, ctrl: !!payload.ctrl },
+          });
+          break;
+        case "state": {
+          const attrs = {};
+          for (const k of ["color_by", "embedding", "dimension"]) if (k in payload) attrs[k] = payload[k];
+          setFromViewer(attrs);
+          break;
+        }
+        default:
+          break;
+      }
+    },
+  });
+
+  function toUint32Cells(cells) {
+    if (cells instanceof Uint32Array) return cells;
+    if (Array.isArray(cells) || ArrayBuffer.isView(cells)) return Uint32Array.from(cells);
+    return new Uint32Array(0);
+  }
+
+  function sendHighlight() {
+    const cells = toUint32(model.get("highlight"));
+    if (cells.length === 0) bridge.send("clear_highlights", {});
+    else bridge.send("highlight", { cells, color: model.get("highlight_color") }, [cells.buffer]);
+  }
+
+  function pushInitialState(info) {
+    // Sent right after "ready" (the bridge flushes its queue after this handler returns).
+    for (const [k, type, key] of [["embedding", "embedding", "key"], ["dimension", "dimension", "dim"], ["color_by", "color_by", "name"]]) {
+      const v = model.get(k);
+      if (v != null && v !== info[k]) bridge.send(type, { [key]: v });
+    }
+    if (toUint32(model.get("highlight")).length) sendHighlight();
+  }
+
+  // Python → viewer
+  const onTrait = (name, fn) => {
+    const handler = () => {
+      if (!fromViewer) fn();
+    };
+    model.on(`change:${name}`, handler);
+    return () => model.off(`change:${name}`, handler);
+  };
+  const offs = [
+    onTrait("height", setHeight),
+    onTrait("color_by", () => model.get("color_by") != null && bridge.send("color_by", { name: model.get("color_by") })),
+    onTrait("embedding", () => model.get("embedding") != null && bridge.send("embedding", { key: model.get("embedding") })),
+    onTrait("dimension", () => model.get("dimension") != null && bridge.send("dimension", { dim: model.get("dimension") })),
+    onTrait("highlight", sendHighlight),
+    onTrait("highlight_color", sendHighlight),
+  ];
+
+  const onCustom = (content, buffers) => {
+    if (!content || typeof content.cmd !== "string") return;
+    const payload = { ...(content.payload || {}) };
+    const transfer = [];
+    if (content.has_cells) {
+      payload.cells = bufferToUint32(buffers && buffers[0]);
+      transfer.push(payload.cells.buffer);
+    }
+    bridge.send(content.cmd, payload, transfer);
+  };
+  model.on("msg:custom", onCustom);
+
+  // A reload inside the iframe means a fresh viewer: wait for its "ready" again.
+  iframe.addEventListener("load", () => bridge.reset());
+
+  // Probe first, so an unreachable server gives a message instead of a blank box.
+  let disposed = false;
+  setStatus("loading");
+  probeHealth(base).then((res) => {
+    if (disposed) return;
+    if (res.ok) {
+      iframe.src = iframeSrc(base, token, window.location.origin);
+    } else {
+      iframe.remove();
+      box.innerHTML = unreachableHtml({ url: res.url, reason: res.reason, proxied, status: res.status });
+      setStatus(`error: cannot reach ${res.url} (${res.reason})`);
+    }
+  });
+
+  return () => {
+    disposed = true;
+    for (const off of offs) off();
+    model.off("msg:custom", onCustom);
+    bridge.dispose();
+    iframe.src = "about:blank";
+    box.remove();
+  };
+}
+
+export default { render };
