@@ -1,0 +1,99 @@
+"""Benchmark datasets: generated with cellucid's deterministic demo, cached in bench/data/.
+
+Every dataset is the demo AnnData (``cellucid.data.demo``) with CSR ``float32`` X, written
+uncompressed. Files are written to a temporary name and renamed, so an interrupted run
+never leaves a half file that a later run would trust.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+DATA = BENCH / "data"
+SEED = 0
+
+
+@dataclass
+class Dataset:
+    """One benchmark input: name, counts and the paths of each format that exists."""
+
+    name: str
+    n_cells: int
+    n_genes: int
+    h5ad: Path
+    zarr: Path | None = None
+    export: Path | None = None
+
+    @property
+    def size_bytes(self) -> int:
+        return self.h5ad.stat().st_size
+
+
+def _name(n_cells: int, n_genes: int) -> str:
+    return f"demo_{n_cells // 1000}k_{n_genes}g"
+
+
+def ensure(n_cells: int, n_genes: int, extra_formats: bool = True, log=print) -> Dataset:
+    """Make (or reuse) the ``.h5ad`` — and, when the package can write them, a ``.zarr``
+    store and an export folder — for ``n_cells × n_genes``."""
+    from cellucid.data.demo import write_demo_h5ad
+
+    DATA.mkdir(parents=True, exist_ok=True)
+    name = _name(n_cells, n_genes)
+    ds = Dataset(name, n_cells, n_genes, DATA / f"{name}.h5ad")
+    if not ds.h5ad.exists():
+        t = time.perf_counter()
+        log(f"  generating {ds.h5ad.name} ({n_cells:,} cells x {n_genes:,} genes)...")
+        write_demo_h5ad(ds.h5ad, n_cells, n_genes, SEED)
+        log(f"  wrote {ds.h5ad.name}: {ds.size_bytes / 1e6:,.0f} MB in {time.perf_counter() - t:.1f} s")
+    if extra_formats:
+        ds.zarr = _zarr(ds, log)
+        ds.export = _export(ds, log)
+    return ds
+
+
+def _zarr(ds: Dataset, log) -> Path | None:
+    path = DATA / f"{ds.name}.zarr"
+    if path.exists():
+        return path
+    try:
+        import anndata as ad
+
+        t = time.perf_counter()
+        adata = ad.read_h5ad(ds.h5ad)
+        tmp = path.with_suffix(".zarr.tmp")
+        adata.write_zarr(tmp)
+        os.replace(tmp, path)
+        log(f"  wrote {path.name} in {time.perf_counter() - t:.1f} s")
+        return path
+    except Exception as exc:  # reported, the h5ad benchmarks still run
+        log(f"  zarr: not written ({type(exc).__name__}: {exc})")
+        return None
+
+
+def _export(ds: Dataset, log) -> Path | None:
+    path = DATA / f"{ds.name}_export"
+    if (path / "dataset_identity.json").exists():
+        return path
+    try:
+        from cellucid.export import prepare
+    except Exception as exc:
+        log(f"  export: cellucid.export.prepare not available ({type(exc).__name__}: {exc})")
+        return None
+    try:
+        import shutil
+
+        t = time.perf_counter()
+        tmp = path.with_name(path.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        prepare(str(ds.h5ad), str(tmp))
+        os.replace(tmp, path)
+        log(f"  wrote {path.name} in {time.perf_counter() - t:.1f} s")
+        return path
+    except Exception as exc:
+        log(f"  export: prepare failed ({type(exc).__name__}: {exc})")
+        return None

@@ -1,0 +1,56 @@
+"""The peers: each installed from PyPI into its own venv under bench/.cache/ when missing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+PEERS = {
+    # name: (venv folder, pip requirement, console script)
+    "cellxgene": ("venv-cellxgene", "cellxgene==1.3.0", "cellxgene"),
+    "cellucid095": ("venv-cellucid095", "cellucid==0.9.5", "cellucid"),
+}
+
+
+def executable(peer: str) -> Path:
+    venv, _req, script = PEERS[peer]
+    return CACHE / venv / "bin" / script
+
+
+def version(peer: str) -> str | None:
+    venv, req, _ = PEERS[peer]
+    py = CACHE / venv / "bin" / "python"
+    name = req.split("==")[0]
+    try:
+        out = subprocess.run([str(py), "-m", "pip", "show", name], capture_output=True, text=True, timeout=60)
+    except OSError:
+        return None
+    for line in out.stdout.splitlines():
+        if line.startswith("Version:"):
+            return line.split()[1]
+    return None
+
+
+def ensure(peer: str, log=print) -> tuple[bool, str]:
+    """Install ``peer`` into its venv if its executable is missing.
+
+    Returns ``(ok, message)``; a failed install is reported by the caller, never skipped
+    silently.
+    """
+    exe = executable(peer)
+    if exe.exists():
+        return True, f"{peer} {version(peer)} (cached venv)"
+    venv, req, _ = PEERS[peer]
+    path = CACHE / venv
+    log(f"  installing {req} into {path} (takes a few minutes)...")
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, capture_output=True, timeout=300)
+        r = subprocess.run([str(path / "bin" / "pip"), "install", "-q", req], capture_output=True, text=True, timeout=1800)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return False, f"{peer}: install failed: {exc}"
+    if r.returncode != 0 or not exe.exists():
+        return False, f"{peer}: pip install {req} failed: {(r.stderr or r.stdout)[-600:]}"
+    return True, f"{peer} {version(peer)} (installed now)"

@@ -1,0 +1,100 @@
+"""Start a server as a child process, wait until it answers, read its peak memory, stop it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from httpclient import get
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def vm_hwm_bytes(pid: int) -> int:
+    """Peak resident set size (``VmHWM``) of one process, in bytes; 0 if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and all its descendants (servers that fork workers count as a whole)."""
+    import psutil
+
+    try:
+        p = psutil.Process(pid)
+        return [pid] + [c.pid for c in p.children(recursive=True)]
+    except psutil.Error:
+        return [pid]
+
+
+@dataclass
+class Server:
+    """A running server process started by :func:`start`."""
+
+    proc: subprocess.Popen
+    port: int
+    ready_s: float
+    log_path: Path
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def peak_rss(self) -> int:
+        """Largest VmHWM in the process tree (the server process itself for all tools here)."""
+        return max(vm_hwm_bytes(p) for p in tree_pids(self.proc.pid))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            # Own process group (start_new_session), so workers go too; only what we started.
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+
+class StartError(RuntimeError):
+    pass
+
+
+def start(cmd: list[str], port: int, ready_path: str, log_path: Path, timeout: float = 180.0, env=None) -> Server:
+    """Run ``cmd``; poll ``ready_path`` until HTTP 200. ``ready_s`` is spawn → first 200."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "wb")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True, env=env)
+    deadline = t0 + timeout
+    while time.perf_counter() < deadline:
+        if proc.poll() is not None:
+            log.close()
+            raise StartError(f"exited with {proc.returncode}: {log_path.read_text(errors='replace')[-800:]}")
+        try:
+            r = get(f"http://127.0.0.1:{port}{ready_path}", timeout=2)
+            if r.status == 200:
+                srv = Server(proc, port, time.perf_counter() - t0, log_path)
+                log.close()
+                return srv
+        except OSError:
+            pass
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    raise StartError(f"not ready after {timeout:.0f} s; log: {log_path}")
