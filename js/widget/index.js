@@ -158,7 +158,7 @@ function render({ model, el }) {
   // Probe first, so an unreachable server gives a message instead of a blank box.
   let disposed = false;
   setStatus("loading");
-  probeHealth(base).then((res) => {
+  probeHealth(base, { token }).then((res) => {
     if (disposed) return;
     if (res.ok) {
       iframe.src = iframeSrc(base, token, window.location.origin);

@@ -5,8 +5,11 @@
  * normally so a 404 from Jupyter (no jupyter-server-proxy) is told apart; cross-origin
  * (direct) URLs are fetched with mode "no-cors": an opaque answer still proves reachability.
  */
-export async function probeHealth(base, { timeoutMs = 8000, fetchImpl = fetch } = {}) {
+export async function probeHealth(base, { token = "", timeoutMs = 8000, fetchImpl = fetch } = {}) {
   const url = new URL("_cellucid/health", base.href);
+  // The token lets the request through the server's Host check when it arrives through a
+  // proxy under a public host name (the server answers any Host for its own token).
+  if (token) url.searchParams.set("token", token);
   const sameOrigin = url.origin === window.location.origin;
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
@@ -18,13 +21,20 @@ export async function probeHealth(base, { timeoutMs = 8000, fetchImpl = fetch } 
       signal: ctrl.signal,
     });
     if (sameOrigin && !resp.ok) {
-      return { ok: false, url: url.href, reason: `HTTP ${resp.status}`, status: resp.status };
+      return { ok: false, url: shown(url), reason: `HTTP ${resp.status}`, status: resp.status };
     }
-    return { ok: true, url: url.href };
+    return { ok: true, url: shown(url) };
   } catch (err) {
     const reason = ctrl.signal.aborted ? `no answer within ${timeoutMs / 1000} s` : String(err && err.message || err);
-    return { ok: false, url: url.href, reason };
+    return { ok: false, url: shown(url), reason };
   } finally {
     clearTimeout(timer);
   }
+}
+
+// The URL as shown to the user: without the secret token.
+function shown(url) {
+  const u = new URL(url.href);
+  u.searchParams.delete("token");
+  return u.href;
 }
