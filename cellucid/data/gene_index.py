@@ -38,8 +38,8 @@ import numpy as np
 
 MAGIC = b"CLDGIDX1"
 FORMAT_VERSION = 1
-# Non-zeros per build chunk: bounds the builder's transient memory to ~20 bytes × this.
-DEFAULT_CHUNK_NNZ = 1 << 22
+# Non-zeros per build chunk: the builder's transient memory is ~60 bytes × this (~65 MB).
+DEFAULT_CHUNK_NNZ = 1 << 20
 
 __all__ = ["GeneIndex", "cache_dir", "file_cache_key"]
 
@@ -241,7 +241,7 @@ def _build(path: Path, indptr, indices, data, n_rows: int, n_cols: int, chunk_nn
         os.ftruncate(fd_tmp, blocks + 8 * nnz)
         filled = np.zeros(n_cols, dtype=np.int64)  # entries written so far per column
         # Sorting by column is a radix sort (linear) when column ids fit in 16 bits.
-        key_dtype = np.uint16 if n_cols <= 1 << 16 else np.int64
+        key_dtype = np.uint16 if n_cols <= 1 << 16 else np.int32
         bar = tqdm(total=nnz, unit="nz", unit_scale=True, desc="cellucid gene index", disable=not progress, leave=False)
         row = 0
         while row < n_rows:
@@ -250,23 +250,23 @@ def _build(path: Path, indptr, indices, data, n_rows: int, n_cols: int, chunk_nn
             end = min(max(end, row + 1), n_rows)
             a, b = int(indptr[row]), int(indptr[end])
             if b > a:
-                cols = np.asarray(indices[a:b])
-                vals = np.asarray(data[a:b], dtype=np.float32)
-                rows = np.repeat(np.arange(row, end, dtype=np.uint32), np.diff(indptr[row : end + 1]))
-                order = np.argsort(cols.astype(key_dtype, copy=False), kind="stable")
-                cols, rows, vals = cols[order], rows[order], vals[order]
+                cols = np.asarray(indices[a:b]).astype(key_dtype, copy=False)
+                order = np.argsort(cols, kind="stable")
+                cols = cols[order]
+                rows = np.repeat(np.arange(row, end, dtype="<u4"), np.diff(indptr[row : end + 1]))[order]
+                vals = np.asarray(data[a:b], dtype="<f4")[order]
                 del order
-                present = np.flatnonzero(np.diff(cols, prepend=-1))  # first entry of each column run
-                bounds = np.append(present, cols.size)
-                rows_b = rows.astype("<u4", copy=False).data.cast("B")
-                vals_b = vals.astype("<f4", copy=False).data.cast("B")
-                for s, e in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-                    j = int(cols[s])
-                    base = blocks + 8 * int(colptr[j])
-                    f, nj = int(filled[j]), int(counts[j])
-                    os.pwrite(fd_tmp, rows_b[4 * s : 4 * e], base + 4 * f)
-                    os.pwrite(fd_tmp, vals_b[4 * s : 4 * e], base + 4 * nj + 4 * f)
-                    filled[j] = f + (e - s)
+                # Where each column's run starts and ends in this chunk.
+                bounds = np.searchsorted(cols, np.arange(n_cols + 1))
+                run = np.diff(bounds)
+                js = np.flatnonzero(run)
+                rows_off = blocks + 8 * colptr[js] + 4 * filled[js]
+                vals_off = rows_off + 4 * counts[js]
+                filled[js] += run[js]
+                rows_b, vals_b = rows.data.cast("B"), vals.data.cast("B")
+                for s, e, ro, vo in zip(bounds[js].tolist(), bounds[js + 1].tolist(), rows_off.tolist(), vals_off.tolist()):
+                    os.pwrite(fd_tmp, rows_b[4 * s : 4 * e], ro)
+                    os.pwrite(fd_tmp, vals_b[4 * s : 4 * e], vo)
                 bar.update(b - a)
                 owner.progress = b / nnz if nnz else 1.0
             row = end

@@ -1,0 +1,87 @@
+"""Effect of cellucid.data.gene_index on one-gene reads from a backed CSR .h5ad.
+
+Usage: python gene_index_bench.py FILE.h5ad OUT.json [N_GENES]
+Runs in its own process so its peak RSS (VmHWM) is the index build's own. Measures:
+the plain backed read (anndata ``X[:, j]`` on a backed CSR matrix, what a source without
+an index does), the one-time index build, and column reads through the index.
+The index goes to bench/.cache/gene-index (CELLUCID_CACHE_DIR), rebuilt fresh each run.
+"""
+
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+here = Path(__file__).resolve().parent
+os.environ["CELLUCID_CACHE_DIR"] = str(here / ".cache" / "gene-index-bench")
+sys.path.insert(0, str(here))
+
+import anndata as ad  # noqa: E402
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+
+from cellucid.data.gene_index import GeneIndex, cache_dir, file_cache_key  # noqa: E402
+from http_bench import gene_names, pct, pick_genes  # noqa: E402
+from procs import vm_hwm_bytes  # noqa: E402
+
+path, out = sys.argv[1], sys.argv[2]
+n = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+names = gene_names(path)
+pos = {g: i for i, g in enumerate(names)}
+genes = [pos[g] for g in pick_genes(path, n + 3, seed=2)]
+res = {"file": os.path.basename(path)}
+
+# Without an index: anndata's backed CSR column read (scans all of indices/data).
+a = ad.read_h5ad(path, backed="r")
+plain = []
+for j in genes[:3]:
+    t = time.perf_counter()
+    col = a.X[:, j]
+    col = np.asarray(col.toarray() if hasattr(col, "toarray") else col).ravel()
+    plain.append(time.perf_counter() - t)
+a.file.close()
+res["plain_backed_s"] = plain
+res["rss_after_plain_bytes"] = vm_hwm_bytes(os.getpid())
+
+shutil.rmtree(cache_dir(), ignore_errors=True)
+with h5py.File(path, "r") as f:
+    x = f["X"]
+    shape = tuple(int(v) for v in x.attrs["shape"])
+    t = time.perf_counter()
+    idx = GeneIndex.open_or_build(file_cache_key(path, "bench"), x["indptr"], x["indices"], x["data"],
+                                  shape[0], shape[1], background=True, progress=False)
+    res["open_or_build_return_s"] = time.perf_counter() - t  # the server is not held up
+    idx.wait()
+    res["build_s"] = time.perf_counter() - t
+    if idx.error:
+        raise idx.error
+res["index_bytes"] = idx.path.stat().st_size
+res["rss_peak_bytes"] = vm_hwm_bytes(os.getpid())
+
+# Reopen (what every later server start does) and read columns.
+idx.close()
+t = time.perf_counter()
+idx = GeneIndex.open_or_build(file_cache_key(path, "bench"), [], [], [], shape[0], shape[1], background=False)
+res["reopen_s"] = time.perf_counter() - t
+lat, nbytes = [], []
+for j in genes[3:]:
+    t = time.perf_counter()
+    col = idx.column(j)
+    lat.append(time.perf_counter() - t)
+    nbytes.append(8 * idx.nnz(j))
+res["column_s"] = lat
+res["column_p50_s"] = pct(lat, 50)
+res["column_p95_s"] = pct(lat, 95)
+res["column_read_bytes_median"] = statistics.median(nbytes)
+# Check one column against the plain read.
+a = ad.read_h5ad(path, backed="r")
+ref = a.X[:, genes[0]]
+ref = np.asarray(ref.toarray() if hasattr(ref, "toarray") else ref).ravel()
+res["matches_plain_read"] = bool(np.array_equal(idx.column(genes[0]), ref.astype(np.float32)))
+a.file.close()
+with open(out, "w") as f:
+    json.dump(res, f, indent=1)
+print(json.dumps({k: v for k, v in res.items() if k != "column_s"}, indent=1))
