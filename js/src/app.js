@@ -1,0 +1,401 @@
+// The application: wires data, state, renderer, camera, interaction and UI together.
+// Data flow: store changes -> (load data if needed) -> colors / flags -> renderer.requestRender().
+import { api } from "./data/client.js";
+import { Store, initialState } from "./state/store.js";
+import { computeHidden } from "./state/visibility.js";
+import { buildGeometry } from "./render/geometry.js";
+import { Renderer } from "./render/renderer.js";
+import { Camera } from "./camera/camera.js";
+import { ScreenIndex } from "./interaction/spatial.js";
+import { attachPointer, attachFlyKeys } from "./interaction/pointer.js";
+import { colorize, applyHighlights, colorRange } from "./color/colorize.js";
+import { parseColor } from "./color/palettes.js";
+import { union, difference } from "./state/sets.js";
+
+export function defaultPointSize(n) {
+  return n < 5e3 ? 5 : n < 5e4 ? 4 : n < 5e5 ? 2.5 : 1.5;
+}
+
+export class App {
+  constructor(dom) {
+    this.dom = dom; // {canvas, overlay}
+    this.store = new Store(initialState());
+    this.camera = new Camera();
+    this.renderer = new Renderer(dom.canvas);
+    this.renderer.camera = this.camera;
+    this.index = new ScreenIndex();
+    this.identity = null;
+    this.n = 0;
+    this.geom = null;
+    this.geomCache = new Map();
+    this.columns = new Map(); // "field:name" | "gene:name" -> column (promise while loading)
+    this.colorColumn = null;
+    this.hidden = null;
+    this.visibleCount = 0;
+    this.hiddenVersion = 0;
+    this.listeners = { progress: new Set(), error: new Set(), selection: new Set(), hover: new Set(), click: new Set(), frame: new Set(), colors: new Set() };
+    this.firstColoredFrame = false;
+    let resolveReady;
+    this.ready = new Promise((r) => (resolveReady = r));
+    this._resolveReady = resolveReady;
+    this.renderer.onFrame = () => {
+      if (!this.firstColoredFrame && this.colorColumn && this.geom) {
+        this.firstColoredFrame = true;
+        document.body.dataset.ready = "1";
+        this._resolveReady(this.snapshot());
+      }
+      this.emit("frame");
+    };
+  }
+
+  on(event, fn) {
+    this.listeners[event].add(fn);
+    return () => this.listeners[event].delete(fn);
+  }
+
+  emit(event, ...args) {
+    for (const fn of this.listeners[event]) fn(...args);
+  }
+
+  progress(label, fraction) {
+    this.emit("progress", label, fraction);
+  }
+
+  fail(err, what) {
+    console.warn(`cellucid: ${what}:`, err);
+    this.emit("error", `${what}: ${err.message}`, err.hint || "");
+  }
+
+  // ---------------------------------------------------------------- startup
+
+  async start(initial = {}) {
+    this.progress("Loading dataset description…", 0);
+    const id = (this.identity = await api.identity());
+    this.n = id.stats.n_cells;
+    this.hidden = new Uint8Array(this.n);
+    this.colors = new Uint8Array(this.n * 4);
+    this.flags = new Uint8Array(this.n);
+    const emb = initial.embedding || id.default_embedding || (id.embeddings[0] && id.embeddings[0].key);
+    const embInfo = id.embeddings.find((e) => e.key === emb);
+    let dim = Number(initial.dimension || id.default_dimension || 2);
+    if (embInfo && !embInfo.dimensions.includes(dim)) dim = Math.max(...embInfo.dimensions.filter((d) => d <= 3));
+    this.store.set({ pointSize: defaultPointSize(this.n), theme: initial.theme || this.store.get().theme });
+    this.store.subscribe((s, changed) => this.onChange(s, changed));
+    this.applyTheme();
+    if (!emb) {
+      this.emit("error", "This dataset has no embedding to show.", "add an obsm key such as X_umap (2 or 3 columns)");
+      return;
+    }
+    // Points first (neutral color), then colors.
+    this.store.set({ embedding: emb, dimension: dim });
+    await this.geometryLoading;
+    const field = initial.colorBy || id.default_field || (id.fields[0] && id.fields[0].name);
+    if (field) this.setColorBy(field);
+    else {
+      // nothing to color by: the neutral picture is the first "colored" frame
+      this.colorColumn = { kind: "none" };
+      this.renderer.requestRender();
+    }
+  }
+
+  // ---------------------------------------------------------------- reactions
+
+  onChange(s, changed) {
+    if (changed.has("embedding") || changed.has("dimension")) this.loadGeometry(s.embedding, s.dimension);
+    if (changed.has("colorBy")) this.loadColor(s.colorBy);
+    if (["colormap", "clip", "range", "highlightGroups", "theme"].some((k) => changed.has(k))) this.recolor();
+    if (["hiddenCategories", "filters", "externalHidden", "colorBy"].some((k) => changed.has(k))) this.recomputeHidden();
+    if (["selection", "highlightGroups"].some((k) => changed.has(k))) this.updateFlags();
+    if (["pointSize", "opacity", "theme"].some((k) => changed.has(k))) this.updateParams();
+    if (changed.has("theme")) this.applyTheme();
+    if (changed.has("selection")) this.emit("selection", s.selection, s.selectionSource);
+  }
+
+  applyTheme() {
+    document.documentElement.dataset.theme = this.store.get().theme;
+    this.updateParams();
+  }
+
+  updateParams() {
+    const s = this.store.get();
+    const bg = getComputedStyle(document.documentElement).getPropertyValue("--bg").trim() || "#ffffff";
+    this.renderer.setParams({
+      size: s.pointSize,
+      opacity: s.opacity,
+      bg: parseColor(bg).map((v) => v / 255),
+      dpr: window.devicePixelRatio || 1,
+      dimOthers: s.selection.length > 0,
+    });
+  }
+
+  loadGeometry(key, dim) {
+    const cacheKey = `${key}|${dim}`;
+    const run = async () => {
+      let geom = this.geomCache.get(cacheKey);
+      if (!geom) {
+        const label = `Loading ${key} (${dim}D)`;
+        const emb = await api.embedding(key, dim, this.n, (f) => this.progress(label, f));
+        geom = buildGeometry(emb, this.n);
+        this.geomCache.set(cacheKey, geom);
+      }
+      const s = this.store.get();
+      if (s.embedding !== key || s.dimension !== dim) return; // superseded
+      const sceneChanged = !this.geom || this.geom.dim !== geom.dim || this.geom !== geom;
+      this.geom = geom;
+      this.renderer.setGeometry(geom, this.n);
+      if (sceneChanged) this.camera.setScene(geom.dim, geom.extent);
+      this.recomputeHidden();
+      if (!this.colorColumn) {
+        colorize(this.colors, this.n, null, s);
+        this.renderer.setColors(this.colors);
+      }
+      this.progress("", 1);
+    };
+    this.geometryLoading = run().catch((e) => this.fail(e, `could not load embedding ${key}`));
+    return this.geometryLoading;
+  }
+
+  /** Load (or reuse) a field or gene column. */
+  column(kind, name) {
+    const key = `${kind}:${name}`;
+    if (!this.columns.has(key)) {
+      const label = `Loading ${kind === "gene" ? "gene " : ""}${name}`;
+      const p = (kind === "gene" ? api.gene(name, this.n, (f) => this.progress(label, f)) : api.field(name, this.n, (f) => this.progress(label, f)))
+        .then((c) => {
+          this.columns.set(key, c);
+          this.progress("", 1);
+          return c;
+        })
+        .catch((e) => {
+          this.columns.delete(key);
+          throw e;
+        });
+      this.columns.set(key, p);
+    }
+    return Promise.resolve(this.columns.get(key));
+  }
+
+  async loadColor(colorBy) {
+    if (!colorBy) return;
+    try {
+      const col = await this.column(colorBy.kind, colorBy.name);
+      const s = this.store.get();
+      if (s.colorBy !== colorBy) return; // superseded
+      this.colorColumn = col;
+      this.recolor();
+      this.recomputeHidden();
+      this.emit("colors", col);
+    } catch (e) {
+      this.fail(e, `could not color by ${colorBy.name}`);
+    }
+  }
+
+  recolor() {
+    if (!this.n || !this.colorColumn || this.colorColumn.kind === "none") return;
+    const s = this.store.get();
+    colorize(this.colors, this.n, this.colorColumn, s);
+    applyHighlights(this.colors, s.highlightGroups);
+    this.renderer.setColors(this.colors);
+    this.emit("colors", this.colorColumn);
+  }
+
+  recomputeHidden() {
+    if (!this.geom) return;
+    const s = this.store.get();
+    const col = this.colorColumn;
+    this.visibleCount = computeHidden(this.hidden, this.n, {
+      invalid: this.geom.invalid,
+      filters: s.filters,
+      colorColumn: col,
+      hiddenCodes: col && col.kind === "categorical" ? s.hiddenCategories[col.name] : null,
+      externalHidden: s.externalHidden,
+    });
+    this.index.hiddenVersion = ++this.hiddenVersion;
+    this.updateFlags();
+    this.emit("colors", col);
+  }
+
+  updateFlags() {
+    if (!this.geom) return;
+    const s = this.store.get();
+    const f = this.flags;
+    const hidden = this.hidden;
+    for (let i = 0; i < this.n; i++) f[i] = hidden[i];
+    const emph = [];
+    for (const i of s.selection) {
+      f[i] |= 2;
+      if (!hidden[i]) emph.push(i);
+    }
+    for (const g of s.highlightGroups) {
+      if (!g.visible) continue;
+      for (const i of g.cells) {
+        if (!(f[i] & 4) && !hidden[i]) {
+          if (!(f[i] & 2)) emph.push(i);
+        }
+        f[i] |= 4;
+      }
+    }
+    this.renderer.setFlags(f, Uint32Array.from(emph));
+    this.updateParams();
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  requestRender() {
+    this.renderer.requestRender();
+  }
+
+  /** Color by an obs field or, if no field has that name, a gene. */
+  setColorBy(name, kind) {
+    if (!kind) kind = this.identity.fields.some((f) => f.name === name) ? "field" : "gene";
+    this.store.set({ colorBy: { kind, name }, range: null });
+  }
+
+  setEmbedding(key) {
+    const info = this.identity.embeddings.find((e) => e.key === key);
+    if (!info) throw new Error(`unknown embedding ${key}`);
+    const s = this.store.get();
+    const dim = info.dimensions.includes(s.dimension) ? s.dimension : Math.min(2, Math.max(...info.dimensions));
+    this.store.set({ embedding: key, dimension: dim });
+    return this.geometryLoading;
+  }
+
+  setDimension(d) {
+    d = Number(d);
+    const info = this.identity.embeddings.find((e) => e.key === this.store.get().embedding);
+    if (!info || !info.dimensions.includes(d)) throw new Error(`embedding has no ${d}D view`);
+    this.store.set({ dimension: d });
+    return this.geometryLoading;
+  }
+
+  resetView() {
+    this.camera.reset();
+    this.requestRender();
+  }
+
+  select(cells, source, mode = "new") {
+    const s = this.store.get();
+    let sel = Uint32Array.from(cells).sort();
+    if (mode === "add") sel = union(s.selection, sel);
+    else if (mode === "remove") sel = difference(s.selection, sel);
+    this.store.set({ selection: sel, selectionSource: source });
+  }
+
+  clearSelection() {
+    this.store.set({ selection: new Uint32Array(0), selectionSource: "clear" });
+  }
+
+  /** Cells inside a polygon (CSS px relative to the canvas) in the current view. */
+  cellsInPolygon(poly) {
+    this.index.update(this.camera, this.geom, this.hidden, this.n);
+    return this.index.inPolygon(poly);
+  }
+
+  pick(x, y) {
+    if (!this.geom) return null;
+    this.index.update(this.camera, this.geom, this.hidden, this.n);
+    return this.index.pick(x, y, Math.max(4, this.store.get().pointSize / 2 + 2));
+  }
+
+  project(i) {
+    if (!this.geom) return null;
+    const w = this.geom.world;
+    const p = this.camera.project(w[3 * i], w[3 * i + 1], w[3 * i + 2]);
+    return p ? { x: p[0], y: p[1] } : null;
+  }
+
+  toggleCategory(code) {
+    const col = this.colorColumn;
+    if (!col || col.kind !== "categorical") return;
+    const s = this.store.get();
+    const cur = new Set(s.hiddenCategories[col.name] || []);
+    cur.has(code) ? cur.delete(code) : cur.add(code);
+    this.store.set({ hiddenCategories: { ...s.hiddenCategories, [col.name]: [...cur] } });
+  }
+
+  /** Show only `code`; isolating the already isolated category shows all again. */
+  isolateCategory(code) {
+    const col = this.colorColumn;
+    if (!col || col.kind !== "categorical") return;
+    const s = this.store.get();
+    const all = col.categories.map((_, i) => i);
+    if (col.meta && col.meta.n_missing) all.push(-1);
+    const cur = new Set(s.hiddenCategories[col.name] || []);
+    const isolated = !cur.has(code) && cur.size === all.length - 1;
+    const hidden = isolated ? [] : all.filter((c) => c !== code);
+    this.store.set({ hiddenCategories: { ...s.hiddenCategories, [col.name]: hidden } });
+  }
+
+  hideCategory(name, hide = true) {
+    const col = this.colorColumn;
+    const code = col && col.categories ? col.categories.indexOf(name) : -1;
+    if (code < 0) throw new Error(`no category ${name} in the current color field`);
+    const cur = new Set(this.store.get().hiddenCategories[col.name] || []);
+    if (cur.has(code) !== hide) this.toggleCategory(code);
+  }
+
+  colorRangeNow() {
+    const col = this.colorColumn;
+    return col && col.kind === "continuous" ? colorRange(col, this.store.get()) : null;
+  }
+
+  /** Plain snapshot of the state for tests, the bridge and session files. */
+  snapshot() {
+    const s = this.store.get();
+    let nSelected = s.selection.length;
+    return {
+      n_cells: this.n,
+      embedding: s.embedding,
+      dimension: s.dimension,
+      color_by: s.colorBy ? s.colorBy.name : null,
+      color_by_kind: s.colorBy ? s.colorBy.kind : null,
+      colormap: s.colormap,
+      color_range: this.colorRangeNow(),
+      nav_mode: s.navMode,
+      tool: s.tool,
+      hidden_categories: s.hiddenCategories,
+      filters: s.filters.map(({ column, keep, ...f }) => ({ ...f, keep: keep ? [...keep] : undefined })),
+      visible_count: this.visibleCount,
+      selection_count: nSelected,
+      selected: Array.from(s.selection),
+      selection_source: s.selectionSource,
+      highlight_groups: s.highlightGroups.map((g) => ({ name: g.name, color: g.color, count: g.cells.length, visible: g.visible })),
+      point_size: s.pointSize,
+      opacity: s.opacity,
+      theme: s.theme,
+      camera: this.camera.snapshot(),
+      frames: this.renderer.frames,
+      ready: this.firstColoredFrame,
+    };
+  }
+
+  attachInteraction({ onHover, onClick }) {
+    attachPointer({
+      canvas: this.dom.canvas,
+      overlay: this.dom.overlay,
+      camera: this.camera,
+      store: this.store,
+      requestRender: () => this.requestRender(),
+      onHover: (xy, e) => {
+        const cell = xy ? this.pick(xy[0], xy[1]) : null;
+        this.store.set({ hover: cell });
+        this.emit("hover", cell, xy, e);
+        if (onHover) onHover(cell, xy);
+      },
+      onClick: (xy, mods) => {
+        const cell = this.pick(xy[0], xy[1]);
+        this.emit("click", cell, mods);
+        if (cell == null) return;
+        const has = this.store.get().selection.includes(cell);
+        if (mods.shift || mods.ctrl) this.select([cell], "click", has ? "remove" : "add");
+        else this.select([cell], "click");
+        if (onClick) onClick(cell);
+      },
+      onLasso: (poly, { add, remove }) => {
+        const cells = this.cellsInPolygon(poly);
+        this.select(cells, "lasso", remove ? "remove" : add ? "add" : "new");
+      },
+    });
+    attachFlyKeys({ camera: this.camera, store: this.store, requestRender: () => this.requestRender() });
+  }
+}

@@ -1,0 +1,128 @@
+// The only module that talks HTTP. Every URL is relative to document.baseURI so the viewer
+// works at "/" and under a proxy prefix such as "/proxy/8765/" (see docs/http-api.md).
+
+const DTYPES = {
+  float32: Float32Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  int32: Int32Array,
+};
+
+/** An HTTP error carrying the server's `{error, hint}` JSON body. */
+export class ApiError extends Error {
+  constructor(status, message, hint) {
+    super(message);
+    this.status = status;
+    this.hint = hint || "";
+  }
+}
+
+function url(path, params) {
+  const u = new URL(path, document.baseURI);
+  if (params) for (const [k, v] of Object.entries(params)) if (v != null) u.searchParams.set(k, String(v));
+  return u;
+}
+
+async function check(res) {
+  if (res.ok) return res;
+  let body = {};
+  try {
+    body = await res.json();
+  } catch (_) {
+    /* not JSON: keep the status text */
+  }
+  throw new ApiError(res.status, body.error || `${res.status} ${res.statusText}`, body.hint);
+}
+
+async function getJSON(path, params) {
+  const res = await check(await fetch(url(path, params)));
+  return res.json();
+}
+
+/**
+ * Fetch a binary typed array. `expectedBytes` (decoded size, when known) drives `onProgress(fraction)`:
+ * Content-Length is the *compressed* size under gzip, so it cannot be trusted for progress.
+ */
+async function getArray(path, params, { expectedBytes = 0, onProgress = null } = {}) {
+  const res = await check(await fetch(url(path, params)));
+  const dtype = res.headers.get("X-Cellucid-Dtype") || "float32";
+  const shape = (res.headers.get("X-Cellucid-Shape") || "").split(",").filter(Boolean).map(Number);
+  let buf;
+  if (onProgress && res.body && expectedBytes > 0) {
+    const out = new Uint8Array(expectedBytes);
+    const extra = [];
+    let got = 0;
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (got + value.length <= out.length) out.set(value, got);
+      else extra.push(value); // larger than announced: fall back to concatenation below
+      got += value.length;
+      onProgress(Math.min(1, got / expectedBytes));
+    }
+    if (got === out.length && !extra.length) buf = out.buffer;
+    else buf = (await new Blob([out.subarray(0, Math.min(got, out.length)), ...extra]).arrayBuffer());
+  } else {
+    buf = await res.arrayBuffer();
+  }
+  const Ctor = DTYPES[dtype];
+  if (!Ctor) throw new ApiError(500, `unsupported dtype ${dtype}`, "the server and viewer versions differ");
+  return { data: new Ctor(buf), dtype, shape, headers: res.headers };
+}
+
+function headerNumber(headers, name) {
+  const v = headers.get(name);
+  return v == null ? null : Number(v);
+}
+
+/** Client for the routes of docs/http-api.md. */
+export const api = {
+  identity: () => getJSON("dataset_identity.json"),
+
+  /** Quantized coordinates: {data: Uint16Array (n*dim), dim, bounds: [[min,max],...]} */
+  async embedding(key, dim, nCells, onProgress) {
+    const r = await getArray(
+      "_cellucid/api/embedding",
+      { key, dim, format: "u16" },
+      { expectedBytes: nCells * dim * 2, onProgress },
+    );
+    const bounds = JSON.parse(r.headers.get("X-Cellucid-Bounds") || "[]");
+    return { data: r.data, dim, bounds };
+  },
+
+  /** One obs field: {kind, codes|values, meta} (meta from /obs/meta). */
+  async field(name, nCells, onProgress) {
+    const [r, meta] = await Promise.all([
+      getArray("_cellucid/api/obs", { field: name }, { expectedBytes: nCells * 4, onProgress }),
+      getJSON("_cellucid/api/obs/meta", { field: name }),
+    ]);
+    const kind = r.headers.get("X-Cellucid-Field-Kind") || meta.kind;
+    if (kind === "continuous") {
+      return { source: "field", name, kind: "continuous", values: r.data, meta, min: meta.min, max: meta.max };
+    }
+    const missing = { uint8: 255, uint16: 65535, uint32: 4294967295 }[r.dtype];
+    return { source: "field", name, kind: "categorical", codes: r.data, missing, meta, categories: meta.categories || [] };
+  },
+
+  /** One gene's expression: {values: Float32Array, name, index, min, max}. */
+  async gene(name, nCells, onProgress) {
+    const r = await getArray("_cellucid/api/gene", { name }, { expectedBytes: nCells * 4, onProgress });
+    const h = r.headers;
+    const gname = h.get("X-Cellucid-Gene-Name");
+    return {
+      source: "gene",
+      kind: "continuous",
+      name: gname ? decodeURIComponent(gname) : name,
+      index: headerNumber(h, "X-Cellucid-Gene-Index"),
+      values: r.data,
+      min: headerNumber(h, "X-Cellucid-Min"),
+      max: headerNumber(h, "X-Cellucid-Max"),
+    };
+  },
+
+  searchGenes: (q, limit = 20) => getJSON("_cellucid/api/genes", { q, limit }),
+
+  cells: (indices) => getJSON("_cellucid/api/cells", { index: indices.join(",") }),
+};

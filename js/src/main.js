@@ -1,0 +1,92 @@
+// Entry point: build the page, start the app, expose `window.cellucid` for tests and scripts.
+import "./styles.css";
+import { App } from "./app.js";
+import { buildLayout, watchSize, mountProgress } from "./ui/layout.js";
+import { mountControls } from "./ui/controls.js";
+import { mountLegend } from "./ui/legend.js";
+import { mountFilters } from "./ui/filters.js";
+import { mountSelection, addGroup } from "./ui/selection.js";
+import { mountTooltip } from "./ui/tooltip.js";
+import { mountHelp } from "./ui/help.js";
+import { mountStatus } from "./ui/status.js";
+import { mountToolbar } from "./ui/toolbar.js";
+import { buildSVG } from "./ui/export.js";
+import { sessionObject, restoreSession } from "./ui/session.js";
+import { bridgeParams, startBridge } from "./bridge/bridge.js";
+
+async function main() {
+  const dom = buildLayout(document.getElementById("app"));
+  const q = new URLSearchParams(window.location.search);
+  const prefersDark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+  let app;
+  try {
+    app = new App(dom);
+  } catch (e) {
+    dom.progressLabel.textContent = `cellucid cannot start: ${e.message}`;
+    throw e;
+  }
+  exposeApi(app);
+  mountProgress(app, dom);
+  watchSize(app, dom);
+  const bridge = bridgeParams();
+  if (bridge) dom.root.classList.add("embedded");
+  try {
+    await app.start({
+      embedding: q.get("embedding"),
+      dimension: q.get("dimension"),
+      colorBy: q.get("color_by"),
+      theme: q.get("theme") || (prefersDark ? "dark" : "light"),
+    });
+  } catch (e) {
+    app.fail(e, "could not load the dataset");
+    return;
+  }
+  if (!app.identity) return;
+  // Narrow iframes (notebook) start with the side panel folded away; ☰ brings it back.
+  if (bridge && dom.root.clientWidth < 760) dom.sidebar.classList.add("collapsed");
+  const help = mountHelp(app, dom);
+  mountToolbar(app, dom, { toggleHelp: help.toggle });
+  mountControls(app, dom);
+  mountFilters(app, dom);
+  mountSelection(app, dom);
+  mountLegend(app, dom);
+  mountStatus(app, dom);
+  mountTooltip(app, dom);
+  app.attachInteraction({});
+  if (bridge) startBridge(app, bridge);
+}
+
+/** `window.cellucid`: a small scripting/test surface over the app. */
+function exposeApi(app) {
+  window.cellucid = {
+    app,
+    ready: app.ready,
+    state: () => app.snapshot(),
+    project: (i) => app.project(i),
+    projectMany: (idx) => idx.map((i) => app.project(i)),
+    setColorBy: (name, kind) => app.setColorBy(name, kind),
+    setEmbedding: (key) => app.setEmbedding(key),
+    setDimension: (d) => app.setDimension(d),
+    setNavMode: (m) => app.store.set({ navMode: m }),
+    setTool: (t) => app.store.set({ tool: t }),
+    setPointSize: (s) => app.store.set({ pointSize: s }),
+    setTheme: (t) => app.store.set({ theme: t }),
+    resetView: () => app.resetView(),
+    select: (cells) => app.select(cells, "script"),
+    clearSelection: () => app.clearSelection(),
+    hideCategory: (name, hide = true) => app.hideCategory(name, hide),
+    highlight: (cells, color = "#ff0000", name = "script") => addGroup(app, name, cells, color),
+    pick: (x, y) => app.pick(x, y),
+    camera: () => app.camera.snapshot(),
+    /** Resolves after the next frame has been drawn (all pending changes applied). */
+    frame: () => new Promise((res) => {
+      const off = app.on("frame", () => (off(), res(app.renderer.frames)));
+      app.requestRender();
+    }),
+    svg: () => buildSVG(app),
+    session: () => sessionObject(app),
+    restoreSession: (o) => restoreSession(app, o),
+  };
+}
+
+main();

@@ -1,0 +1,56 @@
+// From a quantized embedding (uint16, docs/http-api.md) to what the GPU and the CPU need:
+// the u16 attribute buffer, per-axis scale/offset into world units, world positions for
+// picking/lasso, and the mask of cells with non-finite coordinates.
+
+const MISSING = 65535;
+const Q = 65534;
+
+/** Deterministic jitter in [0, 1) for 1D embeddings (same cell -> same offset). */
+function jitter(i) {
+  let h = Math.imul(i ^ 0x9e3779b9, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 4294967296;
+}
+
+/**
+ * Build geometry. World axis i = ((raw_i - center_i) * 2 / maxRange): the data's bounding box
+ * centered at 0, its longest axis spanning [-1, 1]. 1D gets a jitter axis of height 0.2.
+ */
+export function buildGeometry(emb, n) {
+  let { data, dim, bounds } = emb;
+  let gpuDim = dim;
+  if (dim === 1) {
+    const d2 = new Uint16Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      d2[2 * i] = data[i];
+      d2[2 * i + 1] = Math.floor(jitter(i) * Q);
+    }
+    data = d2;
+    gpuDim = 2;
+  }
+  const ranges = bounds.map(([a, b]) => (Number.isFinite(b - a) && b > a ? b - a : 0));
+  const maxRange = Math.max(...ranges) || 1;
+  const scale = [0, 0, 0];
+  const offset = [0, 0, 0];
+  for (let a = 0; a < dim; a++) {
+    scale[a] = (2 * ranges[a]) / maxRange;
+    offset[a] = -ranges[a] / maxRange;
+  }
+  if (dim === 1) {
+    scale[1] = 0.2;
+    offset[1] = -0.1;
+  }
+  const world = new Float32Array(n * 3);
+  const invalid = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let a = 0; a < gpuDim; a++) {
+      const q = data[i * gpuDim + a];
+      if (q === MISSING && a < dim) invalid[i] = 1;
+      world[i * 3 + a] = (q / Q) * scale[a] + offset[a];
+    }
+  }
+  const extent = [scale[0] / 2 || 1e-3, scale[1] / 2 || 1e-3, dim === 3 ? scale[2] / 2 || 1e-3 : 0];
+  return { positions: data, gpuDim, dim, scale, offset, world, invalid, extent, bounds };
+}

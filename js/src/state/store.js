@@ -1,0 +1,58 @@
+// One store for everything the user can change. UI panels and the renderer subscribe to it;
+// nothing else keeps a second copy of this state.
+
+/** Defaults; `colorBy` is `{kind: "field"|"gene", name}` or null. */
+export function initialState() {
+  return {
+    embedding: null,
+    dimension: 2,
+    navMode: "orbit", // 3D: orbit | planar | fly
+    tool: "pan", // pan | lasso
+    colorBy: null,
+    colormap: "viridis",
+    clip: [0, 100], // percentile clip of the continuous color range
+    range: null, // [min, max] of the continuous color range, null = from clip
+    hiddenCategories: {}, // field name -> array of hidden category codes
+    filters: [], // {id, field, source, kind, codes?|min?,max?, label}
+    selection: new Uint32Array(0), // sorted cell indices
+    selectionSource: null,
+    highlightGroups: [], // {id, name, color, cells: Uint32Array, visible}
+    externalHidden: null, // Uint8Array mask from the host (bridge "visibility"), 1 = hidden
+    pointSize: 4,
+    opacity: 1,
+    theme: "light",
+    hover: null,
+  };
+}
+
+/** A tiny observable store: `set(patch)` merges and notifies subscribers with the changed keys. */
+export class Store {
+  constructor(state) {
+    this.s = state;
+    this.subs = new Set();
+  }
+
+  get() {
+    return this.s;
+  }
+
+  set(patch) {
+    const changed = [];
+    for (const [k, v] of Object.entries(patch)) {
+      if (this.s[k] !== v) {
+        this.s[k] = v;
+        changed.push(k);
+      }
+    }
+    if (changed.length) for (const fn of [...this.subs]) fn(this.s, new Set(changed));
+  }
+
+  /** `fn(state, changedKeys)`; returns an unsubscribe function. */
+  subscribe(fn) {
+    this.subs.add(fn);
+    return () => this.subs.delete(fn);
+  }
+}
+
+let nextId = 1;
+export const newId = () => nextId++;

@@ -1,0 +1,90 @@
+// Legend for the current color: categorical (counts, click hides/shows, double-click isolates)
+// or continuous (color bar, colormap, percentile clip, min/max inputs).
+import { h, fmt, fmtInt } from "./dom.js";
+import { categoryColors } from "../color/colorize.js";
+import { COLORMAPS, lut, toHex } from "../color/palettes.js";
+
+export function mountLegend(app, dom) {
+  const el = dom.legend;
+  let clickTimer = null;
+
+  const render = () => {
+    const col = app.colorColumn;
+    if (!col || col.kind === "none") return el.replaceChildren();
+    const s = app.store.get();
+    const title = h("div.title", {}, col.source === "gene" ? `${col.name} (gene)` : col.name);
+    if (col.kind === "categorical") {
+      const colors = categoryColors(col);
+      const counts = (col.meta && col.meta.counts) || [];
+      const hidden = new Set(s.hiddenCategories[col.name] || []);
+      const items = col.categories.map((name, code) => ({ name, code, color: colors[code], count: counts[code] }));
+      if (col.meta && col.meta.n_missing) items.push({ name: "(missing)", code: -1, color: "#aaaaaa", count: col.meta.n_missing });
+      el.replaceChildren(
+        title,
+        ...items.map((it) =>
+          h(
+            "div.item",
+            {
+              class: `item${hidden.has(it.code) ? " hidden" : ""}`,
+              title: "click: hide/show · double-click: isolate",
+              dataset: { category: it.name },
+              on: {
+                click: () => {
+                  // wait briefly so a double-click does not also toggle
+                  clearTimeout(clickTimer);
+                  clickTimer = setTimeout(() => app.toggleCategory(it.code), 220);
+                },
+                dblclick: () => {
+                  clearTimeout(clickTimer);
+                  app.isolateCategory(it.code);
+                },
+              },
+            },
+            h("span.swatch", { style: { background: it.color } }),
+            h("span.name", {}, it.name),
+            h("span.count", {}, it.count != null ? fmtInt(it.count) : ""),
+          ),
+        ),
+        h("div.hint", {}, `${fmtInt(app.visibleCount)} of ${fmtInt(app.n)} cells shown`),
+      );
+      return;
+    }
+    // continuous
+    const [lo, hi] = app.colorRangeNow();
+    const table = lut(s.colormap);
+    const stops = [];
+    for (let i = 0; i <= 10; i++) {
+      const t = Math.round((i / 10) * 255);
+      stops.push(`${toHex([table[t * 3], table[t * 3 + 1], table[t * 3 + 2]])} ${i * 10}%`);
+    }
+    const cmap = h(
+      "select",
+      { "data-testid": "colormap", on: { change: () => app.store.set({ colormap: cmap.value }) } },
+      Object.keys(COLORMAPS).map((k) => h("option", { value: k, selected: k === s.colormap }, k)),
+    );
+    const clip = h(
+      "select",
+      { title: "percentile clip", on: { change: () => app.store.set({ clip: clip.value.split(",").map(Number), range: null }) } },
+      [["0,100", "full range"], ["1,99", "clip 1–99%"], ["2,98", "clip 2–98%"], ["5,95", "clip 5–95%"]].map(([v, label]) =>
+        h("option", { value: v, selected: v === s.clip.join(",") }, label),
+      ),
+    );
+    const setRange = () => {
+      const a = parseFloat(minIn.value), b = parseFloat(maxIn.value);
+      if (Number.isFinite(a) && Number.isFinite(b)) app.store.set({ range: [a, b] });
+    };
+    const minIn = h("input", { type: "number", value: fmt(lo), step: "any", "data-testid": "range-min", on: { change: setRange } });
+    const maxIn = h("input", { type: "number", value: fmt(hi), step: "any", "data-testid": "range-max", on: { change: setRange } });
+    el.replaceChildren(
+      title,
+      h("div.bar", { style: { background: `linear-gradient(to right, ${stops.join(",")})` } }),
+      h("div.range", {}, minIn, maxIn),
+      h("div.row", {}, cmap, clip),
+      h("div.hint", {}, `${fmtInt(app.visibleCount)} of ${fmtInt(app.n)} cells shown`),
+    );
+  };
+  app.on("colors", render);
+  app.store.subscribe((s, changed) => {
+    if (changed.has("colormap") || changed.has("hiddenCategories")) render();
+  });
+}
