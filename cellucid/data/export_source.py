@@ -369,6 +369,9 @@ class CompactV1Source(_FolderSource):
             self._fields[str(entry[0])] = ("continuous", list(entry))
         for entry in self.obs_m.get("_categoricalFields", []):
             self._fields[str(entry[0])] = ("categorical", list(entry))
+        # display order: the identity's obs_fields order (the obs column order) when listed
+        order = [str(f.get("key")) for f in identity.get("obs_fields") or [] if str(f.get("key")) in self._fields]
+        self._fields = {k: self._fields[k] for k in order + [k for k in self._fields if k not in order]}
         self._genes: list[list] = list((self.var_m or {}).get("fields", []))
         self._gene_names = np.array([str(g[0]) for g in self._genes], dtype=object)
         col = (self.var_m or {}).get("var_gene_id_column")
