@@ -82,18 +82,23 @@ class AnnDataServer:
         except BaseException:
             self._runner.stop()
             raise
+        self._announce(stop_hint)
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground until Ctrl+C / SIGTERM, then stop and release everything."""
+        try:
+            self._runner.serve_forever(on_started=lambda: self._announce("press Ctrl+C"))
+        finally:
+            self._runner.stop()
+        if not self.quiet:
+            print("cellucid: stopped", flush=True)
+
+    def _announce(self, stop_hint: str) -> None:
         if not self.quiet:
             print(self.banner(stop_hint), flush=True)
         if self.open_browser:
             open_in_browser(self.url)
-        return self
-
-    def serve_forever(self) -> None:
-        """Serve in the foreground until Ctrl+C / SIGTERM."""
-        self.start_background(stop_hint="press Ctrl+C")
-        self._runner.serve_forever()
-        if not self.quiet:
-            print("cellucid: stopped", flush=True)
 
     def stop(self) -> None:
         """Stop serving, free the port, close the data files. Safe to call twice."""

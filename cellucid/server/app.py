@@ -19,7 +19,7 @@ API = r"/_cellucid/api"
 
 def _log_request(handler: tornado.web.RequestHandler) -> None:
     status = handler.get_status()
-    level = logging.WARNING if status >= 500 else logging.INFO
+    level = logging.WARNING if status >= 500 and status != 503 else logging.INFO
     access_log.log(level, "%d %s %s %.1fms", status, handler.request.method,
                    handler.request.uri, 1000.0 * handler.request.request_time())
 

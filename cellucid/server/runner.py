@@ -13,7 +13,7 @@ import logging
 import signal
 import socket
 import threading
-from typing import Iterable
+from typing import Callable, Iterable
 
 import tornado.httpserver
 import tornado.netutil
@@ -147,15 +147,21 @@ class ServerRunner:
         if self.close_source:
             self.source.close()
 
-    def serve_forever(self) -> None:
-        """Serve in the foreground until Ctrl+C (SIGINT) or SIGTERM, then stop cleanly."""
-        self.start_background()
+    def serve_forever(self, on_started: Callable[[], None] | None = None) -> None:
+        """Serve in the foreground until Ctrl+C (SIGINT) or SIGTERM, then stop cleanly.
+
+        ``on_started`` runs once the server listens and the signal handlers are in place
+        (the CLI prints its banner there, so a Ctrl+C right after it is still clean).
+        """
         done = threading.Event()
         previous = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, lambda *_: done.set())
         try:
+            self.start_background()
+            if on_started is not None:
+                on_started()
             while not done.wait(0.25):
                 if not (self._thread and self._thread.is_alive()):
                     break

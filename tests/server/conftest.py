@@ -1,0 +1,122 @@
+"""Fixtures for server tests: small AnnData files on disk, real servers on free loopback ports,
+and a tiny HTTP client (``http.client``: no redirects, no URL normalisation, raw bytes)."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+import numpy as np
+import pytest
+
+
+@dataclass
+class Response:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+    def array(self) -> np.ndarray:
+        """Decode a binary response with its X-Cellucid-Dtype / -Shape headers."""
+        body = gzip.decompress(self.body) if self.headers.get("Content-Encoding") == "gzip" else self.body
+        dtype = np.dtype(self.headers["X-Cellucid-Dtype"]).newbyteorder("<")
+        shape = tuple(int(s) for s in self.headers["X-Cellucid-Shape"].split(","))
+        return np.frombuffer(body, dtype=dtype).reshape(shape)
+
+
+class Client:
+    """Requests against one running server (``base_url`` like ``http://127.0.0.1:P/``)."""
+
+    def __init__(self, base_url: str):
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname, parts.port
+
+    def request(self, method: str, path: str, params: dict | None = None,
+                headers: dict | None = None, body: bytes | None = None, timeout: float = 30) -> Response:
+        if params:
+            path = f"{path}?{urlencode(params)}"
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return Response(resp.status, resp.headers, resp.read())
+        finally:
+            conn.close()
+
+    def get(self, path: str, params: dict | None = None, **headers) -> Response:
+        return self.request("GET", path, params, {k.replace("_", "-"): v for k, v in headers.items()})
+
+
+def with_missing_values(adata):
+    """The demo data plus the awkward cases: missing categories, NaN values, odd names."""
+    adata = adata.copy()
+    ct = adata.obs["cell_type"].copy()
+    ct.iloc[[0, 5, 9]] = np.nan
+    adata.obs["cell_type"] = ct
+    pt = adata.obs["pseudotime"].to_numpy(dtype=np.float64).copy()
+    pt[[1, 2]] = np.nan
+    adata.obs["pseudotime"] = pt
+    adata.obs["group/with space é"] = adata.obs["batch"].astype(str).astype("category")
+    return adata
+
+
+@pytest.fixture(scope="session")
+def small_adata():
+    """1,200 cells × 300 genes of the deterministic demo data, with missing values."""
+    from cellucid.data.demo import demo_anndata
+
+    return with_missing_values(demo_anndata(1200, 300))
+
+
+@pytest.fixture(scope="session")
+def h5ad_file(small_adata, tmp_path_factory):
+    path = tmp_path_factory.mktemp("h5ad") / "small.h5ad"
+    small_adata.write_h5ad(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def zarr_dir(small_adata, tmp_path_factory):
+    path = tmp_path_factory.mktemp("zarr") / "small.zarr"
+    small_adata.write_zarr(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo_server():
+    from cellucid.anndata_server import AnnDataServer
+
+    with AnnDataServer(None, port=0, quiet=True, demo_cells=2000) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def h5ad_server(h5ad_file):
+    from cellucid.anndata_server import AnnDataServer
+
+    with AnnDataServer(h5ad_file, port=0, quiet=True, gene_id_column="gene_ids") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def zarr_server(zarr_dir):
+    from cellucid.anndata_server import AnnDataServer
+
+    with AnnDataServer(zarr_dir, port=0, quiet=True, gene_id_column="gene_ids") as server:
+        yield server
+
+
+@pytest.fixture
+def demo(demo_server) -> Client:
+    return Client(demo_server.base_url)
+
+
+@pytest.fixture
+def h5ad(h5ad_server) -> Client:
+    return Client(h5ad_server.base_url)
