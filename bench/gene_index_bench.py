@@ -34,18 +34,6 @@ pos = {g: i for i, g in enumerate(names)}
 genes = [pos[g] for g in pick_genes(path, n + 3, seed=2)]
 res = {"file": os.path.basename(path)}
 
-# Without an index: anndata's backed CSR column read (scans all of indices/data).
-a = ad.read_h5ad(path, backed="r")
-plain = []
-for j in genes[:3]:
-    t = time.perf_counter()
-    col = a.X[:, j]
-    col = np.asarray(col.toarray() if hasattr(col, "toarray") else col).ravel()
-    plain.append(time.perf_counter() - t)
-a.file.close()
-res["plain_backed_s"] = plain
-res["rss_after_plain_bytes"] = vm_hwm_bytes(os.getpid())
-
 shutil.rmtree(cache_dir(), ignore_errors=True)
 with h5py.File(path, "r") as f:
     x = f["X"]
@@ -60,6 +48,18 @@ with h5py.File(path, "r") as f:
         raise idx.error
 res["index_bytes"] = idx.path.stat().st_size
 res["rss_peak_bytes"] = vm_hwm_bytes(os.getpid())
+
+# Without an index: anndata's backed CSR column read (scans all of indices/data).
+a = ad.read_h5ad(path, backed="r")
+plain = []
+for j in genes[:3]:
+    t = time.perf_counter()
+    col = a.X[:, j]
+    col = np.asarray(col.toarray() if hasattr(col, "toarray") else col).ravel()
+    plain.append(time.perf_counter() - t)
+a.file.close()
+res["plain_backed_s"] = plain
+res["rss_after_plain_bytes"] = vm_hwm_bytes(os.getpid())
 
 # Reopen (what every later server start does) and read columns.
 idx.close()

@@ -1,0 +1,238 @@
+"""Browser measurements in headless Chromium (Playwright, Debian's /usr/bin/chromium).
+
+Both viewers are timed the same way: an init script wraps WebGL's draw calls and notes,
+in the animation frame after each draw of at least a quarter of the cells, the time since
+navigation start (``performance.now()``). "First frame" is the first such frame;
+cellucid's "colored frame" is the first one after it sets ``body[data-ready="1"]``.
+Bytes before first frame: ``transferSize`` of the document and every resource whose
+response ended before the first frame (Resource Timing; headers included).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+LAUNCH_ARGS = ["--no-sandbox", "--use-gl=angle", "--use-angle=swiftshader", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+VIEWPORT = {"width": 1280, "height": 800}
+
+INIT_JS = """
+(() => {
+  const T = (window.__bench = { first: null, ready: null, presented: [], threshold: %d });
+  try { performance.setResourceTimingBufferSize(100000); } catch (e) {}
+  function note() {
+    requestAnimationFrame(() => {
+      const t = performance.now();
+      if (T.first === null) T.first = t;
+      T.presented.push(t);
+      if (T.ready === null && document.body && document.body.dataset.ready === "1") T.ready = t;
+    });
+  }
+  function hook(proto) {
+    if (!proto) return;
+    const da = proto.drawArrays, de = proto.drawElements;
+    proto.drawArrays = function (m, f, count) { if (count >= T.threshold) note(); return da.apply(this, arguments); };
+    proto.drawElements = function (m, count) { if (count >= T.threshold) note(); return de.apply(this, arguments); };
+    if (proto.drawArraysInstanced) {
+      const dai = proto.drawArraysInstanced;
+      proto.drawArraysInstanced = function (m, f, c, n) { if (c >= T.threshold || n >= T.threshold) note(); return dai.apply(this, arguments); };
+    }
+    if (proto.drawElementsInstanced) {
+      const dei = proto.drawElementsInstanced;
+      proto.drawElementsInstanced = function (m, c, t, o, n) { if (c >= T.threshold || n >= T.threshold) note(); return dei.apply(this, arguments); };
+    }
+  }
+  hook(window.WebGLRenderingContext && WebGLRenderingContext.prototype);
+  hook(window.WebGL2RenderingContext && WebGL2RenderingContext.prototype);
+  document.addEventListener("click", (e) => {
+    const el = e.target.closest && e.target.closest("[data-testid]");
+    if (el) (T.clicks = T.clicks || []).push([el.dataset.testid, performance.now()]);
+  }, true);
+})();
+"""
+
+BYTES_BEFORE = """(t) => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  let total = nav ? nav.transferSize : 0, n = 0;
+  for (const e of performance.getEntriesByType("resource")) if (e.responseEnd <= t) { total += e.transferSize; n++; }
+  return [total, n];
+}"""
+
+
+def _median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def _page(browser, url, n_cells, timeout_ms):
+    ctx = browser.new_context(viewport=VIEWPORT)
+    ctx.add_init_script(INIT_JS % max(1, n_cells // 4))
+    page = ctx.new_page()
+    page.set_default_timeout(timeout_ms)
+    page.goto(url, wait_until="commit")
+    return ctx, page
+
+
+def cellucid_run(browser, base, n_cells, genes, timeout_ms=180_000, lasso=True) -> dict:
+    """One cold load of cellucid's viewer, then gene recolors and a lasso of about half the cells."""
+    ctx, page = _page(browser, base + "/", n_cells, timeout_ms)
+    try:
+        page.wait_for_function("window.__bench && window.__bench.ready !== null", polling=50)
+        first, ready = page.evaluate("[window.__bench.first, window.__bench.ready]")
+        nbytes, nres = page.evaluate(BYTES_BEFORE, first)
+        out = {"first_frame_s": first / 1e3, "colored_frame_s": ready / 1e3, "bytes_before_first_frame": nbytes,
+               "requests_before_first_frame": nres}
+        rec = []
+        for g in genes:
+            ms = page.evaluate(
+                """async (g) => {
+                  const app = window.cellucid.app, t0 = performance.now();
+                  await new Promise((res, rej) => {
+                    const offE = app.on("error", (m) => { offE(); rej(new Error(m)); });
+                    const off = app.on("colors", () => {
+                      const s = app.store.get();
+                      if (s.colorBy && s.colorBy.kind === "gene" && s.colorBy.name === g) { off(); offE(); res(); }
+                    });
+                    window.cellucid.setColorBy(g, "gene");
+                  });
+                  await window.cellucid.frame();
+                  await new Promise((r) => requestAnimationFrame(r));
+                  return performance.now() - t0;
+                }""",
+                g,
+            )
+            rec.append(ms / 1e3)
+        out["gene_recolor_s"] = rec
+        if lasso:
+            out.update(_cellucid_lasso(page, n_cells))
+        return out
+    finally:
+        ctx.close()
+
+
+def _cellucid_lasso(page, n_cells) -> dict:
+    """Drag a lasso rectangle from the canvas' left edge to the median projected x."""
+    info = page.evaluate(
+        """(n) => {
+          const app = window.cellucid.app, c = app.dom.canvas.getBoundingClientRect();
+          const xs = [];
+          for (let k = 0; k < 4000; k++) {
+            const p = app.project(Math.floor((k + 0.5) * n / 4000));
+            if (p) xs.push(p[0]);
+          }
+          xs.sort((a, b) => a - b);
+          window.__lasso = {};
+          app.dom.canvas.addEventListener("pointerup", () => (window.__lasso.up = performance.now()), { capture: true, once: true });
+          const off = app.on("selection", (sel) => { window.__lasso.done = performance.now(); window.__lasso.count = sel.length; off(); });
+          window.cellucid.setTool("lasso");
+          return { left: c.left, top: c.top, width: c.width, height: c.height, mid: xs[xs.length >> 1], nproj: xs.length };
+        }""",
+        n_cells,
+    )
+    x0, y0 = info["left"] + 2, info["top"] + 2
+    x1, y1 = info["left"] + info["mid"], info["top"] + info["height"] - 2
+    m = page.mouse
+    m.move(x0, y0)
+    m.down()
+    steps = 12
+    for k in range(1, steps + 1):
+        m.move(x0 + (x1 - x0) * k / steps, y0)
+    for k in range(1, steps + 1):
+        m.move(x1, y0 + (y1 - y0) * k / steps)
+    for k in range(1, steps + 1):
+        m.move(x1 - (x1 - x0) * k / steps, y1)
+    for k in range(1, steps + 1):
+        m.move(x0, y1 - (y1 - y0) * k / steps)
+    m.up()
+    page.wait_for_function("window.__lasso && window.__lasso.done !== undefined", polling=20)
+    r = page.evaluate("window.__lasso")
+    return {"lasso_s": (r["done"] - r["up"]) / 1e3, "lasso_count": r["count"], "lasso_fraction": r["count"] / n_cells}
+
+
+def cellxgene_run(browser, base, n_cells, genes, timeout_ms=300_000) -> dict:
+    """One cold load of cellxgene's page, then gene recolors through its search box."""
+    ctx, page = _page(browser, base + "/", n_cells, timeout_ms)
+    try:
+        page.wait_for_function("window.__bench && window.__bench.first !== null", polling=50)
+        first = page.evaluate("window.__bench.first")
+        nbytes, nres = page.evaluate(BYTES_BEFORE, first)
+        out = {"first_frame_s": first / 1e3, "colored_frame_s": None, "bytes_before_first_frame": nbytes,
+               "requests_before_first_frame": nres}
+        page.wait_for_timeout(1000)  # let it settle (it loads more after the first frame)
+        rec = []
+        for g in genes:
+            box = page.get_by_test_id("gene-search")
+            box.click()
+            box.fill(g)
+            page.get_by_test_id(f"suggest-menu-item-{g}").click()
+            page.get_by_test_id(f"colorby-{g}").click()
+            # Done: the first big frame after the click on colorby-<gene> and after the
+            # gene's data arrived. Timed from the click on the suggestion (the pick).
+            ms = page.evaluate(
+                """async (g) => {
+                  const T = window.__bench;
+                  const pick = T.clicks.filter((c) => c[0] === "suggest-menu-item-" + g).pop()[1];
+                  const colorby = T.clicks.filter((c) => c[0] === "colorby-" + g).pop()[1];
+                  const deadline = performance.now() + 300000;
+                  for (;;) {
+                    const data = performance.getEntriesByType("resource").filter((e) => e.name.includes("data/var") && e.name.includes(encodeURIComponent(g)) || e.name.includes("data/var") && e.name.includes(g));
+                    const arrived = data.length ? Math.max(...data.map((e) => e.responseEnd)) : null;
+                    if (arrived !== null) {
+                      const after = Math.max(arrived, colorby);
+                      const f = T.presented.find((t) => t > after);
+                      if (f !== undefined) return f - pick;
+                    }
+                    if (performance.now() > deadline) throw new Error("no recolor frame");
+                    await new Promise((r) => setTimeout(r, 20));
+                  }
+                }""",
+                g,
+            )
+            rec.append(ms / 1e3)
+            page.wait_for_timeout(300)
+        out["gene_recolor_s"] = rec
+        return out
+    finally:
+        ctx.close()
+
+
+def measure(kind: str, start_server, n_cells: int, genes_per_run: list[list[str]], repeats: int, log=print) -> dict:
+    """``repeats`` cold page loads, each on a freshly started server (so data is not cached
+    by the server either); ``genes_per_run[r]`` are recolored in run ``r``."""
+    from playwright.sync_api import sync_playwright
+
+    runs = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
+        try:
+            for r in range(repeats):
+                srv = start_server()
+                try:
+                    t = time.perf_counter()
+                    if kind == "cellucid":
+                        run = cellucid_run(browser, srv.base, n_cells, genes_per_run[r])
+                    else:
+                        run = cellxgene_run(browser, srv.base, n_cells, genes_per_run[r])
+                    run["wall_s"] = time.perf_counter() - t
+                finally:
+                    srv.stop()
+                runs.append(run)
+                log(f"    browser {kind} run {r + 1}/{repeats}: first frame {run['first_frame_s']:.2f} s, "
+                    f"recolor {_median(run['gene_recolor_s']):.2f} s, {run['bytes_before_first_frame'] / 1e6:.1f} MB"
+                    + (f", lasso {run['lasso_count']:,} cells in {run['lasso_s'] * 1e3:.0f} ms" if "lasso_count" in run else ""))
+        finally:
+            browser.close()
+    recolors = [x for run in runs for x in run["gene_recolor_s"]]
+    summary = {
+        "first_frame_s": _median([x["first_frame_s"] for x in runs]),
+        "colored_frame_s": _median([x["colored_frame_s"] for x in runs]),
+        "bytes_before_first_frame": _median([x["bytes_before_first_frame"] for x in runs]),
+        "gene_recolor_s": _median(recolors),
+        "gene_recolor_n": len(recolors),
+    }
+    if runs and "lasso_count" in runs[0]:
+        summary["lasso_s"] = _median([x["lasso_s"] for x in runs])
+        summary["lasso_count"] = _median([x["lasso_count"] for x in runs])
+        summary["lasso_fraction"] = _median([x["lasso_fraction"] for x in runs])
+    return {"runs": runs, "summary": summary}
