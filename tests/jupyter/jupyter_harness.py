@@ -1,0 +1,179 @@
+"""Run a real JupyterLab / Notebook 7 server and drive it with Chromium (Playwright).
+
+Facts this relies on are in /work/shared/ENV.md ("JupyterLab in a test"): the command line,
+``expose_app_in_browser`` for ``window.jupyterapp``, a kernelspec in the notebook metadata.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+
+from jupyter_helpers import free_port
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--use-gl=angle", "--use-angle=swiftshader", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+class JupyterServer:
+    """``jupyter lab`` (or ``jupyter notebook``) on a free loopback port, no token, with a
+    temporary config dir so the user's settings never leak in; stopped on exit."""
+
+    def __init__(self, root: Path, app: str = "lab", env: dict | None = None):
+        self.root = Path(root)
+        self.app = app
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._tmp = tempfile.TemporaryDirectory(prefix="cellucid-jupyter-")
+        self.env = {**os.environ, **(env or {})}
+        self.env["JUPYTER_CONFIG_DIR"] = os.path.join(self._tmp.name, "config")
+        self.env["JUPYTER_RUNTIME_DIR"] = os.path.join(self._tmp.name, "runtime")
+        self.env["JUPYTERLAB_WORKSPACES_DIR"] = os.path.join(self._tmp.name, "workspaces")
+        self.env["JUPYTERLAB_SETTINGS_DIR"] = os.path.join(self._tmp.name, "settings")
+        self.env.pop("JUPYTERHUB_SERVICE_PREFIX", None)
+        self.proc: subprocess.Popen | None = None
+        self.log_path = Path(self._tmp.name) / "server.log"
+
+    def __enter__(self) -> "JupyterServer":
+        app_class = "LabApp" if self.app == "lab" else "JupyterNotebookApp"
+        cmd = [
+            sys.executable, "-m", "jupyter", self.app, "--no-browser", f"--port={self.port}",
+            "--IdentityProvider.token=", "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
+            "--allow-root", f"--{app_class}.expose_app_in_browser=True", f"--ServerApp.root_dir={self.root}",
+        ]
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter {self.app} exited:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.base + "/api/status", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"jupyter {self.app} did not start:\n{self.log()}")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            # shut the kernels down first so their cellucid servers (daemon threads) go too
+            with contextlib.suppress(OSError):
+                for k in self.kernels():
+                    req = urllib.request.Request(f"{self.base}/api/kernels/{k['id']}", method="DELETE")
+                    urllib.request.urlopen(req, timeout=10).close()
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+        self._tmp.cleanup()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:]
+
+    def kernels(self) -> list[dict]:
+        with urllib.request.urlopen(self.base + "/api/kernels", timeout=5) as r:
+            return json.load(r)
+
+    def wait_kernels_idle(self, timeout: float = 60) -> None:
+        """Poll ``/api/kernels`` until every kernel is idle (and at least one exists)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ks = self.kernels()
+            if ks and all(k["execution_state"] == "idle" for k in ks):
+                return
+            time.sleep(0.25)
+        raise TimeoutError(f"kernel not idle after {timeout}s: {self.kernels()}")
+
+    def notebook_url(self, name: str) -> str:
+        if self.app == "lab":
+            return f"{self.base}/lab/tree/{name}?reset"
+        return f"{self.base}/notebooks/{name}"
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    """A notebook of code ``cells`` with a python3 kernelspec (else Lab asks for a kernel)."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    nbformat.write(nb, str(path))
+    return path
+
+
+@contextlib.contextmanager
+def chromium_page(viewport=(1280, 1000)):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+            yield page
+        finally:
+            browser.close()
+
+
+def open_and_run_all(page, server: JupyterServer, name: str) -> None:
+    """Open the notebook, wait for its kernel, run every cell."""
+    page.goto(server.notebook_url(name))
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell && window.jupyterapp.shell.currentWidget"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel", timeout=60_000)
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+                           timeout=60_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+def run_cell(page, index: int) -> None:
+    """Run cell ``index`` (0-based) of the current notebook."""
+    page.evaluate(
+        """async (i) => {
+            const nb = window.jupyterapp.shell.currentWidget.content;
+            nb.activeCellIndex = i;
+            await window.jupyterapp.commands.execute('notebook:run-cell');
+        }""",
+        index,
+    )
+
+
+def output_matching(page, pattern: str, timeout: float = 60) -> re.Match:
+    """Wait for a cell output whose text matches ``pattern``; return the match."""
+    rx = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for text in page.locator(".jp-OutputArea-output").all_inner_texts():
+            m = rx.search(text)
+            if m:
+                return m
+        time.sleep(0.2)
+    texts = page.locator(".jp-OutputArea-output").all_inner_texts()
+    raise AssertionError(f"no output matching {pattern!r}; outputs: {texts}")
+
+
+def viewer_frame(page, timeout: float = 90):
+    """The Playwright Frame of the cellucid iframe, once its viewer has rendered."""
+    page.wait_for_selector("iframe[title='cellucid viewer']", timeout=timeout * 1000)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for fr in page.frames:
+            if "embed=1" in fr.url:
+                fr.wait_for_selector('body[data-ready="1"]', timeout=timeout * 1000)
+                return fr
+        time.sleep(0.2)
+    raise AssertionError("no cellucid iframe with embed=1")

@@ -1,0 +1,202 @@
+"""End to end in a real JupyterLab / Notebook 7: kernel → widget → iframe viewer → lasso →
+selection back in Python, directly and through jupyter-server-proxy; highlight from Python
+→ pixels in the iframe; an unreachable server → a clear message instead of a blank box.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import time
+
+import numpy as np
+import pytest
+from jupyter_harness import (
+    JupyterServer,
+    chromium_page,
+    open_and_run_all,
+    output_matching,
+    run_cell,
+    viewer_frame,
+    write_notebook,
+)
+from matplotlib.path import Path as MplPath
+
+pytestmark = [pytest.mark.jupyter, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+
+N_CELLS = 3000
+
+SETUP = """\
+import json, time
+import numpy as np
+import cellucid
+from cellucid.data.demo import demo_anndata
+{proxy}
+adata = demo_anndata({n})
+"""
+
+SHOW = """\
+viewer = cellucid.show_anndata(adata, height=520, quiet=True)
+events = []
+viewer.on_selection(lambda e: events.append((time.time(), int(len(e["cells"])), e["source"])))
+"""
+
+REPORT = """\
+sel = viewer.selection
+json.dump({"cells": sel.tolist(), "events": events}, open("selection.json", "w"))
+print("SEL", len(sel), viewer.selected_obs().shape, viewer.status)
+"""
+
+HIGHLIGHT = """\
+viewer.highlight_cells(np.arange(0, {n}, 2), color="#00ff00")
+print("HIGHLIGHTED")
+"""
+
+
+def make_notebook(root, proxy: bool = False, n: int = N_CELLS):
+    return write_notebook(
+        root / "e2e.ipynb",
+        [
+            SETUP.format(proxy="cellucid.set_proxy(True)" if proxy else "", n=n),
+            SHOW,
+            REPORT,
+            HIGHLIGHT.format(n=n),
+        ],
+    )
+
+
+def lasso_polygon(frame, page):
+    """A hexagon around the middle of the canvas, in canvas px and in page px."""
+    box = frame.evaluate("""() => { const r = document.querySelector('canvas').getBoundingClientRect();
+                                   return {x: r.left, y: r.top, w: r.width, h: r.height}; }""")
+    iframe_box = page.locator("iframe[title='cellucid viewer']").bounding_box()
+    cx, cy = box["w"] * 0.5, box["h"] * 0.5
+    rx, ry = box["w"] * 0.22, box["h"] * 0.3
+    angles = np.linspace(0, 2 * np.pi, 7)[:-1] + 0.3
+    local = [(cx + rx * np.cos(a), cy + ry * np.sin(a)) for a in angles]
+    offset = (iframe_box["x"] + box["x"], iframe_box["y"] + box["y"])
+    return local, offset
+
+
+def draw_lasso(page, local, offset):
+    pts = [(x + offset[0], y + offset[1]) for x, y in local]
+    page.mouse.move(*pts[0])
+    page.mouse.down()
+    for p in pts[1:] + pts[:1]:
+        page.mouse.move(*p, steps=12)
+    t_release = time.time()
+    page.mouse.up()
+    return t_release
+
+
+def expected_cells(frame, local, margin=2.0):
+    """Cells clearly inside, and cells inside or within ``margin`` px of the lasso's edge."""
+    pos = frame.evaluate(f"() => window.cellucid.projectMany(Array.from({{length: {N_CELLS}}}, (_, i) => i))")
+    xy = np.array([[p["x"], p["y"]] if p else [np.nan, np.nan] for p in pos])
+    inside = MplPath(np.array(local)).contains_points(xy)
+    a = np.array(local)
+    b = np.roll(a, -1, axis=0)
+    ab = b - a  # distance from every cell to every edge segment
+    t = np.clip(((xy[:, None, :] - a) * ab).sum(-1) / (ab * ab).sum(-1), 0, 1)
+    nearest = a + t[..., None] * ab
+    near = (np.linalg.norm(xy[:, None, :] - nearest, axis=-1).min(axis=1) < margin)
+    return set(np.flatnonzero(inside & ~near).tolist()), set(np.flatnonzero(inside | near).tolist())
+
+
+def green_pixels(frame) -> int:
+    from PIL import Image
+
+    png = frame.locator("canvas").screenshot()
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    r, g, b = img[..., 0], img[..., 1], img[..., 2]
+    return int(((g > 180) & (r < 90) & (b < 90)).sum())
+
+
+@contextlib.contextmanager
+def running_viewer(tmp_path, app="lab", proxy=False):
+    """Lab (or Notebook 7) with the e2e notebook run; yields (server, page, frame, iframe src)."""
+    make_notebook(tmp_path, proxy=proxy)
+    with JupyterServer(tmp_path, app=app) as server, chromium_page() as page:
+        open_and_run_all(page, server, "e2e.ipynb")
+        frame = viewer_frame(page)
+        server.wait_kernels_idle()
+        src = page.locator("iframe[title='cellucid viewer']").get_attribute("src")
+        yield server, page, frame, src
+
+
+def lasso_and_read_back(tmp_path, server, page, frame):
+    """Draw a lasso in the iframe, run the report cell, check what Python saw."""
+    frame.click('[data-testid="tool-lasso"]')
+    local, offset = lasso_polygon(frame, page)
+    sure_in, maybe_in = expected_cells(frame, local)
+    assert len(sure_in) > 50, "the lasso should cover a good part of the cells"
+    t_release = draw_lasso(page, local, offset)
+    # Comm messages reach the kernel between cells; let the selection arrive, then read it.
+    time.sleep(1.0)
+    server.wait_kernels_idle()
+    run_cell(page, 2)
+    m = output_matching(page, r"SEL (\d+) \((\d+), (\d+)\) (\S+)")
+    got = json.loads((tmp_path / "selection.json").read_text())
+    cells = set(got["cells"])
+    assert int(m.group(1)) == len(cells) == len(got["cells"])
+    assert int(m.group(2)) == len(cells) and int(m.group(3)) == 7  # selected_obs(): rows × obs columns
+    assert m.group(4) == "ok"
+    assert sure_in <= cells <= maybe_in
+    assert got["events"] and got["events"][-1][1] == len(cells) and got["events"][-1][2] == "lasso"
+    print(f"lasso release -> Python callback: {(got['events'][-1][0] - t_release) * 1000:.0f} ms "
+          f"({len(cells)} of {N_CELLS} cells)")
+
+
+def test_lasso_in_jupyterlab_reaches_python_and_highlight_reaches_pixels(tmp_path):
+    with running_viewer(tmp_path) as (server, page, frame, src):
+        assert src.startswith("http://127.0.0.1:") and "embed=1" in src and "parent_origin=" in src
+        lasso_and_read_back(tmp_path, server, page, frame)
+
+        # highlight from Python → green pixels in the iframe's canvas
+        frame.evaluate("() => window.cellucid.clearSelection()")
+        frame.evaluate("() => window.cellucid.frame()")
+        before = green_pixels(frame)
+        run_cell(page, 3)
+        output_matching(page, r"HIGHLIGHTED")
+        deadline = time.monotonic() + 20
+        after = before
+        while time.monotonic() < deadline and after <= before + 200:
+            frame.evaluate("() => window.cellucid.frame()")
+            after = green_pixels(frame)
+        assert after > before + 200, (before, after)
+
+
+def test_lasso_through_jupyter_server_proxy(tmp_path):
+    with running_viewer(tmp_path, proxy=True) as (server, page, frame, src):
+        assert src.startswith(f"http://127.0.0.1:{server.port}/proxy/"), src
+        lasso_and_read_back(tmp_path, server, page, frame)
+
+
+def test_lasso_in_notebook_7(tmp_path):
+    with running_viewer(tmp_path, app="notebook") as (server, page, frame, src):
+        lasso_and_read_back(tmp_path, server, page, frame)
+
+
+def test_unreachable_server_shows_a_clear_message(tmp_path):
+    write_notebook(
+        tmp_path / "dead.ipynb",
+        [
+            "import cellucid\nfrom cellucid.data.demo import demo_anndata\n"
+            "viewer = cellucid.show_anndata(demo_anndata(500), display=False, quiet=True)\n"
+            "viewer.server.stop()  # the iframe has nothing to reach now\n"
+            "viewer.display()",
+            "print('STATUS', viewer.status)",
+        ],
+    )
+    with JupyterServer(tmp_path, app="lab") as server, chromium_page() as page:
+        open_and_run_all(page, server, "dead.ipynb")
+        err = page.locator(".cellucid-widget-error")
+        err.wait_for(timeout=60_000)
+        text = err.inner_text()
+        assert "cannot reach" in text and "jupyter-server-proxy" in text and "set_proxy" in text
+        assert "/_cellucid/health" in text and "token" not in text.split("Tried")[1].split("—")[0]
+        assert page.locator("iframe[title='cellucid viewer']").count() == 0
+        server.wait_kernels_idle()
+        run_cell(page, 1)
+        output_matching(page, r"STATUS error: cannot reach http://127\.0\.0\.1:\d+/_cellucid/health")
