@@ -153,7 +153,9 @@ def prepare(
             emb_plan = _embeddings_from_source(source, embeddings)
             vec_plan = None
             latent = None
-        matrix, matrix_owner = _locate_matrix(data_in, expression)
+        matrix, matrix_owner = _source_matrix(source)
+        if matrix is None and source.kind != "export":
+            matrix, matrix_owner = _locate_matrix(data_in, expression)
         try:
             with staged_folder(target) as tmp:
                 manifest = _write_all(
@@ -204,6 +206,19 @@ def _is_array(x: Any) -> bool:
     import scipy.sparse as sp
 
     return isinstance(x, np.ndarray) or sp.issparse(x)
+
+
+def _source_matrix(source: DataSource) -> tuple[Any, Any]:
+    """The matrix object the data layer itself reads genes from (h5py / zarr group or the
+    in-memory X), so prepare() and serve use the very same matrix."""
+    backend = getattr(source, "_backend", None)
+    s = source.summary()
+    if backend is None or not s.n_genes or s.no_genes_reason:
+        return None, None
+    try:
+        return backend.matrix(s.expression), None
+    except Exception:  # noqa: BLE001 - any failure: fall back to the path-based locator
+        return None, None
 
 
 def _locate_matrix(data: Any, expression: str) -> tuple[Any, Any]:
@@ -261,7 +276,9 @@ def _embeddings_from_source(source: DataSource, keys: Sequence[str] | None) -> l
         raise InputError("The input has no embedding to show.", "Add one, e.g. sc.tl.umap(adata), which writes obsm['X_umap'].")
     plan = []
     for e in infos:
-        plan.append((e.key, e.name, {d: (lambda k=e.key, d=d: source.embedding(k, d)) for d in e.dimensions}))
+        dims = {d: (lambda k=e.key, d=d: source.embedding(k, d)) for d in e.dimensions}
+        dims["n_columns"] = e.n_columns  # the input's stored width, reported as is
+        plan.append((e.key, e.name, dims))
     return plan
 
 
@@ -360,6 +377,8 @@ def _write_all(tmp, source, emb_plan, vec_plan, latent, matrix, quantize, obs_qu
     (tmp / "embeddings").mkdir()
     embs = []
     for i, (key, name, dims) in enumerate(emb_plan):
+        dims = dict(dims)
+        n_columns = dims.pop("n_columns", None)
         files: dict[str, dict[str, Any]] = {}
         stored: list[tuple[np.ndarray, str]] = []
         for d in sorted(dims, reverse=True):
@@ -371,7 +390,7 @@ def _write_all(tmp, source, emb_plan, vec_plan, latent, matrix, quantize, obs_qu
                 stored.append((arr, ref))
             width = next(a.shape[1] for a, f in stored if f == ref)
             files[str(d)] = {"file": ref, "n_columns": width}
-        embs.append({"key": key, "name": name, "dimensions": sorted(dims), "n_columns": max(dims), "files": files})
+        embs.append({"key": key, "name": name, "dimensions": sorted(dims), "n_columns": int(n_columns or max(dims)), "files": files})
     manifest["embeddings"] = embs
 
     # obs fields
@@ -447,6 +466,16 @@ def _write_all(tmp, source, emb_plan, vec_plan, latent, matrix, quantize, obs_qu
             list(source.vector_field_problems()) + [p for v in source.vector_fields() for p in v.problems],
         )
     plans, problems = vec_plan
+    problems = list(problems)
+    exported = {e["name"] for e in embs} | {e["key"] for e in embs}
+    kept = []
+    for plan in plans:
+        basis = plan[2]
+        if basis in exported or f"X_{basis}" in exported:
+            kept.append(plan)
+        else:
+            problems.append(f"{plan[0]}: its embedding ({basis}) is not exported")
+    plans = kept
     vectors = []
     if plans:
         (tmp / "vectors").mkdir()

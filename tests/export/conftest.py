@@ -205,3 +205,65 @@ def upstream_inputs():
     vel3 = rng.normal(size=(n, 3)).astype(np.float32)
     return {"points": {2: x2, 3: x3}, "obs": obs, "genes": genes,
             "vectors": {"velocity_umap": {2: vel2, 3: vel3}}}
+
+
+def _assert_same(src, ref, *, gene_step=None, gene_sample=None, obs_step=None):
+    """Every embedding, every field and a sample of genes of ``src`` equal those of ``ref``
+    (within the quantization bound when ``gene_step`` / ``obs_step`` give the per-item bound)."""
+    s, r = src.summary(), ref.summary()
+    assert (s.n_cells, s.n_genes) == (r.n_cells, r.n_genes)
+    assert s.gene_id_columns == r.gene_id_columns
+    assert [(e.key, e.name, e.dimensions) for e in src.embeddings()] == [(e.key, e.name, e.dimensions) for e in ref.embeddings()]
+    for e in ref.embeddings():
+        for d in e.dimensions:
+            np.testing.assert_array_equal(src.embedding(e.key, d), ref.embedding(e.key, d), err_msg=f"{e.key} {d}D")
+    assert [(f.name, f.kind, f.n_categories) for f in src.fields()] == [(f.name, f.kind, f.n_categories) for f in ref.fields()]
+    for f in ref.fields():
+        x, y = src.obs_field(f.name), ref.obs_field(f.name)
+        assert (x.kind, x.n_missing) == (y.kind, y.n_missing), f.name
+        if y.codes is not None:
+            np.testing.assert_array_equal(x.codes, y.codes, err_msg=f.name)
+            assert x.categories == y.categories and x.colors == y.colors, f.name
+        elif obs_step is None:
+            np.testing.assert_array_equal(x.values, y.values, err_msg=f.name)
+        else:
+            np.testing.assert_array_equal(np.isnan(x.values), ~np.isfinite(y.values))
+            ok = np.isfinite(y.values)
+            assert np.abs(x.values[ok] - y.values[ok]).max(initial=0) <= obs_step(y.values[ok]), f.name
+    assert list(src.gene_names()) == list(ref.gene_names())
+    for col in r.gene_id_columns:
+        assert list(src.gene_ids(col)) == list(ref.gene_ids(col))
+    n_genes = r.n_genes
+    sample = gene_sample if gene_sample is not None else sorted({0, 1, n_genes // 2, n_genes - 1, *range(0, n_genes, max(1, n_genes // 25))})
+    for j in sample:
+        a, b = src.gene_by_index(j), ref.gene_by_index(j)
+        assert a.dtype == np.float32 and a.shape == b.shape
+        if gene_step is None:
+            np.testing.assert_array_equal(a, b, err_msg=f"gene {j}")
+        else:
+            assert np.abs(a - b).max() <= gene_step(b) * 1.0001 + 1e-7, f"gene {j}"
+            np.testing.assert_array_equal(a == 0, b == 0)  # zeros stay exact
+    assert [(v.field_id, v.basis, sorted(v.dimensions)) for v in src.vector_fields()] == [
+        (v.field_id, v.basis, sorted(v.dimensions)) for v in ref.vector_fields()]
+    for v in ref.vector_fields():
+        for d in v.dimensions:
+            np.testing.assert_array_equal(src.vectors(v.field_id, d), ref.vectors(v.field_id, d))
+
+
+@pytest.fixture
+def assert_same():
+    return _assert_same
+
+
+@pytest.fixture(scope="session")
+def demo_adata():
+    from cellucid.data.demo import demo_anndata
+
+    return demo_anndata(n_cells=3000, n_genes=120, seed=3)
+
+
+@pytest.fixture(scope="session")
+def pbmc():
+    import scanpy as sc
+
+    return sc.datasets.pbmc68k_reduced()
