@@ -60,7 +60,10 @@ def test_demo_banner_serves_and_sigint_stops_cleanly(serving):
     assert code == 0, err
     assert "Traceback" not in err
     with socket.socket() as sock:  # the port is free again
+        # SO_REUSEADDR as every server sets it: TIME_WAIT remnants are fine, a listener is not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))
+        sock.listen()
 
 
 def wait_for_health(port: int, proc) -> dict:

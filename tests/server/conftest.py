@@ -62,7 +62,7 @@ def with_missing_values(adata):
     pt = adata.obs["pseudotime"].to_numpy(dtype=np.float64).copy()
     pt[[1, 2]] = np.nan
     adata.obs["pseudotime"] = pt
-    adata.obs["group/with space é"] = adata.obs["batch"].astype(str).astype("category")
+    adata.obs["group: with space é &x=1"] = adata.obs["batch"].astype(str).astype("category")
     return adata
 
 

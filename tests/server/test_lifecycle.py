@@ -86,6 +86,8 @@ def test_stop_frees_the_port_immediately_and_is_idempotent():
     server.stop()
     assert not server.running
     with socket.socket() as sock:
+        # SO_REUSEADDR as every server sets it: TIME_WAIT remnants are fine, a listener is not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))  # raises EADDRINUSE if the server still held it
         sock.listen()
 
