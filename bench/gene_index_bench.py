@@ -35,6 +35,7 @@ genes = [pos[g] for g in pick_genes(path, n + 3, seed=2)]
 res = {"file": os.path.basename(path)}
 
 shutil.rmtree(cache_dir(), ignore_errors=True)
+res["rss_before_build_bytes"] = vm_hwm_bytes(os.getpid())
 with h5py.File(path, "r") as f:
     x = f["X"]
     shape = tuple(int(v) for v in x.attrs["shape"])
@@ -76,6 +77,30 @@ res["column_s"] = lat
 res["column_p50_s"] = pct(lat, 50)
 res["column_p95_s"] = pct(lat, 95)
 res["column_read_bytes_median"] = statistics.median(nbytes)
+
+# What one gene would weigh on the wire in a few encodings (the server's choice, not the
+# index's): dense float32 + gzip (levels 6 and 1), sparse (uint32 rows + float32) + gzip,
+# and sparse with delta-coded rows (gaps in the smallest uint dtype that holds the largest
+# gap) + float32 values + gzip.
+import gzip  # noqa: E402
+
+enc = {"dense_f32_gzip6": [], "dense_f32_gzip1": [], "sparse_u32_f32_gzip6": [], "sparse_delta_gzip6": [],
+       "dense_f32_gzip6_s": []}
+for j in genes[3:13]:
+    col = idx.column(j)
+    raw = col.astype("<f4").tobytes()
+    t = time.perf_counter()
+    enc["dense_f32_gzip6"].append(len(gzip.compress(raw, 6, mtime=0)))
+    enc["dense_f32_gzip6_s"].append(time.perf_counter() - t)
+    enc["dense_f32_gzip1"].append(len(gzip.compress(raw, 1, mtime=0)))
+    nz = np.flatnonzero(col)
+    vals = col[nz].astype("<f4").tobytes()
+    enc["sparse_u32_f32_gzip6"].append(len(gzip.compress(nz.astype("<u4").tobytes() + vals, 6, mtime=0)))
+    gaps = np.diff(nz, prepend=0)
+    gdt = "<u1" if gaps.max(initial=0) < 256 else "<u2" if gaps.max(initial=0) < 65536 else "<u4"
+    enc["sparse_delta_gzip6"].append(len(gzip.compress(gaps.astype(gdt).tobytes() + vals, 6, mtime=0)))
+res["wire_estimates_median"] = {k: statistics.median(v) for k, v in enc.items()}
+
 # Check one column against the plain read.
 a = ad.read_h5ad(path, backed="r")
 ref = a.X[:, genes[0]]

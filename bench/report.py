@@ -1,0 +1,268 @@
+"""Turn bench/results/latest.json into docs/benchmarks.md and the scaling plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+PLOT = ROOT / "docs" / "benchmarks-scaling.png"
+
+
+def _ms(s):
+    return "–" if s is None else (f"{s * 1e3:,.0f}" if s >= 0.1 else f"{s * 1e3:,.1f}" if s >= 0.001 else f"{s * 1e3:.2f}")
+
+
+def _s(s):
+    return "–" if s is None else f"{s:,.2f}"
+
+
+def _mb(b):
+    return "–" if b is None else (f"{b / 1e6:,.1f} MB" if b >= 1e5 else f"{b / 1e3:,.0f} KB")
+
+
+def _x(r):
+    return "–" if r is None else f"×{r:,.1f}"
+
+
+def _by(rows, tool, dataset):
+    for r in rows:
+        if r.get("tool") == tool and r.get("dataset") == dataset and "error" not in r:
+            return r
+    return None
+
+
+def _ratio(a, b):
+    return None if a in (None, 0) or b is None else b / a
+
+
+def scaling(results) -> list[dict]:
+    """Ratios 100k→1M cells (2k genes) and 2k→20k genes (100k cells), per tool and metric."""
+    ds = results["datasets"]
+    main = sorted([k for k, v in ds.items() if v["n_genes"] == results["settings"]["genes"]], key=lambda k: ds[k]["n_cells"])
+    wide = [k for k, v in ds.items() if v["n_genes"] != results["settings"]["genes"]]
+    pairs = []
+    if len(main) >= 2:
+        pairs.append((f"cells {ds[main[0]]['n_cells'] // 1000}k → {ds[main[-1]]['n_cells'] // 1000}k", main[0], main[-1]))
+    if wide and main:
+        base = min(main, key=lambda k: abs(ds[k]["n_cells"] - ds[wide[0]]["n_cells"]))
+        pairs.append((f"genes {ds[base]['n_genes']:,} → {ds[wide[0]]['n_genes']:,}", base, wide[0]))
+    out = []
+    tools_ = list(dict.fromkeys(r["tool"] for r in results["http"]))
+    for label, a, b in pairs:
+        for t in tools_:
+            ra, rb = _by(results["http"], t, a), _by(results["http"], t, b)
+            if not ra or not rb:
+                continue
+            sa, sb = ra["summary"], rb["summary"]
+            out.append({"change": label, "tool": t,
+                        **{m: _ratio(sa.get(m), sb.get(m)) for m in
+                           ("ready_s", "embedding_bytes", "first_frame_s", "gene_cold_s", "gene_warm_p50_s", "peak_rss_bytes")}})
+        for t in dict.fromkeys(r["tool"] for r in results["browser"]):
+            ra, rb = _by(results["browser"], t, a), _by(results["browser"], t, b)
+            if ra and rb:
+                out.append({"change": label, "tool": t + " (browser)",
+                            **{m: _ratio(ra["summary"].get(m), rb["summary"].get(m)) for m in
+                               ("first_frame_s", "gene_recolor_s", "bytes_before_first_frame")}})
+    return out
+
+
+def targets(results) -> list[tuple[str, str, str, str]]:
+    """(target, limit, measured, verdict) for cellucid at the largest 2k-gene dataset."""
+    ds = results["datasets"]
+    main = [k for k, v in ds.items() if v["n_genes"] == results["settings"]["genes"]]
+    if not main:
+        return []
+    big = max(main, key=lambda k: ds[k]["n_cells"])
+    n = ds[big]["n_cells"]
+    h = _by(results["http"], "cellucid (h5ad)", big)
+    mem = _by(results["http"], "cellucid (in-memory AnnData)", big)
+    cx = _by(results["http"], "cellxgene 1.3.0", big)
+    br = _by(results["browser"], "cellucid (h5ad)", big)
+    gi = next((g for g in results["gene_index"] if g["dataset"] == big), None)
+    rows = []
+
+    def add(name, limit, value, fmt, ok):
+        rows.append((name, limit, "not measured" if value is None else fmt(value),
+                     "–" if value is None else ("met" if ok(value) else "**missed**")))
+
+    s = h["summary"] if h else {}
+    add("start → ready", "≤ 0.5 s", s.get("ready_s"), lambda v: f"{v:.2f} s", lambda v: v <= 0.5)
+    eb = s.get("embedding_bytes")
+    add("embedding bytes per cell", "≤ 4", eb / n if eb else None, lambda v: f"{v:.2f}", lambda v: v <= 4)
+    add("embedding time (warm)", "≤ 20 ms", s.get("embedding_warm_s"), lambda v: f"{v * 1e3:.0f} ms", lambda v: v <= 0.02)
+    add("one gene, warm p50", "≤ 20 ms", s.get("gene_warm_p50_s"), lambda v: f"{v * 1e3:.0f} ms", lambda v: v <= 0.02)
+    add("one gene on the wire", "≤ 120 KB", s.get("gene_bytes"), lambda v: f"{v / 1e3:.0f} KB", lambda v: v <= 120e3)
+    cold, cxc = s.get("gene_cold_s"), (cx or {}).get("summary", {}).get("gene_cold_s")
+    add("very first gene vs cellxgene", "≤ 1/5", cold / cxc if cold and cxc else None, lambda v: f"{v:.2f}× ({cold * 1e3:.0f} vs {cxc * 1e3:.0f} ms)", lambda v: v <= 0.2)
+    add("peak server RSS", "≤ 300 MB", s.get("peak_rss_bytes"), lambda v: f"{v / 1e6:.0f} MB", lambda v: v <= 300e6)
+    add("in-memory AnnData ready", "≤ 0.5 s", (mem or {}).get("summary", {}).get("ready_s"), lambda v: f"{v:.2f} s", lambda v: v <= 0.5)
+    b = br["summary"] if br else {}
+    add("browser first frame", "≤ 1.5 s", b.get("first_frame_s"), lambda v: f"{v:.2f} s", lambda v: v <= 1.5)
+    add("browser gene recolor", "≤ 0.5 s", b.get("gene_recolor_s"), lambda v: f"{v:.2f} s", lambda v: v <= 0.5)
+    add("bytes before first frame", "≤ 6 MB", b.get("bytes_before_first_frame"), lambda v: f"{v / 1e6:.1f} MB", lambda v: v <= 6e6)
+    if gi:
+        add("one gene through the gene index (p50, in-process)", "≤ 20 ms", gi["column_p50_s"], lambda v: f"{v * 1e3:.2f} ms", lambda v: v <= 0.02)
+    return [(f"{name} ({n // 1000}k cells)", *rest) for name, *rest in rows]
+
+
+def plot(results, path: Path = PLOT) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ds = results["datasets"]
+    g = results["settings"]["genes"]
+    main = sorted([k for k, v in ds.items() if v["n_genes"] == g], key=lambda k: ds[k]["n_cells"])
+    if not main:
+        return None
+    panels = [
+        ("http", "ready_s", "start → ready (s)", 1),
+        ("http", "gene_warm_p50_s", "one gene, warm p50 (ms)", 1e3),
+        ("http", "gene_cold_s", "first gene, cold (ms)", 1e3),
+        ("http", "peak_rss_bytes", "peak server RSS (MB)", 1e-6),
+        ("browser", "first_frame_s", "browser: first frame (s)", 1),
+        ("browser", "gene_recolor_s", "browser: gene recolor (s)", 1),
+    ]
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
+    for ax, (kind, metric, title, scale) in zip(axes.ravel(), panels):
+        for t in dict.fromkeys(r["tool"] for r in results[kind]):
+            xs, ys = [], []
+            for k in main:
+                r = _by(results[kind], t, k)
+                v = r and r["summary"].get(metric)
+                if v:
+                    xs.append(ds[k]["n_cells"])
+                    ys.append(v * scale)
+            if xs:
+                ax.plot(xs, ys, marker="o", label=t)
+        if metric == "gene_warm_p50_s":
+            gi = [(x["n_cells"], x["column_p50_s"] * 1e3) for x in results["gene_index"] if x["n_genes"] == g]
+            if gi:
+                gi.sort()
+                ax.plot(*zip(*gi), marker="s", linestyle="--", color="black", label="gene index (in-process)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("cells")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"cellucid vs cellxgene 1.3.0 vs cellucid 0.9.5 — {g:,} genes, CSR .h5ad ({results['date']})", fontsize=11)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def markdown(results) -> str:
+    m, v = results["machine"], results["versions"]
+    ds = results["datasets"]
+    L = ["# Benchmarks", "",
+         "Generated by `python bench/run.py` (the command below) — do not edit by hand; rerun it.", "",
+         f"- **Date:** {results['date']}; command `{results['command']}`; wall time {results.get('wall_s', 0) / 60:.0f} min"
+         + (f" (merged with a run of {results['merged_from']})" if results.get("merged_from") else ""),
+         f"- **Machine:** {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, {m['os']}, Python {m['python']}; "
+         f"load average at start {', '.join(f'{x:.1f}' for x in m['load_avg_at_start'])} (the machine was shared)",
+         "- **Versions:** " + ", ".join(f"{k} {val}" for k, val in v.items()),
+         f"- **Method:** {results['settings']['repeats']} server starts / cold page loads per figure, medians; warm-gene "
+         f"p50/p95 over {results['settings']['warm_genes']} random genes; warm OS page cache (files were just written "
+         "or read); all servers on 127.0.0.1. See [bench/README.md](../bench/README.md) for what each figure measures.",
+         "", "## Datasets", "",
+         _table(["name", "cells", "genes", "X", ".h5ad size", "also"],
+                [(k, f"{d['n_cells']:,}", f"{d['n_genes']:,}", "CSR float32, 7% nonzero", _mb(d["h5ad_bytes"]),
+                  ", ".join(x for x in ("zarr", "export") if d.get(x)) or "–") for k, d in ds.items()]),
+         ""]
+    t = targets(results)
+    if t:
+        L += ["## Targets (cellucid, backed CSR .h5ad)", "", _table(["target", "limit", "measured", ""], t), ""]
+    L += ["## Servers (HTTP, scripted client)", "",
+          "First-frame data = embedding (2D) + what coloring by `cell_type` needs (cellucid: identity, codes, "
+          "metadata; cellxgene: schema + annotation — it colors nothing by default; 0.9.5: the byte ranges). "
+          "Bytes are the body on the wire (compressed when the server compresses).", ""]
+    rows = []
+    for r in results["http"]:
+        if "error" in r:
+            rows.append((r["tool"], r["dataset"], f"**failed:** {r['error'][:120]}", *[""] * 9))
+            continue
+        s = r["summary"]
+        hd = s["health_during_gene"]
+        health = (f"{_ms(hd['health_s_max'])} ms" + ("" if hd["probes_in_flight"] else " (gene done first)"))
+        rows.append((r["tool"], r["dataset"], _s(s["ready_s"]), f"{s['peak_rss_bytes'] / 1e6:,.0f}",
+                     f"{_ms(s['embedding_s'])} / {_ms(s['embedding_warm_s'])}",
+                     f"{_mb(s['embedding_bytes'])} ({s['embedding_bytes'] / r['n_cells']:.1f} B/cell)",
+                     f"{_ms(s['first_frame_s'])} / {_mb(s['first_frame_bytes'])}",
+                     _ms(s["gene_cold_s"]), f"{_ms(s['gene_warm_p50_s'])} / {_ms(s['gene_warm_p95_s'])}",
+                     _mb(s["gene_bytes"]), health))
+    L += [_table(["tool", "dataset", "ready s", "peak RSS MB", "embedding ms cold / warm", "embedding bytes",
+                  "first-frame data ms / bytes", "gene cold ms", "gene warm p50 / p95 ms", "gene bytes",
+                  "health during gene read (max)"], rows), ""]
+    L += ["cellucid 0.9.5 serves file bytes only; its figures replay the HTTP Range requests its in-browser "
+          "reader needs (planned with h5py) and are **lower bounds** (no HDF5 metadata reads, no decoding). "
+          "For a CSR matrix every gene needs all of `X/indptr`, `X/indices` and `X/data`.", ""]
+    if results["browser"]:
+        rows = []
+        for r in results["browser"]:
+            if "error" in r:
+                rows.append((r["tool"], r["dataset"], f"**failed:** {r['error'][:160]}", "", "", "", ""))
+                continue
+            s = r["summary"]
+            lasso = (f"{s['lasso_count']:,.0f} cells ({s['lasso_fraction']:.0%}) in {_ms(s['lasso_s'])} ms"
+                     if "lasso_count" in s else "–")
+            rows.append((r["tool"], r["dataset"], _s(s["first_frame_s"]), _s(s["colored_frame_s"]),
+                         _s(s["gene_recolor_s"]), _mb(s["bytes_before_first_frame"]), lasso))
+        L += ["## Viewers (headless Chromium, SwiftShader software WebGL, 1280×800)", "",
+              "Times from navigation start, each on a freshly started server and a fresh browser context. "
+              "First frame = the animation frame after the first WebGL draw of ≥ ¼ of the cells; colored frame = "
+              "cellucid's first frame colored by the default field (`body[data-ready=1]`); recolor = cellucid: "
+              "`setColorBy(gene)` → next drawn frame; cellxgene: click on the gene suggestion → first frame drawn "
+              "after its data arrived and its color button was clicked. Lasso: a rectangle from the canvas' left "
+              "edge to the median projected x, pointer-up → selection event.", "",
+              _table(["tool", "dataset", "first frame s", "colored frame s", "gene recolor s", "bytes before first frame",
+                      "lasso ≈ half"], rows), ""]
+    if results["gene_index"]:
+        rows = []
+        for g in results["gene_index"]:
+            rows.append((g["dataset"], _s(g["build_s"]), _ms(g["open_or_build_return_s"]), _ms(g["reopen_s"]),
+                         f"{_ms(g['column_p50_s'])} / {_ms(g['column_p95_s'])}", _mb(g["column_read_bytes_median"]),
+                         _s(min(g["plain_backed_s"])), _mb(g["index_bytes"]), f"{g['rss_peak_bytes'] / 1e6:,.0f}",
+                         "yes" if g["matches_plain_read"] else "**NO**"))
+        L += ["## Gene index (`cellucid.data.gene_index`, measured in-process)", "",
+              "Reading one gene from a backed CSR matrix scans all of `X/indices`. The gene index is a gene-major "
+              "copy built once in a background thread (bounded memory, row chunks) into the user cache dir; after "
+              "that one gene is one contiguous read. Plain read = anndata's backed `X[:, j]`.", "",
+              _table(["dataset", "build s (once)", "open_or_build returns ms", "reopen ms",
+                      "one gene p50 / p95 ms", "read per gene", "plain backed read s", "index size",
+                      "build process peak RSS MB", "same values"], rows), ""]
+    sc = scaling(results)
+    if sc:
+        metrics = ["ready_s", "embedding_bytes", "first_frame_s", "gene_cold_s", "gene_warm_p50_s", "peak_rss_bytes",
+                   "gene_recolor_s", "bytes_before_first_frame"]
+        rows = [(r["change"], r["tool"], *[_x(r.get(k)) for k in metrics]) for r in sc]
+        L += ["## Scaling ratios", "", "Value at the larger dataset ÷ value at the smaller one (×10 data → ideal "
+              "×1 for ready, ×10 at most for per-cell work).", "",
+              _table(["change", "tool", "ready", "embedding bytes", "first frame / first-frame data", "gene cold",
+                      "gene warm p50", "peak RSS", "recolor", "bytes before first frame"], rows), ""]
+    if PLOT.exists():
+        L += ["## Scaling plot", "", f"![scaling]({PLOT.name})", ""]
+    if results["errors"]:
+        L += ["## Problems during this run", ""] + [f"- {e['where']}: `{e['error'].strip().splitlines()[-1][:300]}`"
+                                                    for e in results["errors"]] + [""]
+    L += ["## Reproduce", "", "```", "pip install -e '.[bench]'   # matplotlib, psutil, playwright",
+          "python bench/run.py --cells 100000 1000000", "```", ""]
+    return "\n".join(L)
+
+
+def write(results) -> None:
+    try:
+        plot(results)
+    except Exception as exc:  # the table still gets written
+        print(f"plot failed: {exc}")
+    DOC.write_text(markdown(results))

@@ -1,0 +1,219 @@
+"""Benchmark cellucid against cellxgene 1.3.0 and cellucid 0.9.5 — one command.
+
+    python bench/run.py --cells 100000 1000000
+
+Generates the datasets (deterministic demo, cached in bench/data/), installs the peers
+into venvs under bench/.cache/ when missing, measures every tool on every dataset
+(servers over HTTP, viewers in headless Chromium, the gene index directly), then writes
+bench/results/latest.json, docs/benchmarks.md and the scaling plot. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import browser_bench  # noqa: E402
+import datasets  # noqa: E402
+import http_bench  # noqa: E402
+import peers  # noqa: E402
+import report  # noqa: E402
+import tools  # noqa: E402
+
+RESULTS = HERE / "results"
+LOGS = HERE / ".cache" / "logs"
+
+TOOLS = {
+    "cellucid": lambda: tools.Cellucid("h5ad"),
+    "cellucid-zarr": lambda: tools.Cellucid("zarr"),
+    "cellucid-export": lambda: tools.Cellucid("export"),
+    "cellucid-inmem": tools.CellucidInMemory,
+    "cellxgene": tools.Cellxgene,
+    "cellucid095": tools.Cellucid095,
+}
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def machine() -> dict:
+    import psutil
+
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "load_avg_at_start": os.getloadavg(),
+    }
+
+
+def versions(peer_status: dict) -> dict:
+    from importlib import metadata
+    import h5py
+    import numpy
+
+    import cellucid
+
+    v = {"cellucid": cellucid.__version__, "anndata": metadata.version("anndata"), "h5py": h5py.__version__,
+         "numpy": numpy.__version__}
+    for name, st in peer_status.items():
+        v[name] = st["version"] if st["ok"] else f"not installed: {st['message'][:200]}"
+    try:
+        out = subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True, text=True, timeout=30)
+        v["chromium"] = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "?"
+    except OSError as exc:
+        v["chromium"] = f"missing ({exc})"
+    return v
+
+
+def save(results: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=1, default=str))
+    os.replace(tmp, out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cells", type=int, nargs="+", default=[100_000, 1_000_000], help="cell counts (2,000 genes each)")
+    ap.add_argument("--genes", type=int, default=2000, help="genes of the main datasets")
+    ap.add_argument("--wide-genes", type=int, default=20000,
+                    help="also a dataset with this many genes at the smallest cell count (0: none)")
+    ap.add_argument("--tools", nargs="+", default=list(TOOLS), choices=list(TOOLS))
+    ap.add_argument("--repeats", type=int, default=3, help="server starts / page loads per measurement")
+    ap.add_argument("--warm-genes", type=int, default=20, help="random genes for warm p50/p95")
+    ap.add_argument("--no-browser", action="store_true", help="skip the Chromium measurements")
+    ap.add_argument("--browser-genes", type=int, default=2, help="gene recolors per page load")
+    ap.add_argument("--extra-formats-max-cells", type=int, default=100_000,
+                    help="write .zarr / export folders only up to this many cells (they take long to write)")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep results in latest.json for datasets not measured in this run")
+    ap.add_argument("--report-only", action="store_true", help="rewrite docs from bench/results/latest.json")
+    ap.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    args = ap.parse_args(argv)
+
+    if args.report_only:
+        report.write(json.loads(args.out.read_text()))
+        return 0
+
+    started = time.time()
+    results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "command": " ".join(sys.argv),
+               "machine": machine(), "settings": vars(args) | {"out": str(args.out)},
+               "datasets": {}, "http": [], "browser": [], "gene_index": [], "errors": []}
+    old = json.loads(args.out.read_text()) if args.merge and args.out.exists() else None
+
+    log("== peers")
+    peer_status = {}
+    for name in ("cellxgene", "cellucid095"):
+        if name not in args.tools:
+            continue
+        ok, msg = peers.ensure(name, log)
+        peer_status[name] = {"ok": ok, "message": msg, "version": peers.version(name) if ok else None}
+        log(f"  {msg}")
+        if not ok:
+            results["errors"].append({"where": f"install {name}", "error": msg})
+    results["versions"] = versions(peer_status)
+
+    log("== datasets")
+    specs = [(c, args.genes) for c in args.cells]
+    if args.wide_genes:
+        specs.append((min(args.cells), args.wide_genes))
+    dsets = []
+    for c, g in specs:
+        ds = datasets.ensure(c, g, extra_formats=(c <= args.extra_formats_max_cells and g == args.genes), log=log)
+        dsets.append(ds)
+        results["datasets"][ds.name] = {"n_cells": c, "n_genes": g, "h5ad_bytes": ds.size_bytes,
+                                        "zarr": bool(ds.zarr), "export": bool(ds.export)}
+    save(results, args.out)
+
+    for ds in dsets:
+        log(f"== {ds.name}")
+        for key in args.tools:
+            tool = TOOLS[key]()
+            if key in peer_status and not peer_status[key]["ok"]:
+                results["http"].append({"tool": tool.label, "dataset": ds.name, "error": "not installed"})
+                continue
+            if isinstance(tool, tools.Cellucid) and tool.path(ds) is None:
+                continue  # that format is not written for this dataset (see --extra-formats-max-cells)
+            if key == "cellucid-inmem" and ds.n_genes != args.genes:
+                continue
+            try:
+                results["http"].append(http_bench.measure(tool, ds, LOGS, args.repeats, args.warm_genes, log))
+            except Exception as exc:  # recorded and shown in the report, the run goes on
+                log(f"    {tool.label}: FAILED {type(exc).__name__}: {exc}")
+                results["http"].append({"tool": tool.label, "dataset": ds.name, "n_cells": ds.n_cells,
+                                        "n_genes": ds.n_genes, "error": f"{type(exc).__name__}: {exc}"})
+                results["errors"].append({"where": f"http {tool.label} {ds.name}", "error": traceback.format_exc()[-1500:]})
+            save(results, args.out)
+
+        if not args.no_browser and ds.n_genes == args.genes:
+            genes = http_bench.pick_genes(ds.h5ad, args.repeats * args.browser_genes, seed=7)
+            per_run = [genes[r * args.browser_genes:(r + 1) * args.browser_genes] for r in range(args.repeats)]
+            for key, kind in (("cellucid", "cellucid"), ("cellxgene", "cellxgene")):
+                if key not in args.tools or (key in peer_status and not peer_status[key]["ok"]):
+                    continue
+                tool = TOOLS[key]()
+                try:
+                    r = browser_bench.measure(kind, lambda: tool.start(ds, LOGS), ds.n_cells, per_run, args.repeats, log)
+                    results["browser"].append({"tool": tool.label, "dataset": ds.name, "n_cells": ds.n_cells,
+                                               "n_genes": ds.n_genes, **r})
+                except Exception as exc:
+                    log(f"    browser {tool.label}: FAILED {type(exc).__name__}: {exc}")
+                    results["browser"].append({"tool": tool.label, "dataset": ds.name, "n_cells": ds.n_cells,
+                                               "n_genes": ds.n_genes, "error": f"{type(exc).__name__}: {exc}"})
+                    results["errors"].append({"where": f"browser {tool.label} {ds.name}",
+                                              "error": traceback.format_exc()[-1500:]})
+                save(results, args.out)
+
+        log(f"  gene index on {ds.h5ad.name}")
+        out = LOGS / f"gene-index-{ds.name}.json"
+        try:
+            subprocess.run([sys.executable, str(HERE / "gene_index_bench.py"), str(ds.h5ad), str(out),
+                            str(args.warm_genes)], check=True, capture_output=True, text=True, timeout=1800)
+            gi = json.loads(out.read_text())
+            results["gene_index"].append({"dataset": ds.name, "n_cells": ds.n_cells, "n_genes": ds.n_genes, **gi})
+            log(f"    build {gi['build_s']:.1f} s, column p50 {gi['column_p50_s'] * 1e3:.2f} ms, "
+                f"plain backed read {min(gi['plain_backed_s']):.2f} s")
+        except Exception as exc:
+            err = getattr(exc, "stderr", "") or ""
+            log(f"    gene index: FAILED {exc} {err[-500:]}")
+            results["errors"].append({"where": f"gene index {ds.name}", "error": f"{exc} {err[-1500:]}"})
+        save(results, args.out)
+
+    if old:
+        measured = {d for d in results["datasets"]}
+        for k in ("http", "browser", "gene_index"):
+            results[k] = [r for r in old.get(k, []) if r.get("dataset") not in measured] + results[k]
+        results["datasets"] = {**{k: v for k, v in old.get("datasets", {}).items() if k not in measured},
+                               **results["datasets"]}
+        results["merged_from"] = old.get("date")
+    results["wall_s"] = time.time() - started
+    save(results, args.out)
+    report.write(results)
+    log(f"== done in {results['wall_s'] / 60:.1f} min: {args.out}, docs/benchmarks.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
