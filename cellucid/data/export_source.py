@@ -185,6 +185,7 @@ class ExportSource(_FolderSource):
                 f"Gene id column {options.gene_id_column!r} is not in this export.",
                 f"Stored id columns: {g.get('id_columns', [])}; re-export with var_gene_id_column=...",
             )
+        self.fields()  # an unknown obs key fails at open time, like the AnnData sources
 
     # description
     def summary(self) -> DatasetSummary:
@@ -384,6 +385,7 @@ class CompactV1Source(_FolderSource):
                 f"Gene id column {options.gene_id_column!r} is not in this export (it was exported with var_gene_id_column={col!r}).",
                 "Omit the gene id column, or re-export with the column you want.",
             )
+        self.fields()
 
     def summary(self) -> DatasetSummary:
         n_genes = len(self._genes)
