@@ -37,7 +37,8 @@ export class Camera {
     this.zoom = FIT_2D; // 2D: world units -> half of the shorter side
     const r = Math.hypot(this.extent[0], this.extent[1], this.dim === 3 ? this.extent[2] : 0) || 1;
     this.target = vec3.fromValues(0, 0, 0);
-    this.distance = (r / Math.sin(FOV / 2)) * 1.02;
+    // the bounding-box diagonal overestimates the cloud; 0.8 of it fills the view without clipping
+    this.distance = (0.8 * r) / Math.sin(FOV / 2);
     this.yaw = 0.6;
     this.pitch = 0.35;
     this.eye = null; // free-fly: explicit eye position + yaw/pitch

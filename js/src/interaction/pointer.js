@@ -65,6 +65,10 @@ export function attachPointer({ canvas, overlay, camera, store, onHover, onClick
     if (lasso) {
       const l = lasso;
       lasso = null;
+      // the release point closes the polygon even if it is within the 2 px sampling step
+      const [ex, ey] = local(e);
+      const last = l.points[l.points.length - 1];
+      if (ex !== last[0] || ey !== last[1]) l.points.push([ex, ey]);
       path.setAttribute("d", "");
       if (l.points.length >= 3) onLasso(l.points, { add: l.shift || e.shiftKey, remove: l.alt || e.altKey });
       return;

@@ -62,7 +62,7 @@ export function mountControls(app, dom) {
   const sync = (s) => {
     embSel.value = s.embedding || "";
     fieldSel.value = s.colorBy && s.colorBy.kind === "field" ? s.colorBy.name : "";
-    if (s.colorBy && s.colorBy.kind === "gene" && document.activeElement !== geneBox.input) geneBox.input.value = s.colorBy.name;
+    if (document.activeElement !== geneBox.input) geneBox.input.value = s.colorBy && s.colorBy.kind === "gene" ? s.colorBy.name : "";
     size.value = s.pointSize;
     opacity.value = s.opacity;
     theme.value = s.theme;
