@@ -34,7 +34,7 @@ class ServerState:
         }
         self.responses = ByteLRU(settings.cache_bytes)
         # Decoded obs fields: /obs, /obs/meta and /cells all need them.
-        self.fields = ByteLRU(max(settings.cache_bytes // 4, 1 << 20))
+        self.fields = ByteLRU(max(settings.cache_bytes // 2, 1 << 20))
         self._owns_executor = settings.executor is None
         self.executor: Executor = settings.executor or ThreadPoolExecutor(
             max_workers=4, thread_name_prefix="cellucid-read"

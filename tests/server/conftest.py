@@ -81,11 +81,22 @@ def h5ad_file(small_adata, tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="session")
-def zarr_dir(small_adata, tmp_path_factory):
-    path = tmp_path_factory.mktemp("zarr") / "small.zarr"
-    small_adata.write_zarr(path)
+def _write_zarr(adata, path, version: int):
+    import anndata
+
+    with anndata.settings.override(zarr_write_format=version):
+        adata.write_zarr(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def zarr2_dir(small_adata, tmp_path_factory):
+    return _write_zarr(small_adata, tmp_path_factory.mktemp("zarr") / "small_v2.zarr", 2)
+
+
+@pytest.fixture(scope="session")
+def zarr3_dir(small_adata, tmp_path_factory):
+    return _write_zarr(small_adata, tmp_path_factory.mktemp("zarr") / "small_v3.zarr", 3)
 
 
 @pytest.fixture(scope="module")
@@ -104,11 +115,21 @@ def h5ad_server(h5ad_file):
         yield server
 
 
-@pytest.fixture(scope="module")
-def zarr_server(zarr_dir):
+def _serve(path):
     from cellucid.anndata_server import AnnDataServer
 
-    with AnnDataServer(zarr_dir, port=0, quiet=True, gene_id_column="gene_ids") as server:
+    return AnnDataServer(path, port=0, quiet=True, gene_id_column="gene_ids")
+
+
+@pytest.fixture(scope="module")
+def zarr2_server(zarr2_dir):
+    with _serve(zarr2_dir) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def zarr3_server(zarr3_dir):
+    with _serve(zarr3_dir) as server:
         yield server
 
 

@@ -177,3 +177,31 @@ def test_serve_anndata_in_a_running_event_loop_starts_in_the_background(small_ad
         assert "background" in capsys.readouterr().out
     finally:
         server.stop()
+
+
+def test_stop_returns_and_frees_the_port_while_a_slow_read_is_in_flight(small_adata):
+    from cellucid.data import open_source
+
+    source = slow_copy(open_source(small_adata))
+    runner = ServerRunner(source, port=0).start_background()
+    client = Client(runner.base_url)
+    reader = threading.Thread(target=lambda: _swallow(client.get, "/_cellucid/api/gene", {"index": 1}))
+    reader.start()
+    try:
+        assert source.read_started.wait(30)
+        runner.stop()  # must not wait for the blocked read
+        assert not runner.running
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", runner.port))
+            sock.listen()
+    finally:
+        source.release.set()
+        reader.join(30)
+
+
+def _swallow(fn, *args):
+    try:
+        fn(*args, timeout=30)
+    except OSError:
+        pass  # the server went away mid-request: expected here

@@ -51,15 +51,26 @@ def test_identity_of_the_demo_has_every_documented_key(demo):
     assert ident["stats"]["n_obs_fields"] == len(ident["fields"])
 
 
-@pytest.mark.parametrize("kind", ["h5ad", "zarr"])
-def test_identity_of_files_written_by_anndata(kind, request, small_adata):
-    server = request.getfixturevalue(f"{kind}_server")
+@pytest.mark.parametrize("fixture", ["h5ad_server", "zarr2_server", "zarr3_server"])
+def test_identity_of_files_written_by_anndata(fixture, request, small_adata):
+    server = request.getfixturevalue(fixture)
     ident = Client(server.base_url).get("/dataset_identity.json").json()
-    assert ident["source_kind"] == kind
+    assert ident["source_kind"] == fixture.removesuffix("_server").rstrip("23")
     assert ident["stats"]["n_cells"] == small_adata.n_obs
     assert ident["stats"]["n_genes"] == small_adata.n_vars
     assert {f["name"] for f in ident["fields"]} == set(small_adata.obs.columns)
     assert "gene_ids" in ident["genes"]["id_columns"]
+
+
+@pytest.mark.parametrize("fixture", ["zarr2_server", "zarr3_server"])
+def test_zarr_stores_serve_the_same_values(fixture, request, small_adata):
+    client = Client(request.getfixturevalue(fixture).base_url)
+    np.testing.assert_array_equal(client.get(f"{API}/gene", {"name": "MS4A1"}).array(),
+                                  gene_column(small_adata, list(small_adata.var_names).index("MS4A1")))
+    np.testing.assert_array_equal(client.get(f"{API}/embedding", {"key": "X_umap", "dim": 2}).array(),
+                                  small_adata.obsm["X_umap"][:, :2].astype(np.float32))
+    codes = client.get(f"{API}/obs", {"field": "batch"}).array()
+    np.testing.assert_array_equal(codes, small_adata.obs["batch"].cat.codes.to_numpy())
 
 
 def test_identity_id_is_stable_across_servers_of_the_same_file(h5ad_file, h5ad):
