@@ -29,6 +29,9 @@ def detect_kind(path: str | os.PathLike) -> PathKind:
     if p.is_dir():
         if (p / "dataset_identity.json").is_file():
             return "export"
+        # a multi-dataset root of export folders (datasets.json or dataset subfolders)
+        if (p / "datasets.json").is_file() or any((c / "dataset_identity.json").is_file() for c in p.iterdir() if c.is_dir()):
+            return "export"
         if p.suffix.lower() == ".zarr" or (p / ".zgroup").is_file() or (p / "zarr.json").is_file():
             return "zarr"
         raise InputError(

@@ -93,3 +93,15 @@ def test_multi_dataset_root_opens_default_and_subfolder(tmp_path, upstream_input
     (root / "datasets.json").unlink()  # without a listing: the first subfolder by name
     with open_export(root) as src:
         assert src.summary().name == "first"
+
+
+def test_open_source_reads_roots_and_searches_original_genes(tmp_path, upstream_inputs, compact_v1):
+    from cellucid.data import open_source
+
+    i = upstream_inputs
+    compact_v1(tmp_path / "root" / "only", i["points"], i["obs"], i["genes"], name="only")
+    with open_source(tmp_path / "root") as src:  # root → default dataset
+        assert src.kind == "export" and src.summary().name == "only"
+        assert [h.name for h in src.search_genes("gene1")] == ["GENE1", "GENE10", "GENE11"]
+        assert src.resolve_gene("hla-a/b") == 3
+        np.testing.assert_array_equal(src.gene("GENE5"), i["genes"]["GENE5"])
