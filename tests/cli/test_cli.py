@@ -6,6 +6,7 @@ import json
 import signal
 import socket
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -149,3 +150,28 @@ def test_path_and_demo_together_is_a_usage_error(tmp_path):
     r = run_cli("serve", str(tmp_path), "--demo", "10", "--no-browser")
     assert r.returncode == 2
     assert "either PATH or --demo" in r.stderr
+
+
+def test_non_loopback_host_warns_and_prints_the_token_url(serving):
+    s = serving("--demo", "200", "--no-browser", "--port", "0", "--host", "0.0.0.0")
+    assert "WARNING" in s.banner and "0.0.0.0" in s.banner
+    open_line = next(line for line in s.banner.splitlines() if line.strip().startswith("open:"))
+    url = open_line.split("open:", 1)[1].strip()
+    assert "?token=" in url
+    port = int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    token = url.split("?token=", 1)[1]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        health(port)
+    assert refused.value.code == 403
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_cellucid/health?token={token}", timeout=10) as r:
+        assert json.loads(r.read())["n_cells"] == 200
+    assert s.interrupt()[0] == 0
+
+
+def test_verbose_logs_each_request(serving):
+    s = serving("--demo", "200", "--no-browser", "--port", "0", "-v")
+    port = s.port()
+    health(port)
+    code, _, err = s.interrupt()
+    assert code == 0
+    assert "200 GET /_cellucid/health" in err
