@@ -198,6 +198,11 @@ class DataSource(abc.ABC):
         """Candidate vector fields that were rejected, and why (for ``dataset_identity.json``)."""
         return []
 
+    def skipped_fields(self) -> dict[str, str]:
+        """Obs columns that are not offered as fields, mapped to the reason (e.g. unique
+        strings that look like identifiers). Empty by default."""
+        return {}
+
     # -- data ------------------------------------------------------------------------
     @abc.abstractmethod
     def embedding(self, key: str, dim: int) -> np.ndarray:
