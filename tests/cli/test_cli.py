@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from cellucid._version import __version__
-from conftest import free_port, run_cli
+from cli_process import free_port, run_cli
 
 SERVE_FLAGS = ["--port", "-p", "--host", "-H", "--no-browser", "--no-backed", "--latent-key",
                "--gene-id-column", "--expression", "--obs-key", "--allowed-host", "--dataset-name",

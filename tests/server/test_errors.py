@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from cellucid.server import ServerRunner
-from conftest import Client
+from server_http import Client
 
 
 def test_an_unexpected_exception_is_a_generic_500_and_logged(small_adata, caplog):

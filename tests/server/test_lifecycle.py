@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from cellucid.server import ServerRunner
-from conftest import Client
+from server_http import Client
 
 HEALTH = "/_cellucid/health"
 

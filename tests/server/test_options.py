@@ -8,7 +8,7 @@ import numpy as np
 import psutil
 import scipy.sparse as sp
 
-from conftest import Client
+from server_http import Client
 
 API = "/_cellucid/api"
 

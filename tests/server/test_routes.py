@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from conftest import Client
+from server_http import Client
 
 API = "/_cellucid/api"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cellucid.server import ServerRunner, ServerSettings
-from conftest import Client
+from server_http import Client
 
 
 def _runner(viewer_dir):
