@@ -52,6 +52,9 @@ INIT_JS = """
 })();
 """
 
+TIMELINE = """(t) => performance.getEntriesByType("resource").filter((e) => e.startTime <= t).map((e) => [
+  e.name.replace(location.origin, "").slice(0, 100), Math.round(e.startTime), Math.round(e.responseEnd), e.transferSize])"""
+
 BYTES_BEFORE = """(t) => {
   const nav = performance.getEntriesByType("navigation")[0];
   let total = nav ? nav.transferSize : 0, n = 0;
@@ -82,7 +85,8 @@ def cellucid_run(browser, base, n_cells, genes, timeout_ms=180_000, lasso=True) 
         first, ready = page.evaluate("[window.__bench.first, window.__bench.ready]")
         nbytes, nres = page.evaluate(BYTES_BEFORE, first)
         out = {"first_frame_s": first / 1e3, "colored_frame_s": ready / 1e3, "bytes_before_first_frame": nbytes,
-               "requests_before_first_frame": nres}
+               "requests_before_first_frame": nres, "timeline_ms": page.evaluate(TIMELINE, ready),
+               "dom_content_loaded_ms": page.evaluate("performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd")}
         rec = []
         for g in genes:
             ms = page.evaluate(
@@ -119,19 +123,23 @@ def _cellucid_lasso(page, n_cells) -> dict:
           const xs = [];
           for (let k = 0; k < 4000; k++) {
             const p = app.project(Math.floor((k + 0.5) * n / 4000));
-            if (p) xs.push(p[0]);
+            if (p) xs.push(p.x);
           }
           xs.sort((a, b) => a - b);
           window.__lasso = {};
-          app.dom.canvas.addEventListener("pointerup", () => (window.__lasso.up = performance.now()), { capture: true, once: true });
+          window.addEventListener("pointerup", () => (window.__lasso.up = performance.now()), { capture: true, once: true });
           const off = app.on("selection", (sel) => { window.__lasso.done = performance.now(); window.__lasso.count = sel.length; off(); });
           window.cellucid.setTool("lasso");
-          return { left: c.left, top: c.top, width: c.width, height: c.height, mid: xs[xs.length >> 1], nproj: xs.length };
+          // Corners inset past the toolbar and the status line, and checked to be on the canvas.
+          const x0 = c.left + 8, y0 = c.top + 44, y1 = c.top + c.height - 44, x1 = c.left + xs[xs.length >> 1];
+          const onCanvas = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]].every(([x, y]) => document.elementFromPoint(x, y) === app.dom.canvas);
+          return { x0, y0, x1, y1, onCanvas, nproj: xs.length };
         }""",
         n_cells,
     )
-    x0, y0 = info["left"] + 2, info["top"] + 2
-    x1, y1 = info["left"] + info["mid"], info["top"] + info["height"] - 2
+    if not info["onCanvas"]:
+        raise RuntimeError(f"lasso corners are not on the canvas: {info}")
+    x0, y0, x1, y1 = info["x0"], info["y0"], info["x1"], info["y1"]
     m = page.mouse
     m.move(x0, y0)
     m.down()
@@ -158,7 +166,8 @@ def cellxgene_run(browser, base, n_cells, genes, timeout_ms=300_000) -> dict:
         first = page.evaluate("window.__bench.first")
         nbytes, nres = page.evaluate(BYTES_BEFORE, first)
         out = {"first_frame_s": first / 1e3, "colored_frame_s": None, "bytes_before_first_frame": nbytes,
-               "requests_before_first_frame": nres}
+               "requests_before_first_frame": nres, "timeline_ms": page.evaluate(TIMELINE, first),
+               "dom_content_loaded_ms": page.evaluate("performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd")}
         page.wait_for_timeout(1000)  # let it settle (it loads more after the first frame)
         rec = []
         for g in genes:
