@@ -41,7 +41,9 @@ FORMAT_VERSION = 1
 # Non-zeros per build chunk: the builder's transient memory is ~60 bytes × this (~65 MB).
 DEFAULT_CHUNK_NNZ = 1 << 20
 
-__all__ = ["GeneIndex", "cache_dir", "file_cache_key"]
+__all__ = ["GeneIndex", "cache_dir", "file_cache_key", "index_for_reader"]
+# Set to "0" to never build or use gene indexes (e.g. no writable cache dir wanted).
+ENV_DISABLE = "CELLUCID_GENE_INDEX"
 
 
 def cache_dir() -> Path:
@@ -78,6 +80,24 @@ def file_cache_key(path: str | os.PathLike, dataset_id: str = "", matrix: str = 
                 mtime = max(mtime, s.st_mtime_ns)
     payload = json.dumps([FORMAT_VERSION, dataset_id, str(p), size, mtime, matrix])
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def index_for_reader(reader: Any, path: str | os.PathLike, dataset_id: str = "", matrix: str = "X",
+                     background: bool = True, progress: bool = True) -> "GeneIndex | None":
+    """A :class:`GeneIndex` for an on-disk CSR ``reader`` (:class:`cellucid.data.expression.ColumnReader`)
+    of the file at ``path``, opened from the cache or built in the background; ``None`` when
+    no index is useful (dense, CSC or in-memory matrix) or ``$CELLUCID_GENE_INDEX`` is ``0``.
+
+    Callers use ``idx.column(j)`` once ``idx.ready`` and their own reader until then.
+    """
+    if os.environ.get(ENV_DISABLE, "1").strip() in ("0", "false", "no", "off"):
+        return None
+    if reader is None or getattr(reader, "layout", None) != "csr" or not getattr(reader, "on_disk", False):
+        return None
+    n_rows, n_cols = reader.shape
+    key = file_cache_key(path, dataset_id, matrix)
+    return GeneIndex.open_or_build(key, reader.indptr, reader.indices, reader.data, n_rows, n_cols,
+                                   background=background, progress=progress)
 
 
 class GeneIndex:

@@ -156,3 +156,23 @@ def test_bad_key_and_out_of_range_column_are_clear_errors():
     g = GeneIndex.open_or_build("ok", X.indptr, X.indices, X.data, *X.shape, background=False, progress=False)
     with pytest.raises(IndexError, match="out of range"):
         g.column(X.shape[1])
+
+
+def test_index_for_reader_only_for_on_disk_csr(tmp_path, monkeypatch):
+    from cellucid.data.expression import column_reader
+    from cellucid.data.gene_index import index_for_reader
+
+    X = _csr(seed=10)
+    csr_path = _h5ad(tmp_path / "csr.h5ad", X)
+    csc_path = _h5ad(tmp_path / "csc.h5ad", X.tocsc())
+    with h5py.File(csr_path, "r") as f, h5py.File(csc_path, "r") as g:
+        csr_reader, csc_reader = column_reader(f["X"]), column_reader(g["X"])
+        assert index_for_reader(csc_reader, csc_path) is None
+        assert index_for_reader(column_reader(X), csr_path) is None  # in memory: no index
+        monkeypatch.setenv("CELLUCID_GENE_INDEX", "0")
+        assert index_for_reader(csr_reader, csr_path) is None
+        monkeypatch.delenv("CELLUCID_GENE_INDEX")
+        idx = index_for_reader(csr_reader, csr_path, "ds-x", "X", progress=False)
+        assert idx.wait(60)
+        for j in (0, 5, 77):
+            np.testing.assert_array_equal(idx.column(j), csr_reader.read(j))
