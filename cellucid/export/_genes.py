@@ -180,7 +180,9 @@ def _write_row_major(m, idx_path, f32_path, n_cells, n_genes, check, progress) -
             if check:
                 _check_finite(dat, f"in rows {row0}..{row0 + n_rows - 1}")
             rows = np.repeat(np.arange(row0, row0 + n_rows, dtype=np.uint32), np.diff(lp))
-            order = np.argsort(ind, kind="stable")  # stable: rows stay ascending per gene
+            # stable: rows stay ascending per gene; uint16 keys get numpy's radix sort
+            keys = ind.astype(np.uint16) if n_genes <= 65536 else ind
+            order = np.argsort(keys, kind="stable")
             g = ind[order]
             cnt = np.bincount(ind, minlength=n_genes)[:n_genes]
             first = np.cumsum(cnt) - cnt  # first position of each gene in the sorted chunk

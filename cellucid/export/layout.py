@@ -125,9 +125,12 @@ def dequantize_upstream(q: np.ndarray, vmin: float, vmax: float, bits: int) -> n
 
 
 def write_array(path: Path, array: np.ndarray, dtype: str, compression: int | None) -> str:
-    """Write ``array`` as raw little-endian ``dtype`` (gzip when ``compression``); returns
-    the file name actually written (with ``.gz`` when compressed)."""
+    """Write ``array`` as raw little-endian ``dtype``; with ``compression`` (gzip level) the
+    file is gzipped when that saves at least 20 % (codes: yes; float coordinates: rarely).
+    Returns the file name actually written (with ``.gz`` when compressed)."""
     data = np.ascontiguousarray(array, dtype=DTYPES[dtype][0]).tobytes()
+    if compression and not _worth_compressing(data, compression):
+        compression = None  # e.g. float coordinates: gzip saves <20% but costs time on every read
     if compression:
         path = path.with_name(path.name + ".gz")
         # mtime=0: the same data gives the same bytes (reproducible exports)
@@ -137,6 +140,14 @@ def write_array(path: Path, array: np.ndarray, dtype: str, compression: int | No
         with open(path, "wb") as fh:
             fh.write(data)
     return path.name
+
+
+def _worth_compressing(data: bytes, level: int, sample: int = 1 << 18, min_saving: float = 0.2) -> bool:
+    """Whether gzip shrinks ``data`` by at least ``min_saving`` (judged on a sample)."""
+    if len(data) < 4096:
+        return True
+    head = data[:sample]
+    return len(gzip.compress(head, compresslevel=level)) <= (1 - min_saving) * len(head)
 
 
 def read_array(path: Path, dtype: str, count: int | None = None) -> np.ndarray:
