@@ -32,3 +32,21 @@ def test_shared_fixture_dataset_with_vectors_raw_and_missing(tmp_path, make_adat
     out = cellucid.prepare(a, tmp_path / "raw", expression="raw", progress=False)
     with open_source(out) as src, open_source(a, expression="raw") as ref:
         assert_same(src, ref, gene_sample=range(45))
+
+
+def test_backed_anndata_and_views(tmp_path, make_adata, write_h5ad, assert_same):
+    import anndata as ad
+
+    a = make_adata(matrix="csr")
+    backed = ad.read_h5ad(write_h5ad(a), backed="r")
+    try:
+        out = cellucid.prepare(backed, tmp_path / "backed", progress=False)
+        with open_source(out) as src, open_source(a) as ref:
+            assert_same(src, ref, gene_sample=range(40))
+    finally:
+        backed.file.close()
+    view = a[a.obs["cell_type"] == a.obs["cell_type"].cat.categories[0]]
+    out = cellucid.prepare(view, tmp_path / "view", progress=False)
+    with open_source(out) as src, open_source(view) as ref:
+        assert src.summary().n_cells == view.n_obs < a.n_obs
+        assert_same(src, ref, gene_sample=range(40))
