@@ -105,6 +105,10 @@ class Backend(abc.ABC):
     def obs_names(self) -> np.ndarray:
         """All cell names (object array of str)."""
 
+    def obs_names_at(self, indices: np.ndarray) -> np.ndarray:
+        """Cell names at ``indices`` (in range); backends may read just those entries."""
+        return self.obs_names()[indices]
+
     @abc.abstractmethod
     def obsm_shapes(self) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
         """Shape and dtype of every array-valued obsm entry (dataframes etc. left out)."""
@@ -693,13 +697,12 @@ class AnnDataLikeSource(DataSource):
 
     def obs_names(self, indices: np.ndarray | None = None) -> np.ndarray:
         self._check_open()
-        names = self._backend.obs_names()
         if indices is None:
-            return names
-        idx = np.asarray(indices, dtype=np.int64)
+            return self._backend.obs_names()
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         if idx.size and (idx.min() < 0 or idx.max() >= self._n_obs):
             raise BadParameter("cell index out of range", hint=f"use 0..{self._n_obs - 1}")
-        return names[idx]
+        return self._backend.obs_names_at(idx)
 
     def latent(self) -> np.ndarray | None:
         self._check_open()

@@ -341,7 +341,9 @@ def write_demo_h5ad(path, n_cells: int = 5000, n_genes: int = 2000, seed: int = 
                     shape=(m, n_genes),
                 )
                 if store is None:
-                    write_elem(f, "X", chunk)
+                    # 1 MiB storage chunks: h5py's default for resizable datasets is tiny
+                    # (~35 KB), which makes whole-array scans slow.
+                    write_elem(f, "X", chunk, dataset_kwargs={"chunks": (1 << 18,)})
                     store = sparse_dataset(f["X"])
                 else:
                     store.append(chunk)

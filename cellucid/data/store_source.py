@@ -115,6 +115,21 @@ class StoreBackend(Backend):
             self._obs_names = np.asarray(_to_str_list(names), dtype=object)
         return self._obs_names
 
+    def obs_names_at(self, indices: np.ndarray) -> np.ndarray:
+        # A few names (tooltips, dataset id) without reading a million strings.
+        if self._obs_names is not None or indices.size > 10000:
+            return self.obs_names()[indices]
+        node = self._obs[_attr(self._obs, "_index", "_index")]
+        uniq, inverse = np.unique(indices, return_inverse=True)
+        try:
+            if hasattr(node, "asstr"):  # h5py: fancy indexing needs increasing indices
+                values = node.asstr()[uniq] if uniq.size else np.array([], dtype=object)
+            else:  # zarr
+                values = node.oindex[uniq] if uniq.size else np.array([], dtype=object)
+        except Exception:  # noqa: BLE001 - unusual index encodings: read them all
+            return self.obs_names()[indices]
+        return np.asarray(_to_str_list(values), dtype=object)[inverse]
+
     # -- obsm -----------------------------------------------------------------------------
     def obsm_shapes(self):
         obsm = self._group("obsm")
