@@ -12,6 +12,7 @@ from pathlib import Path
 
 import tornado.web
 
+from cellucid.data.base import NotFound
 from cellucid.server.handlers.base import BaseHandler, SecureMixin
 
 BUILD_COMMAND = "npm --prefix js ci && npm --prefix js run build"
@@ -46,8 +47,37 @@ class IndexHandler(BaseHandler):
         self.finish(index.read_bytes())
 
 
+def unsafe_asset_path(path: str) -> bool:
+    """True for asset paths that are never a viewer file: NUL bytes (they crash
+    ``os.path.realpath``), backslashes, absolute paths and ``.``/``..`` segments."""
+    return ("\x00" in path or "\\" in path or path.startswith("/")
+            or any(part in (".", "..") for part in path.split("/")))
+
+
+def _no_such_asset() -> NotFound:
+    return NotFound("no such viewer file", "The viewer's files are index.html and assets/app.js, app.css.")
+
+
 class AssetHandler(SecureMixin, tornado.web.StaticFileHandler):
-    """Viewer assets with the same Host/token checks and JSON errors as every route."""
+    """Viewer assets with the same Host/token checks and JSON errors as every route.
+
+    Every path that is not a plain file inside ``assets/`` answers the same JSON 404,
+    whether it is malformed, escapes the folder (``..``, absolute, a symlink pointing
+    outside) or just does not exist, so a probe learns nothing about the file system.
+    """
+
+    async def get(self, path: str, include_body: bool = True) -> None:
+        if unsafe_asset_path(path):
+            raise _no_such_asset()
+        await super().get(path, include_body)
+
+    def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
+        try:
+            return super().validate_absolute_path(root, absolute_path)
+        except tornado.web.HTTPError as exc:
+            if exc.status_code in (403, 404):  # outside the root, or not a file
+                raise _no_such_asset() from None
+            raise
 
     def set_extra_headers(self, path: str) -> None:
         # Asset names are not content-hashed, so revalidate (cheap: tornado sends ETags).
