@@ -12,6 +12,15 @@ import { colorize, applyHighlights, colorRange } from "./color/colorize.js";
 import { parseColor } from "./color/palettes.js";
 import { union, difference } from "./state/sets.js";
 
+/** Cells sorted by ascending value (missing first), so high expression is drawn on top. */
+function drawOrder(values) {
+  const n = values.length;
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const key = Float32Array.from(values, (v) => (Number.isFinite(v) ? v : -Infinity));
+  return order.sort((a, b) => key[a] - key[b] || a - b);
+}
+
 export function defaultPointSize(n) {
   return n < 5e3 ? 5 : n < 5e4 ? 4 : n < 5e5 ? 2.5 : 1.5;
 }
@@ -182,6 +191,7 @@ export class App {
       const s = this.store.get();
       if (s.colorBy !== colorBy) return; // superseded
       this.colorColumn = col;
+      this.renderer.setOrder(col.kind === "continuous" ? drawOrder(col.values) : null);
       this.recolor();
       this.recomputeHidden();
       this.emit("colors", col);

@@ -27,7 +27,8 @@ export class Renderer {
       this.loc[u] = gl.getUniformLocation(prog, u);
     }
     this.vao = gl.createVertexArray();
-    this.buf = { pos: gl.createBuffer(), color: gl.createBuffer(), flags: gl.createBuffer(), emph: gl.createBuffer() };
+    this.buf = { pos: gl.createBuffer(), color: gl.createBuffer(), flags: gl.createBuffer(), emph: gl.createBuffer(), order: gl.createBuffer() };
+    this.hasOrder = false;
     this.n = 0;
     this.nEmph = 0;
     this.geom = null;
@@ -73,10 +74,21 @@ export class Renderer {
     const lf = gl.getAttribLocation(this.prog, "a_flags");
     gl.enableVertexAttribArray(lf);
     gl.vertexAttribIPointer(lf, 1, gl.UNSIGNED_BYTE, 0, 0);
+    gl.bindVertexArray(null);
     gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.buf.emph);
     gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, emphasis, gl.DYNAMIC_DRAW);
-    gl.bindVertexArray(null);
     this.nEmph = emphasis.length;
+    this.requestRender();
+  }
+
+  /** Draw order for pass 1 (Uint32Array of all cells, e.g. by ascending expression), or null for index order. */
+  setOrder(order) {
+    const gl = this.gl;
+    this.hasOrder = !!order;
+    if (order) {
+      gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.buf.order);
+      gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, order, gl.DYNAMIC_DRAW);
+    }
     this.requestRender();
   }
 
@@ -123,8 +135,12 @@ export class Renderer {
     gl.uniform3fv(L.u_bg, p.bg);
     gl.bindVertexArray(this.vao);
     gl.uniform1i(L.u_emphasis, 0);
-    gl.drawArrays(gl.POINTS, 0, this.n);
+    if (this.hasOrder) {
+      gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.buf.order);
+      gl.drawElements(gl.POINTS, this.n, gl.UNSIGNED_INT, 0);
+    } else gl.drawArrays(gl.POINTS, 0, this.n);
     if (this.nEmph) {
+      gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.buf.emph);
       gl.uniform1i(L.u_emphasis, 1);
       if (is3d) gl.depthFunc(gl.ALWAYS); // emphasized cells stay visible through the cloud
       gl.drawElements(gl.POINTS, this.nEmph, gl.UNSIGNED_INT, 0);

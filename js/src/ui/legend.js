@@ -65,7 +65,7 @@ export function mountLegend(app, dom) {
     const clip = h(
       "select",
       { title: "percentile clip", on: { change: () => app.store.set({ clip: clip.value.split(",").map(Number), range: null }) } },
-      [["0,100", "full range"], ["1,99", "clip 1–99%"], ["2,98", "clip 2–98%"], ["5,95", "clip 5–95%"]].map(([v, label]) =>
+      [["0,100", "full range"], ["1,99", "1–99 %"], ["2,98", "2–98 %"], ["5,95", "5–95 %"]].map(([v, label]) =>
         h("option", { value: v, selected: v === s.clip.join(",") }, label),
       ),
     );

@@ -1,7 +1,9 @@
 // Selection count + clear, and highlight groups (save the selection as a named group, show/hide).
 import { h, fmtInt } from "./dom.js";
 import { newId } from "../state/store.js";
-import { categoricalColors } from "../color/palettes.js";
+
+// Strong colors that stand out against the field palettes.
+const GROUP_COLORS = ["#ff1f5b", "#ffb000", "#00b8ff", "#8f00ff", "#00cd6c", "#000000"];
 
 export function mountSelection(app, dom) {
   const count = h("span", { "data-testid": "selection-count" }, "0");
@@ -16,7 +18,7 @@ export function mountSelection(app, dom) {
           const s = app.store.get();
           if (!s.selection.length) return;
           const n = s.highlightGroups.length;
-          const color = categoricalColors(n + 12)[n + 10]; // avoid the first palette colors, used by fields
+          const color = GROUP_COLORS[n % GROUP_COLORS.length];
           addGroup(app, name.value.trim() || `group ${n + 1}`, s.selection, color);
           name.value = "";
         },
