@@ -18,7 +18,9 @@ def detect_kind(path: str | os.PathLike) -> PathKind:
 
     A directory containing ``dataset_identity.json`` is an export folder; a path ending in
     ``.h5ad`` is h5ad; a directory with a ``.zarr`` suffix or zarr metadata (``.zgroup`` or
-    ``zarr.json``) is zarr. Anything else raises :class:`InputError` naming what was expected.
+    ``zarr.json``) is zarr; a directory holding ``datasets.json`` or subfolders with
+    ``dataset_identity.json`` is a root of export folders (``export``). Anything else raises
+    :class:`InputError` naming what was expected.
     """
     p = Path(path).expanduser()
     if not p.exists():
@@ -34,6 +36,8 @@ def detect_kind(path: str | os.PathLike) -> PathKind:
             return "export"
         if p.suffix.lower() == ".zarr" or (p / ".zgroup").is_file() or (p / "zarr.json").is_file():
             return "zarr"
+        if _is_export_root(p):
+            return "export"
         raise InputError(
             f"{p} is a directory but neither a zarr store nor a cellucid export folder",
             hint="expected a .zarr AnnData store (with .zgroup or zarr.json) or a folder written "
@@ -46,6 +50,17 @@ def detect_kind(path: str | os.PathLike) -> PathKind:
         hint="cellucid reads .h5ad files, .zarr directories and export folders; convert other "
         "formats to AnnData first (e.g. scanpy.read_10x_h5(...).write_h5ad('data.h5ad'))",
     )
+
+
+def _is_export_root(p: Path) -> bool:
+    """A folder of several export folders (``datasets.json`` or subfolders with identities),
+    as the original cellucid writes them; the export reader picks the default dataset."""
+    if (p / "datasets.json").is_file():
+        return True
+    try:
+        return any(c.is_dir() and (c / "dataset_identity.json").is_file() for c in p.iterdir())
+    except OSError:
+        return False
 
 
 def _split_options(options: dict[str, Any]) -> tuple[SourceOptions, int | None]:

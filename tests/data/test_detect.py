@@ -22,6 +22,17 @@ def test_detects_h5ad_zarr_and_export(tmp_path, make_adata, write_h5ad, write_za
     assert detect_kind(export) == "export"
 
 
+def test_folder_of_export_folders_is_an_export_root(tmp_path):
+    root = tmp_path / "root"
+    (root / "one").mkdir(parents=True)
+    (root / "one" / "dataset_identity.json").write_text("{}")
+    assert detect_kind(root) == "export"
+    listed = tmp_path / "listed"
+    listed.mkdir()
+    (listed / "datasets.json").write_text('{"datasets": []}')
+    assert detect_kind(listed) == "export"
+
+
 def test_zarr_without_suffix_is_detected_from_metadata(make_adata, write_zarr, tmp_path):
     v2 = write_zarr(make_adata(), "store_v2", 2)
     v3 = write_zarr(make_adata(), "store_v3", 3)
