@@ -23,15 +23,20 @@ class MemoryBackend(Backend):
     def __init__(self, adata: Any):
         self.adata = adata
         self.n_obs = int(adata.n_obs)
+        # Column labels may be non-strings (ints); fields are named by str(label).
+        self._obs_keys = {str(c): c for c in adata.obs.columns}
 
     def obs_columns(self) -> list[str]:
-        return [str(c) for c in self.adata.obs.columns]
+        return list(self._obs_keys)
+
+    def _obs(self, name: str):
+        return self.adata.obs[self._obs_keys[name]]
 
     def obs_column_hint(self, name: str) -> str:
-        return _hint_from_dtype(self.adata.obs[name].dtype)
+        return _hint_from_dtype(self._obs(name).dtype)
 
     def obs_column(self, name: str) -> Any:
-        series = self.adata.obs[name]
+        series = self._obs(name)
         values = series.array if isinstance(series.dtype, pd.api.extensions.ExtensionDtype) else series.to_numpy()
         if isinstance(values, pd.arrays.StringArray) or str(series.dtype).startswith("string"):
             return series.to_numpy(dtype=object, na_value=None)
@@ -40,7 +45,7 @@ class MemoryBackend(Backend):
         return values
 
     def n_categories(self, name: str) -> int:
-        return len(self.adata.obs[name].cat.categories)
+        return len(self._obs(name).cat.categories)
 
     def obs_names(self) -> np.ndarray:
         return np.asarray(self.adata.obs_names, dtype=object)
@@ -59,7 +64,13 @@ class MemoryBackend(Backend):
         part = value if ncols is None else value[:, :ncols]
         if hasattr(part, "toarray"):
             part = part.toarray()
-        return np.ascontiguousarray(np.asarray(part), dtype=np.float32)
+        out = np.ascontiguousarray(np.asarray(part), dtype=np.float32)
+        if np.shares_memory(out, value):
+            # No copy was needed, so this is the caller's own array: hand out a read-only
+            # view so nothing downstream can modify the user's AnnData by accident.
+            out = out.view()
+            out.flags.writeable = False
+        return out
 
     def _var(self, var: str):
         return self.adata.raw.var if var == "raw" else self.adata.var

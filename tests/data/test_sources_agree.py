@@ -182,3 +182,20 @@ def test_anndata_is_not_copied(make_adata):
         cat = src._backend.obs_column("cell_type")
         assert isinstance(cat, pd.Categorical)
     assert adata.X is not None  # closing the source leaves the caller's AnnData alone
+
+
+def test_arrays_shared_with_the_anndata_are_read_only(make_adata):
+    adata = make_adata()
+    with open_source(adata) as src:
+        coords = src.embedding("X_umap", 2)
+        assert np.shares_memory(coords, adata.obsm["X_umap"])  # served without a copy
+        with pytest.raises(ValueError):
+            coords[0, 0] = 1.0
+        assert adata.obsm["X_umap"].flags.writeable  # the user's array is unchanged
+
+
+def test_non_string_obs_column_labels(make_adata):
+    adata = make_adata()
+    adata.obs[7] = np.arange(adata.n_obs, dtype=float)
+    with open_source(adata) as src:
+        assert src.obs_field("7").values[3] == 3.0
