@@ -20,6 +20,7 @@ import tornado.netutil
 
 from cellucid.data.base import DataSource, InputError
 from cellucid.server.app import make_app
+from cellucid.server.limits import RequestLimits
 from cellucid.server.settings import ServerSettings, is_loopback, is_wildcard
 
 log = logging.getLogger("cellucid.server")
@@ -222,7 +223,11 @@ class ServerRunner:
             loop.close()
 
     async def _setup(self) -> None:
-        self._server = tornado.httpserver.HTTPServer(self._app, max_body_size=1 << 20)
+        # RequestLimits answers oversize bodies/URLs with JSON 413/414 before reading them.
+        self._server = tornado.httpserver.HTTPServer(
+            RequestLimits(self._app), max_body_size=1 << 20, body_timeout=30.0,
+            idle_connection_timeout=self.settings.header_timeout,
+        )
         self._server.add_sockets(self._sockets)
 
     async def _shutdown(self) -> None:

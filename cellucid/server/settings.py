@@ -39,7 +39,9 @@ class ServerSettings:
     ``token`` is the per-server secret (state-changing requests carry it in
     ``X-Cellucid-Token``; on a non-loopback host every request needs it);
     ``allowed_hosts`` are extra ``Host`` header names to answer to (reverse proxies);
-    ``cache_bytes`` bounds the encoded-response cache; ``executor`` runs slow reads.
+    ``cache_bytes`` bounds the encoded-response cache; ``executor`` runs slow reads;
+    ``header_timeout`` closes a connection that has not sent a complete request head
+    in that many seconds (slowloris-style clients; also idle keep-alive connections).
     """
 
     host: str = "127.0.0.1"
@@ -50,6 +52,7 @@ class ServerSettings:
     viewer_dir: Path = VIEWER_DIR
     executor: Executor | None = None
     verbose: bool = False
+    header_timeout: float = 60.0
 
     @property
     def token_required(self) -> bool:

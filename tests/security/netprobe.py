@@ -40,13 +40,16 @@ def parse(raw: bytes) -> Answer:
     return Answer(status, headers, body)
 
 
-def send(port: int, data: bytes, timeout: float = 20.0) -> Answer:
-    """Send ``data`` to 127.0.0.1:port and read until the server closes the connection."""
+def send(port: int, data: bytes, timeout: float = 20.0, half_close: bool = False) -> Answer:
+    """Send ``data`` to 127.0.0.1:port and read until the server closes the connection.
+    ``half_close``: shut our sending side after ``data`` (for bytes that never end a head)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         try:
             sock.sendall(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server may refuse before reading everything; read its answer anyway
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
         chunks = []
         try:
             while True:

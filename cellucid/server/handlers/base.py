@@ -67,14 +67,17 @@ class SecureMixin:
             self.set_status(status)
             self.finish_json_error(status, exc.message, exc.hint)
         elif isinstance(exc, tornado.web.HTTPError) and exc.log_message and status_code < 500:
-            self.finish_json_error(status_code, exc.log_message % exc.args if exc.args else exc.log_message,
-                                   getattr(exc, "hint", ""))
+            hint = getattr(exc, "hint", "") or (
+                "Query parameters must be UTF-8, percent-encoded; see docs/http-api.md."
+                if status_code == 400 else "")
+            self.finish_json_error(status_code, exc.log_message % exc.args if exc.args else exc.log_message, hint)
         elif status_code >= 500:
             # Never leak internals: the traceback is logged server-side by log_exception.
             self.finish_json_error(status_code, "internal server error",
                                    "The server log has the details; please report it.")
         else:
-            self.finish_json_error(status_code, responses.get(status_code, "error").lower(), "")
+            hint = "Every cellucid route answers GET; see docs/http-api.md." if status_code == 405 else ""
+            self.finish_json_error(status_code, responses.get(status_code, "error").lower(), hint)
 
     def finish_json_error(self, status: int, error: str, hint: str) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")

@@ -1,0 +1,90 @@
+"""Request-size limits answered before tornado reads a body: ``413`` and ``414`` as JSON.
+
+Every route is a ``GET`` without a body, so a request that announces a large body
+(``Content-Length`` over :data:`MAX_BODY_BYTES`, or any ``Transfer-Encoding`` such as
+``chunked``) or a very long URL is refused right after its headers, and the connection is
+closed without reading the body. Tornado alone would answer a bare ``400`` with no
+explanation (or read up to its own body limit first).
+"""
+
+from __future__ import annotations
+
+import json
+from http.client import responses
+
+from tornado import httputil
+
+#: Largest request body accepted (no route reads one; this leaves room for small forms).
+MAX_BODY_BYTES = 64 * 1024
+#: Longest request target (path + query). The viewer's longest URL is well under 2 KiB.
+MAX_URL_BYTES = 16 * 1024
+
+
+def _refusal(start_line: httputil.RequestStartLine, headers: httputil.HTTPHeaders) -> tuple[int, str, str] | None:
+    if len(start_line.path) > MAX_URL_BYTES:
+        return (414, f"the URL is too long ({len(start_line.path):,} bytes, at most {MAX_URL_BYTES:,})",
+                "Ask for fewer items per request (see docs/http-api.md).")
+    if "Transfer-Encoding" in headers:
+        return (413, "streamed request bodies are not accepted",
+                f"Send at most {MAX_BODY_BYTES:,} bytes with a Content-Length header.")
+    length = headers.get("Content-Length")
+    if length is not None:
+        try:
+            too_big = int(length) > MAX_BODY_BYTES
+        except ValueError:
+            return None  # tornado answers a malformed Content-Length with 400 itself
+        if too_big:
+            return (413, f"the request body is too large ({length} bytes, at most {MAX_BODY_BYTES:,})",
+                    "No cellucid route reads a request body; send a GET with query parameters.")
+    return None
+
+
+class _Message(httputil.HTTPMessageDelegate):
+    """Forwards one request to the application unless its headers already refuse it."""
+
+    def __init__(self, inner: httputil.HTTPMessageDelegate, connection: httputil.HTTPConnection):
+        self.inner = inner
+        self.connection = connection
+
+    def headers_received(self, start_line, headers):
+        refusal = _refusal(start_line, headers) if isinstance(start_line, httputil.RequestStartLine) else None
+        if refusal is None:
+            return self.inner.headers_received(start_line, headers)
+        return self._refuse(*refusal)
+
+    async def _refuse(self, status: int, error: str, hint: str) -> None:
+        # Detach so tornado neither reads the body nor appends its own bare 400.
+        stream = self.connection.detach()  # type: ignore[attr-defined]
+        body = json.dumps({"error": error, "hint": hint}).encode()
+        head = (f"HTTP/1.1 {status} {responses[status]}\r\n"
+                "Content-Type: application/json; charset=utf-8\r\n"
+                "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+        try:
+            await stream.write(head + body)
+        except Exception:  # noqa: BLE001 - the client went away; nothing to tell it
+            pass
+        finally:
+            stream.close()
+
+    def data_received(self, chunk):
+        return self.inner.data_received(chunk)
+
+    def finish(self):
+        return self.inner.finish()
+
+    def on_connection_close(self):
+        return self.inner.on_connection_close()
+
+
+class RequestLimits(httputil.HTTPServerConnectionDelegate):
+    """Wraps the application: ``HTTPServer(RequestLimits(app))``."""
+
+    def __init__(self, app: httputil.HTTPServerConnectionDelegate):
+        self.app = app
+
+    def start_request(self, server_conn, request_conn):
+        return _Message(self.app.start_request(server_conn, request_conn), request_conn)
+
+    def on_close(self, server_conn):
+        return self.app.on_close(server_conn)
