@@ -67,13 +67,16 @@ class JupyterServer:
                 time.sleep(0.2)
         raise RuntimeError(f"jupyter {self.app} did not start:\n{self.log()}")
 
+    def shutdown_kernels(self) -> None:
+        """Shut every kernel down (their cellucid servers, daemon threads, go with them)."""
+        with contextlib.suppress(OSError):
+            for k in self.kernels():
+                req = urllib.request.Request(f"{self.base}/api/kernels/{k['id']}", method="DELETE")
+                urllib.request.urlopen(req, timeout=20).close()
+
     def __exit__(self, *exc) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            # shut the kernels down first so their cellucid servers (daemon threads) go too
-            with contextlib.suppress(OSError):
-                for k in self.kernels():
-                    req = urllib.request.Request(f"{self.base}/api/kernels/{k['id']}", method="DELETE")
-                    urllib.request.urlopen(req, timeout=10).close()
+            self.shutdown_kernels()
             self.proc.terminate()
             try:
                 self.proc.wait(15)
@@ -116,20 +119,20 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
 
 
 @contextlib.contextmanager
-def chromium_page(viewport=(1280, 1000)):
+def chromium(viewport=(1280, 1000)):
+    """Debian's Chromium, headless; yields a function that opens a new page."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
-            yield page
+            yield lambda: browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
         finally:
             browser.close()
 
 
-def open_and_run_all(page, server: JupyterServer, name: str) -> None:
-    """Open the notebook, wait for its kernel, run every cell."""
+def open_notebook(page, server: JupyterServer, name: str) -> None:
+    """Open the notebook and wait until its kernel is idle."""
     page.goto(server.notebook_url(name))
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell && window.jupyterapp.shell.currentWidget"
                            " && window.jupyterapp.shell.currentWidget.sessionContext"
@@ -137,6 +140,11 @@ def open_and_run_all(page, server: JupyterServer, name: str) -> None:
                            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel", timeout=60_000)
     page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
                            timeout=60_000)
+
+
+def open_and_run_all(page, server: JupyterServer, name: str) -> None:
+    """Open the notebook, wait for its kernel, run every cell."""
+    open_notebook(page, server, name)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
 
@@ -168,7 +176,7 @@ def output_matching(page, pattern: str, timeout: float = 60) -> re.Match:
 
 def viewer_frame(page, timeout: float = 90):
     """The Playwright Frame of the cellucid iframe, once its viewer has rendered."""
-    page.wait_for_selector("iframe[title='cellucid viewer']", timeout=timeout * 1000)
+    page.wait_for_selector("iframe[title='cellucid viewer'], .cellucid-widget-error", timeout=timeout * 1000)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for fr in page.frames:
@@ -176,4 +184,6 @@ def viewer_frame(page, timeout: float = 90):
                 fr.wait_for_selector('body[data-ready="1"]', timeout=timeout * 1000)
                 return fr
         time.sleep(0.2)
-    raise AssertionError("no cellucid iframe with embed=1")
+    errors = page.locator(".cellucid-widget-error").all_inner_texts()
+    srcs = [f.url for f in page.frames]
+    raise AssertionError(f"no cellucid iframe with embed=1; widget errors: {errors}; frames: {srcs}")
