@@ -141,3 +141,39 @@ def test_path_may_be_str_or_expanded_user(make_adata, write_h5ad, monkeypatch, t
     monkeypatch.setenv("HOME", str(tmp_path))
     with open_source("~/" + os.path.basename(path)) as src:
         assert src.kind == "h5ad"
+
+
+def test_hdf5_that_is_not_anndata(tmp_path):
+    import h5py
+
+    path = tmp_path / "matrix.h5ad"
+    with h5py.File(path, "w") as f:
+        f["matrix/data"] = np.arange(5)
+    with pytest.raises(InputError) as err:
+        open_source(path)
+    assert "not an AnnData file" in err.value.message
+
+
+def test_old_anndata_layout_asks_to_resave(tmp_path):
+    import h5py
+
+    path = tmp_path / "old.h5ad"
+    with h5py.File(path, "w") as f:
+        f["obs"] = np.zeros(3, dtype=[("index", "S5"), ("n", "f4")])  # pre-0.7 compound obs
+    with pytest.raises(InputError) as err:
+        open_source(path)
+    assert "old AnnData layout" in err.value.message and "write_h5ad" in err.value.hint
+
+
+def test_empty_or_foreign_zarr(tmp_path):
+    import zarr
+
+    empty = tmp_path / "empty.zarr"
+    empty.mkdir()
+    with pytest.raises(InputError) as err:
+        open_source(empty)
+    assert "cannot open" in err.value.message and "zarr" in err.value.message
+    foreign = tmp_path / "foreign.zarr"
+    zarr.open_group(foreign, mode="w").create_array("x", shape=(3,), dtype="i4")
+    with pytest.raises(InputError, match="not an AnnData file"):
+        open_source(foreign)
