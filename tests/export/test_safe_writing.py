@@ -18,15 +18,16 @@ from cellucid.data import InputError, open_source
 _CHILD = textwrap.dedent(
     """
     import sys, time
-    import cellucid.export._prepare as p
+    import cellucid.export._writer as w
+    from cellucid.export import prepare
 
-    real = p.write_gene_major
+    real = w.write_gene_major
     def blocked(*a, **k):
         print("IN-GENES", flush=True)
         time.sleep(600)
         return real(*a, **k)
-    p.write_gene_major = blocked
-    p.prepare(sys.argv[1], sys.argv[2], force=True, progress=False)
+    w.write_gene_major = blocked
+    prepare(sys.argv[1], sys.argv[2], force=True, progress=False)
     """
 )
 
