@@ -34,7 +34,7 @@ export function mountHelp(app, dom) {
       h("h3", {}, "cellucid — controls"),
       h("table", {}, MOUSE.map(([k, v]) => h("tr", {}, h("td", {}, k), h("td", {}, v)))),
       h("h3", {}, "Keyboard"),
-      h("table", {}, SHORTCUTS.map(([k, v]) => h("tr", {}, h("td", {}, ...k.split(" ").map((x) => [h("kbd", {}, x), " "])), h("td", {}, v)))),
+      h("table", {}, SHORTCUTS.map(([k, v]) => h("tr", {}, h("td", {}, ...k.split(" ").map((x) => [x === "/" ? "/" : h("kbd", {}, x), " "])), h("td", {}, v)))),
       h("p.muted", {}, "Filters: hide categories or set a range in the legend, then “+ filter from legend”."),
     ),
   );

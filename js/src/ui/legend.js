@@ -6,7 +6,27 @@ import { COLORMAPS, lut, toHex } from "../color/palettes.js";
 
 export function mountLegend(app, dom) {
   const el = dom.legend;
-  let clickTimer = null;
+  // A click toggles after a short wait, so the two clicks of a double-click (isolate) do not
+  // also toggle; a click on another item first applies the pending one.
+  let pending = null;
+  const click = (code) => {
+    if (pending && pending.code === code) {
+      clearTimeout(pending.timer); // second click of a double-click
+      pending = null;
+      return;
+    }
+    if (pending) {
+      clearTimeout(pending.timer);
+      app.toggleCategory(pending.code);
+    }
+    const p = { code, timer: setTimeout(() => pending === p && ((pending = null), app.toggleCategory(code)), 250) };
+    pending = p;
+  };
+  const dblclick = (code) => {
+    if (pending) clearTimeout(pending.timer);
+    pending = null;
+    app.isolateCategory(code);
+  };
 
   const render = () => {
     const col = app.colorColumn;
@@ -29,15 +49,8 @@ export function mountLegend(app, dom) {
               title: "click: hide/show · double-click: isolate",
               dataset: { category: it.name },
               on: {
-                click: () => {
-                  // wait briefly so a double-click does not also toggle
-                  clearTimeout(clickTimer);
-                  clickTimer = setTimeout(() => app.toggleCategory(it.code), 220);
-                },
-                dblclick: () => {
-                  clearTimeout(clickTimer);
-                  app.isolateCategory(it.code);
-                },
+                click: () => click(it.code),
+                dblclick: () => dblclick(it.code),
               },
             },
             h("span.swatch", { style: { background: it.color } }),
