@@ -84,3 +84,19 @@ def test_export_folder_served_over_http(tmp_path, demo_adata):
         np.testing.assert_array_equal(got, demo_adata[:, "CD3E"].X.toarray().ravel().astype(np.float32))
         status, _, body = _get(base + "dataset_identity.json")
         assert json.loads(body)["id"] == json.loads((out / "dataset_identity.json").read_text())["id"]
+
+
+def test_original_folder_served_over_http(tmp_path, upstream_inputs, compact_v1):
+    from cellucid.anndata_server import AnnDataServer
+
+    i = upstream_inputs
+    expect = compact_v1(tmp_path / "up", i["points"], i["obs"], i["genes"], quant_bits=16, compression=6)
+    with AnnDataServer(str(tmp_path / "up"), port=0, quiet=True) as server:
+        base = server.url.rstrip("/") + "/"
+        status, headers, body = _get(base + "_cellucid/api/gene", name="gene5")  # case-insensitive
+        assert status == 200
+        np.testing.assert_array_equal(np.frombuffer(body, "<f4"), expect["genes"]["GENE5"])
+        status, headers, body = _get(base + "_cellucid/api/embedding", key="X_umap", dim=3)
+        np.testing.assert_array_equal(np.frombuffer(body, "<f4").reshape(-1, 3), expect["points"][3])
+        identity = json.loads(_get(base + "dataset_identity.json")[2])
+        assert identity["source_kind"] == "export" and identity["stats"]["n_genes"] == 12
