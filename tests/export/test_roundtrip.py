@@ -152,3 +152,15 @@ def test_dataset_without_x_exports_without_genes(tmp_path, demo_adata):
         assert s.n_genes == len(a.var_names) or s.no_genes_reason
         assert s.no_genes_reason and "X" in s.no_genes_reason
     assert not (out / "genes" / "indptr.u64").exists()
+
+
+def test_root_of_our_exports_opens_the_listed_default(tmp_path, demo_adata):
+    root = tmp_path / "root"
+    cellucid.prepare(demo_adata, root / "a", obs_keys=["batch"], dataset_name="A", progress=False)
+    cellucid.prepare(demo_adata, root / "b", obs_keys=["cell_type"], dataset_name="B", progress=False)
+    (root / "datasets.json").write_text(json.dumps(
+        {"version": 1, "default": "b", "datasets": [{"id": "a", "path": "a/"}, {"id": "b", "path": "b/"}]}))
+    with open_source(root) as src:
+        assert src.summary().name == "B" and [f.name for f in src.fields()] == ["cell_type"]
+    with open_source(root / "a") as src:
+        assert src.summary().name == "A"
