@@ -175,3 +175,25 @@ def test_verbose_logs_each_request(serving):
     code, _, err = s.interrupt()
     assert code == 0
     assert "200 GET /_cellucid/health" in err
+
+
+def test_the_browser_is_opened_with_the_url_unless_no_browser(tmp_path, serving, monkeypatch):
+    import sys
+
+    opened = tmp_path / "opened.txt"
+    fake_browser = tmp_path / "fake-browser"
+    fake_browser.write_text(f"#!{sys.executable}\nimport sys\nopen({str(opened)!r}, 'a').write(sys.argv[1] + '\\n')\n")
+    fake_browser.chmod(0o755)
+    monkeypatch.setenv("BROWSER", str(fake_browser))  # webbrowser honours $BROWSER
+    s = serving("--demo", "200", "--port", "0")
+    port = s.port()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not opened.exists():
+        time.sleep(0.1)
+    assert opened.read_text().strip() == f"http://127.0.0.1:{port}/"
+    assert s.interrupt()[0] == 0
+    opened.unlink()
+    s2 = serving("--demo", "200", "--port", "0", "--no-browser")
+    s2.port()
+    assert s2.interrupt()[0] == 0
+    assert not opened.exists()

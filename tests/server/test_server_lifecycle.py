@@ -205,3 +205,24 @@ def _swallow(fn, *args):
         fn(*args, timeout=30)
     except OSError:
         pass  # the server went away mid-request: expected here
+
+
+def test_serve_an_export_folder_in_a_running_event_loop(small_adata, tmp_path, capsys):
+    import asyncio
+
+    import cellucid
+
+    out = cellucid.prepare(small_adata, tmp_path / "export", progress=False)
+
+    async def in_loop():
+        return cellucid.serve(out, port=0, open_browser=False)
+
+    server = asyncio.run(in_loop())
+    try:
+        client = Client(server.base_url)
+        assert client.get(HEALTH).json()["source_kind"] == "export"
+        coords = client.get("/_cellucid/api/embedding", {"key": "X_umap", "dim": 2}).array()
+        np.testing.assert_allclose(coords, small_adata.obsm["X_umap"][:, :2], rtol=1e-3, atol=1e-3)
+        assert "background" in capsys.readouterr().out
+    finally:
+        server.stop()
