@@ -103,6 +103,12 @@ def prepare(
 
     if out_dir is None:
         raise InputError("prepare() needs an output folder.", "Call prepare(adata, 'path/to/export_dir').")
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise InputError(
+            f"out_dir must be a folder path, got {type(out_dir).__name__}.",
+            "Call prepare(adata, 'export_dir'), or the original form with keywords: "
+            "prepare(obs=..., var=..., gene_expression=..., X_umap_2d=..., out_dir='export_dir').",
+        )
     target = Path(out_dir).expanduser().absolute()
     if var_gene_id_column == "index":
         var_gene_id_column = None

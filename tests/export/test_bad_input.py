@@ -104,3 +104,9 @@ def test_export_source_refuses_options_it_cannot_honour(tmp_path, demo_adata):
         open_source(out, gene_id_column="nope")
     with pytest.raises(InputError):
         open_source(out, obs_keys=["nope"])
+
+
+def test_original_positional_form_gets_a_clear_error(tmp_path, demo_adata):
+    with pytest.raises(InputError) as err:
+        cellucid.prepare(np.asarray(demo_adata.obsm["X_pca"]), demo_adata.obs)
+    assert "out_dir" in err.value.message and "keywords" in err.value.hint
