@@ -137,12 +137,12 @@ class Viewer:
         status = "stopped" if self._stopped else ("ready" if self.is_ready else "starting")
         return f"<cellucid.Viewer {self.url} ({status})>"
 
-    def display(self) -> "Viewer":
-        """Display the viewer in the current cell output; returns ``self``."""
+    def display(self) -> None:
+        """Display the viewer in the current cell output. Returns ``None`` so that, as a
+        cell's last line, it does not draw a second copy."""
         from IPython.display import display
 
         display(self.widget)
-        return self
 
     # -- server --------------------------------------------------------------------
     @property

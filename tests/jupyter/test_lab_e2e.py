@@ -53,6 +53,16 @@ viewer.highlight_cells(np.arange(0, {n}, 2), color="#00ff00")
 print("HIGHLIGHTED")
 """
 
+# Re-running the show cell rebinds `viewer`: the old viewer's server must stop.
+RERUN = """\
+import gc, socket
+old_port = viewer.server.port
+viewer = cellucid.show_anndata(adata, height=300, quiet=True)
+gc.collect()
+with socket.socket() as s:
+    print("OLDPORT", "closed" if s.connect_ex(("127.0.0.1", old_port)) else "open", viewer.server.port != old_port)
+"""
+
 
 def make_notebook(root, proxy: bool = False, n: int = N_CELLS):
     return write_notebook(
@@ -62,6 +72,7 @@ def make_notebook(root, proxy: bool = False, n: int = N_CELLS):
             SHOW,
             REPORT,
             HIGHLIGHT.format(n=n),
+            RERUN,
         ],
     )
 
@@ -216,6 +227,8 @@ def test_lasso_through_jupyter_server_proxy(jupyter, new_page, workdir):
     with running_viewer(jupyter, new_page, workdir, proxy=True) as (server, page, frame, src):
         assert src.startswith(f"http://127.0.0.1:{server.port}/proxy/"), src
         lasso_and_read_back(workdir, server, page, frame)
+        run_cell(page, 4)
+        output_matching(page, r"OLDPORT closed True")
 
 
 def test_lasso_in_notebook_7(jupyter, new_page, workdir):
