@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from cellucid._version import __version__
 from cellucid.data.base import DataSource

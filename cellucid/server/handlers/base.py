@@ -9,6 +9,7 @@ import tornado.web
 
 from cellucid.data.base import BadParameter, CellucidError, NotFound
 from cellucid.server import security
+from cellucid.server.encode import json_bytes
 from cellucid.server.state import ServerState
 
 log = logging.getLogger("cellucid.server")
@@ -98,10 +99,7 @@ class BaseHandler(SecureMixin, tornado.web.RequestHandler):
     def write_json(self, obj, cache: bool = False) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-cache" if cache else "no-store")
-        from cellucid.server.encode import json_bytes
-
         self.finish(json_bytes(obj))
-
 
     def not_modified(self) -> bool:
         """Set the ETag (dataset id + path + query) and answer 304 when the client has it."""
