@@ -226,3 +226,23 @@ def test_serve_an_export_folder_in_a_running_event_loop(small_adata, tmp_path, c
         assert "background" in capsys.readouterr().out
     finally:
         server.stop()
+
+
+def test_stopped_servers_leave_no_threads_behind():
+    import time
+
+    from cellucid.anndata_server import AnnDataServer
+
+    def ours():
+        return [t for t in threading.enumerate() if t.name.startswith(("cellucid-server", "cellucid-read"))]
+
+    before = len(ours())
+    for _ in range(3):
+        with AnnDataServer(None, demo_cells=300, port=0, quiet=True) as server:
+            client = Client(server.base_url)
+            assert client.get("/_cellucid/api/gene", {"index": 0}).status == 200
+            assert client.get("/_cellucid/api/obs", {"field": "batch"}).status == 200
+    deadline = time.monotonic() + 10  # idle read workers exit right after shutdown
+    while len(ours()) > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(ours()) == before
