@@ -31,9 +31,10 @@ class JupyterServer:
     """``jupyter lab`` (or ``jupyter notebook``) on a free loopback port, no token, with a
     temporary config dir so the user's settings never leak in; stopped on exit."""
 
-    def __init__(self, root: Path, app: str = "lab", env: dict | None = None):
+    def __init__(self, root: Path, app: str = "lab", env: dict | None = None, extra_args: tuple = ()):
         self.root = Path(root)
         self.app = app
+        self.extra_args = list(extra_args)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self._tmp = tempfile.TemporaryDirectory(prefix="cellucid-jupyter-")
@@ -47,12 +48,14 @@ class JupyterServer:
         self.log_path = Path(self._tmp.name) / "server.log"
 
     def __enter__(self) -> "JupyterServer":
-        app_class = "LabApp" if self.app == "lab" else "JupyterNotebookApp"
         cmd = [
             sys.executable, "-m", "jupyter", self.app, "--no-browser", f"--port={self.port}",
             "--IdentityProvider.token=", "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
-            "--allow-root", f"--{app_class}.expose_app_in_browser=True", f"--ServerApp.root_dir={self.root}",
+            "--allow-root", f"--ServerApp.root_dir={self.root}", *self.extra_args,
         ]
+        app_class = {"lab": "LabApp", "notebook": "JupyterNotebookApp"}.get(self.app)
+        if app_class:  # window.jupyterapp, to drive the UI from tests
+            cmd.append(f"--{app_class}.expose_app_in_browser=True")
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60

@@ -181,6 +181,21 @@ def running_viewer(jupyter, new_page, workdir, app="lab", proxy=False):
         yield server, page, frame, src
 
 
+def forge_selections(page):
+    """Messages that must be ignored: from the notebook page itself (not the iframe), with
+    the right token and with a wrong one. Were either accepted, the selection would be [1, 2, 3]."""
+    page.evaluate(
+        """() => {
+            const src = document.querySelector("iframe[title='cellucid viewer']").src;
+            const token = new URL(src).searchParams.get("token");
+            for (const t of [token, "wrong"]) {
+                window.postMessage({channel: "cellucid", token: t, type: "selection",
+                                    payload: {cells: new Uint32Array([1, 2, 3]), source: "lasso"}}, "*");
+            }
+        }"""
+    )
+
+
 def lasso_and_read_back(workdir, server, page, frame):
     """Draw a lasso in the iframe, run the report cell, check what Python saw."""
     frame.click('[data-testid="tool-lasso"]')
@@ -188,6 +203,7 @@ def lasso_and_read_back(workdir, server, page, frame):
     sure_in, maybe_in = expected_cells(frame, local)
     assert len(sure_in) > 50, "the lasso should cover a good part of the cells"
     t_release = draw_lasso(page, local, offset)
+    forge_selections(page)
     # Comm messages reach the kernel between cells; let the selection arrive, then read it.
     time.sleep(1.0)
     server.wait_kernels_idle()
