@@ -154,3 +154,21 @@ def test_all_nan_and_categorical_numbers(make_adata, write_h5ad):
             assert empty.kind == "continuous" and empty.n_missing == adata.n_obs
             cl = src.obs_field("cluster")
             assert cl.categories == ["0", "1", "2"] and cl.counts() == [100, 100, 100]
+
+
+def test_nullable_integers_and_unsupported_types(make_adata, write_h5ad):
+    adata = make_adata()
+    n = adata.n_obs
+    nint = pd.array(np.arange(n), dtype="Int64")
+    nint[[0, 9]] = pd.NA
+    adata.obs["nint"] = nint
+    adata.obs["when"] = pd.date_range("2024-01-01", periods=n, freq="h")
+    with open_source(adata) as src:
+        v = src.obs_field("nint")
+        assert v.kind == "continuous" and v.n_missing == 2
+        assert np.isnan(v.values[0]) and v.values[5] == 5.0
+        assert "datetime" in src.skipped_fields()["when"]
+    del adata.obs["when"]  # anndata cannot write datetimes
+    with open_source(write_h5ad(adata)) as src:
+        v = src.obs_field("nint")
+        assert v.kind == "continuous" and v.n_missing == 2 and v.values[5] == 5.0
