@@ -5,6 +5,7 @@ from __future__ import annotations
 from cellucid._version import __version__
 from cellucid.data.base import DatasetSummary
 from cellucid.server.runner import ServerRunner, loopback_warning
+from cellucid.server.settings import is_wildcard
 
 
 def format_banner(runner: ServerRunner, summary: DatasetSummary, stop_hint: str = "press Ctrl+C") -> str:
@@ -14,6 +15,10 @@ def format_banner(runner: ServerRunner, summary: DatasetSummary, stop_hint: str 
         f"  dataset: {summary.n_cells:,} cells × {summary.n_genes:,} genes ({summary.kind})",
         f"  open:    {runner.url}",
     ]
+    if is_wildcard(runner.host):
+        # The host name may not resolve everywhere; this one always works on this machine.
+        token = f"?token={runner.token}" if runner.settings.token_required else ""
+        lines.append(f"  local:   http://127.0.0.1:{runner.port}/{token}")
     if runner.port_fell_back:
         lines.append(f"  note:    port {runner.requested_port} was taken, using {runner.port}")
     warning = loopback_warning(runner.host, runner.port)
