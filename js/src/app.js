@@ -11,6 +11,7 @@ import { attachPointer, attachFlyKeys } from "./interaction/pointer.js";
 import { colorize, applyHighlights, colorRange } from "./color/colorize.js";
 import { parseColor } from "./color/palettes.js";
 import { union, difference } from "./state/sets.js";
+import { VectorOverlay } from "./render/vectors.js";
 
 /** Cells sorted by ascending value (missing first), so high expression is drawn on top. */
 function drawOrder(values) {
@@ -33,6 +34,8 @@ export class App {
     this.renderer = new Renderer(dom.canvas);
     this.renderer.camera = this.camera;
     this.index = new ScreenIndex();
+    this.vectorOverlay = new VectorOverlay(dom.vectorCanvas);
+    this.vectorCache = new Map();
     this.identity = null;
     this.n = 0;
     this.geom = null;
@@ -117,6 +120,7 @@ export class App {
     if (["selection", "highlightGroups"].some((k) => changed.has(k))) this.updateFlags();
     if (["pointSize", "opacity", "theme"].some((k) => changed.has(k))) this.updateParams();
     if (changed.has("theme")) this.applyTheme();
+    if (["vectors", "embedding", "dimension", "filters", "hiddenCategories", "externalHidden", "theme"].some((k) => changed.has(k))) this.updateVectors();
     if (changed.has("selection")) this.emit("selection", s.selection, s.selectionSource);
   }
 
@@ -162,6 +166,44 @@ export class App {
     };
     this.geometryLoading = run().catch((e) => this.fail(e, `could not load embedding ${key}`));
     return this.geometryLoading;
+  }
+
+  /** The vector field (id) that fits the current embedding and dimension, or null. */
+  vectorField() {
+    const s = this.store.get();
+    const vf = this.identity && this.identity.vector_fields;
+    if (!vf || !vf.fields) return null;
+    const fits = ([, f]) => f.embedding === s.embedding && f.available_dimensions.includes(s.dimension);
+    const entries = Object.entries(vf.fields).filter(fits);
+    const preferred = entries.find(([id]) => id === vf.default_field);
+    return (preferred || entries[0] || [null])[0];
+  }
+
+  async updateVectors() {
+    const s = this.store.get();
+    const field = s.vectors ? this.vectorField() : null;
+    if (!field) {
+      this.vectorOverlay.stop();
+      return;
+    }
+    try {
+      await this.geometryLoading;
+      const key = `${field}|${s.dimension}`;
+      if (!this.vectorCache.has(key)) {
+        const label = `Loading vectors ${field}`;
+        this.vectorCache.set(key, api.vectors(field, s.dimension, this.n, (f) => this.progress(label, f)));
+      }
+      const v = await this.vectorCache.get(key);
+      this.progress("", 1);
+      const now = this.store.get();
+      if (!now.vectors || this.vectorField() !== field || now.dimension !== s.dimension) return;
+      this.vectorOverlay.setField(v.data, this.geom, this.hidden, this.n);
+      const dark = now.theme === "dark";
+      this.vectorOverlay.start(this.camera, dark ? "rgba(235,235,245,0.8)" : "rgba(20,20,30,0.7)");
+    } catch (e) {
+      this.vectorCache.delete(`${field}|${s.dimension}`);
+      this.fail(e, `could not load vector field ${field}`);
+    }
   }
 
   /** Load (or reuse) a field or gene column. */
@@ -359,6 +401,8 @@ export class App {
       dimension: s.dimension,
       color_by: s.colorBy ? s.colorBy.name : null,
       color_by_kind: s.colorBy ? s.colorBy.kind : null,
+      // what the canvas shows now (color_by is what was asked for; its data may still be loading)
+      colored_by: this.colorColumn && this.colorColumn.kind !== "none" ? this.colorColumn.name : null,
       colormap: s.colormap,
       color_range: this.colorRangeNow(),
       nav_mode: s.navMode,
@@ -370,6 +414,8 @@ export class App {
       selected: Array.from(s.selection),
       selection_source: s.selectionSource,
       highlight_groups: s.highlightGroups.map((g) => ({ name: g.name, color: g.color, count: g.cells.length, visible: g.visible })),
+      vectors: s.vectors && this.vectorOverlay.running,
+      vector_field: this.vectorField(),
       point_size: s.pointSize,
       opacity: s.opacity,
       theme: s.theme,

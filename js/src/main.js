@@ -71,6 +71,7 @@ function exposeApi(app) {
     setTool: (t) => app.store.set({ tool: t }),
     setPointSize: (s) => app.store.set({ pointSize: s }),
     setTheme: (t) => app.store.set({ theme: t }),
+    setVectors: (on) => app.store.set({ vectors: !!on }),
     resetView: () => app.resetView(),
     select: (cells) => app.select(cells, "script"),
     clearSelection: () => app.clearSelection(),

@@ -84,7 +84,7 @@ class Viewer:
         self.js("window.cellucid.frame()")
 
     def canvas_box(self):
-        return self.page.locator("canvas").bounding_box()
+        return self.page.locator("[data-testid=canvas]").bounding_box()
 
     def pixels(self) -> np.ndarray:
         """The WebGL canvas alone (no overlays) as an (h, w, 3) uint8 array, in device pixels."""

@@ -37,7 +37,7 @@ def test_filters_persist_across_coloring_and_can_be_removed(viewer, demo):
     assert viewer.page.locator("[data-testid=filters] .list-item").count() == 1
     # a value-range filter on a continuous field, typed into the legend's min/max inputs
     viewer.page.select_option("[data-testid=color-by]", "pseudotime")
-    viewer.page.wait_for_function("window.cellucid.state().color_by === 'pseudotime'")
+    viewer.page.wait_for_function("window.cellucid.state().colored_by === 'pseudotime'")
     viewer.page.fill("[data-testid=range-min]", "0.25")
     viewer.page.press("[data-testid=range-min]", "Enter")
     viewer.page.fill("[data-testid=range-max]", "0.5")
@@ -82,7 +82,7 @@ def test_session_round_trip_restores_view_colors_filters_and_groups(browser, ser
     page.wait_for_function("(window.cellucid.state().hidden_categories.cell_type || []).length === 1")
     page.click("[data-testid=add-filter]")
     viewer.js("window.cellucid.setColorBy('LYZ')")
-    page.wait_for_function("window.cellucid.state().color_by === 'LYZ'")
+    page.wait_for_function("window.cellucid.state().colored_by === 'LYZ'")
     box = viewer.canvas_box()
     page.mouse.move(box["x"] + 300, box["y"] + 300)
     page.mouse.wheel(0, -300)
@@ -96,7 +96,7 @@ def test_session_round_trip_restores_view_colors_filters_and_groups(browser, ser
     fresh = open_viewer(browser, server.url)
     try:
         fresh.js("(s) => window.cellucid.restoreSession(s)", session)
-        fresh.page.wait_for_function("window.cellucid.state().color_by === 'LYZ'")
+        fresh.page.wait_for_function("window.cellucid.state().colored_by === 'LYZ'")
         fresh.frame()
         after = fresh.state()
         for key in ["embedding", "dimension", "color_by", "selected", "visible_count", "highlight_groups", "camera", "color_range"]:

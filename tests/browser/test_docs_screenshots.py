@@ -20,14 +20,14 @@ def test_main_states_for_the_docs(browser, server):
         page.fill("[data-testid=gene-search]", "MS4A1")
         page.wait_for_selector("[data-testid=gene-suggestions] li")
         page.press("[data-testid=gene-search]", "Enter")
-        page.wait_for_function("window.cellucid.state().color_by === 'MS4A1'")
+        page.wait_for_function("window.cellucid.state().colored_by === 'MS4A1'")
         page.select_option("[data-testid=legend] select[title='percentile clip']", "1,99")
         page.wait_for_function("window.cellucid.state().color_range[1] < 31")
         page.mouse.move(10, 10)
         v.save("viewer-gene.png")
 
         page.select_option("[data-testid=color-by]", "cell_type")
-        page.wait_for_function("window.cellucid.state().color_by === 'cell_type'")
+        page.wait_for_function("window.cellucid.state().colored_by === 'cell_type'")
         page.click("[data-testid=tool-lasso]")
         box = v.canvas_box()
         pts = [(0.25, 0.55), (0.45, 0.5), (0.5, 0.75), (0.45, 0.95), (0.2, 0.9)]

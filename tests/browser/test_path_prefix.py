@@ -87,7 +87,7 @@ def test_viewer_works_under_a_proxy_prefix(browser, server, proxy):
         v.page.fill("[data-testid=gene-search]", "cd3e")
         v.page.wait_for_selector("[data-testid=gene-suggestions] li")
         v.page.press("[data-testid=gene-search]", "Enter")
-        v.page.wait_for_function("window.cellucid.state().color_by === 'CD3E'")
+        v.page.wait_for_function("window.cellucid.state().colored_by === 'CD3E'")
         assert "/_cellucid/api/gene" in [p.split("?")[0] for p in proxy.seen]
         assert v.errors == []
     finally:

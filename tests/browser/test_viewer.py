@@ -62,7 +62,7 @@ def test_coloring_by_a_marker_gene_changes_pixels(viewer, demo):
     py, _ = projections(viewer, demo)
     codes, _ = category_colors(demo)
     viewer.js("window.cellucid.setColorBy('CD3E')")  # marker of cluster 5 ("T cell")
-    viewer.page.wait_for_function("window.cellucid.state().color_by_kind === 'gene'")
+    viewer.page.wait_for_function("window.cellucid.state().colored_by === 'CD3E'")
     viewer.frame()
     gene = demo.adata.var_names.get_loc("CD3E")
     expr = np.asarray(demo.adata.X[:, gene].todense()).ravel()
@@ -86,7 +86,7 @@ def test_coloring_by_a_marker_gene_changes_pixels(viewer, demo):
     assert lit_t > 5 * lit_other and lit_t > 0.03
     # and the picture differs from the category coloring it replaced
     viewer.js("window.cellucid.setColorBy('cell_type')")
-    viewer.page.wait_for_function("window.cellucid.state().color_by_kind === 'field'")
+    viewer.page.wait_for_function("window.cellucid.state().colored_by === 'cell_type'")
     assert (np.abs(viewer.pixels().astype(int) - px.astype(int)).max(axis=2) > 30).sum() > 2000
 
 

@@ -122,6 +122,12 @@ export const api = {
     };
   },
 
+  /** A vector field in raw embedding units: Float32Array (n*dim). */
+  async vectors(field, dim, nCells, onProgress) {
+    const r = await getArray("_cellucid/api/vectors", { field, dim }, { expectedBytes: nCells * dim * 4, onProgress });
+    return { data: r.data, dim };
+  },
+
   searchGenes: (q, limit = 20) => getJSON("_cellucid/api/genes", { q, limit }),
 
   cells: (indices) => getJSON("_cellucid/api/cells", { index: indices.join(",") }),

@@ -52,5 +52,6 @@ export function buildGeometry(emb, n) {
     }
   }
   const extent = [scale[0] / 2 || 1e-3, scale[1] / 2 || 1e-3, dim === 3 ? scale[2] / 2 || 1e-3 : 0];
-  return { positions: data, gpuDim, dim, scale, offset, world, invalid, extent, bounds };
+  // unit: world units per raw embedding unit (vectors in raw units scale by it)
+  return { positions: data, gpuDim, dim, scale, offset, world, invalid, extent, bounds, unit: 2 / maxRange };
 }

@@ -18,6 +18,7 @@ export function initialState() {
     selectionSource: null,
     highlightGroups: [], // {id, name, color, cells: Uint32Array, visible}
     externalHidden: null, // Uint8Array mask from the host (bridge "visibility"), 1 = hidden
+    vectors: false, // vector field overlay on/off
     pointSize: 4,
     opacity: 1,
     theme: "light",

@@ -2,7 +2,8 @@
 import { h } from "./dom.js";
 
 export function buildLayout(root) {
-  const canvas = h("canvas", { "aria-label": "cell embedding" });
+  const canvas = h("canvas", { "aria-label": "cell embedding", "data-testid": "canvas" });
+  const vectorCanvas = h("canvas.vectors", { hidden: true, "data-testid": "vector-overlay" });
   const overlay = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   overlay.setAttribute("class", "overlay");
   const dom = {
@@ -10,6 +11,7 @@ export function buildLayout(root) {
     sidebar: h("aside.sidebar"),
     stage: h("main.stage"),
     canvas,
+    vectorCanvas,
     overlay,
     toolbar: h("div.toolbar"),
     legend: h("div.legend", { "data-testid": "legend" }),
@@ -18,7 +20,7 @@ export function buildLayout(root) {
     progressLabel: h("div.progress-label", { "data-testid": "progress" }),
     tooltip: h("div.tooltip", { hidden: true }),
   };
-  dom.stage.append(canvas, overlay, h("div.progress", {}, dom.progressBar), dom.toolbar, dom.legend, dom.status, dom.tooltip, dom.progressLabel);
+  dom.stage.append(canvas, vectorCanvas, overlay, h("div.progress", {}, dom.progressBar), dom.toolbar, dom.legend, dom.status, dom.tooltip, dom.progressLabel);
   root.append(dom.sidebar, dom.stage);
   return dom;
 }
@@ -30,6 +32,8 @@ export function watchSize(app, dom) {
     const dpr = window.devicePixelRatio || 1;
     dom.canvas.width = Math.max(1, Math.round(r.width * dpr));
     dom.canvas.height = Math.max(1, Math.round(r.height * dpr));
+    dom.vectorCanvas.width = dom.canvas.width;
+    dom.vectorCanvas.height = dom.canvas.height;
     app.camera.setViewport(r.width, r.height);
     app.renderer.setParams({ dpr });
     app.index.invalidate();

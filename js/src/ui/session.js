@@ -18,6 +18,7 @@ export function sessionObject(app) {
     filters: s.filters.map((f) => ({ field: f.field, source: f.source, kind: f.kind, keep: f.keep ? [...f.keep] : undefined, min: f.min, max: f.max, label: f.label })),
     selection: Array.from(s.selection),
     highlight_groups: s.highlightGroups.map((g) => ({ name: g.name, color: g.color, visible: g.visible, cells: Array.from(g.cells) })),
+    vectors: s.vectors,
     point_size: s.pointSize,
     opacity: s.opacity,
     theme: s.theme,
@@ -66,6 +67,7 @@ export async function restoreSession(app, o) {
     pointSize: o.point_size || app.store.get().pointSize,
     opacity: o.opacity ?? 1,
     theme: o.theme || "light",
+    vectors: !!o.vectors,
   });
   await app.geometryLoading;
   if (o.camera) app.camera.restore(o.camera);

@@ -22,6 +22,7 @@ export function mountToolbar(app, dom, { toggleHelp }) {
     pan: btn("✥ pan", "drag moves the view", () => store.set({ tool: "pan" }), "tool-pan"),
     lasso: btn("◌ lasso", "drag draws a lasso (L); Shift adds, Alt removes", () => store.set({ tool: "lasso" }), "tool-lasso"),
   };
+  const vec = btn("➶ vectors", "animate the vector field (velocity) over the cells (G)", () => store.set({ vectors: !store.get().vectors }), "vectors");
   const fileInput = h("input", { type: "file", accept: ".json,application/json", hidden: true, on: { change: () => fileInput.files[0] && loadSessionFile(app, fileInput.files[0]) } });
   dom.toolbar.append(
     h("div.group", {}, btn("☰", "show/hide the side panel", () => dom.sidebar.classList.toggle("collapsed"), "toggle-sidebar")),
@@ -29,6 +30,7 @@ export function mountToolbar(app, dom, { toggleHelp }) {
     navGroup,
     h("div.group", {}, tools.pan, tools.lasso),
     h("div.group", {}, btn("⟲ reset", "reset view (R)", () => app.resetView(), "reset-view")),
+    h("div.group", {}, vec),
     h(
       "div.group",
       {},
@@ -55,6 +57,8 @@ export function mountToolbar(app, dom, { toggleHelp }) {
     for (const [m, b] of Object.entries(navs)) b.classList.toggle("active", s.navMode === m);
     for (const [t, b] of Object.entries(tools)) b.classList.toggle("active", s.tool === t);
     dom.canvas.classList.toggle("lasso", s.tool === "lasso");
+    vec.parentElement.hidden = !app.vectorField();
+    vec.classList.toggle("active", !!s.vectors);
   };
   store.subscribe(sync);
   sync(store.get());
