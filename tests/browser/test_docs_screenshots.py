@@ -61,6 +61,12 @@ def test_main_states_for_the_docs(browser, server):
         page.click("[data-testid=dim-2]")
         page.wait_for_function("window.cellucid.state().camera.dim === 2")
         v.save("viewer-dark.png")
+
+        page.keyboard.press("g")
+        page.wait_for_function("window.cellucid.state().vectors")
+        for _ in range(25):
+            v.frame()
+        v.save("viewer-vectors.png")
         assert v.errors == []
     finally:
         v.page.close()
