@@ -46,7 +46,6 @@ function render({ model, el }) {
     }
     model.save_changes();
   };
-  let selectionSeq = (model.get("selection_event") || {}).seq || 0;
 
   const bridge = createBridge({
     iframe,
@@ -74,10 +73,12 @@ function render({ model, el }) {
           break;
         }
         case "selection": {
-          selectionSeq += 1;
+          // A new seq every time, read from the model (shared by every view of it), so an
+          // identical selection made twice still reaches Python as two events.
+          const seq = ((model.get("selection_event") || {}).seq || 0) + 1;
           setFromViewer({
             selection: fromUint32(toUint32Cells(payload.cells)),
-            selection_event: { seq: selectionSeq, source: payload.source || "unknown" },
+            selection_event: { seq, source: payload.source || "unknown" },
           });
           break;
         }

@@ -79,7 +79,7 @@ def make_notebook(root, proxy: bool = False, n: int = N_CELLS):
 
 def lasso_polygon(frame, page):
     """A hexagon around the middle of the canvas, in canvas px and in page px."""
-    box = frame.evaluate("""() => { const r = document.querySelector('canvas').getBoundingClientRect();
+    box = frame.evaluate("""() => { const r = document.querySelector('[data-testid="canvas"]').getBoundingClientRect();
                                    return {x: r.left, y: r.top, w: r.width, h: r.height}; }""")
     iframe_box = page.locator("iframe[title='cellucid viewer']").bounding_box()
     cx, cy = box["w"] * 0.5, box["h"] * 0.5
@@ -118,7 +118,7 @@ def expected_cells(frame, local, margin=2.0):
 def green_pixels(frame) -> int:
     from PIL import Image
 
-    png = frame.locator("canvas").screenshot()
+    png = frame.locator('[data-testid="canvas"]').screenshot()
     img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
     r, g, b = img[..., 0], img[..., 1], img[..., 2]
     return int(((g > 180) & (r < 90) & (b < 90)).sum())
