@@ -37,7 +37,7 @@ def main(n: int = 100_000, repeats: int = 5) -> None:
         server.wait_kernels_idle()
         frame.click('[data-testid="tool-lasso"]')
         box = page.locator("iframe[title='cellucid viewer']").bounding_box()
-        canvas = frame.evaluate("() => { const r = document.querySelector('[data-testid="canvas"]').getBoundingClientRect();"
+        canvas = frame.evaluate("() => { const r = document.querySelector('[data-testid=canvas]').getBoundingClientRect();"
                                 " return [r.left, r.top, r.width, r.height]; }")
         x0, y0 = box["x"] + canvas[0], box["y"] + canvas[1]
         releases = []
