@@ -215,6 +215,12 @@ def _open_root(path: Path, kind: SourceKind) -> Any:
             return h5py.File(path, "r")
         except OSError as exc:
             msg = str(exc).split("(")[-1].rstrip(")") if "(" in str(exc) else str(exc)
+            if "lock" in msg:
+                raise InputError(
+                    f"cannot open {path}: another program holds it open for writing ({msg})",
+                    hint="close the file in the other program (e.g. an AnnData opened with "
+                    "backed='r+') and try again",
+                ) from None
             raise InputError(
                 f"cannot open {path}: the HDF5 file is damaged or incomplete ({msg})",
                 hint="the file may be truncated (an interrupted copy or download); copy or write it again",

@@ -113,3 +113,24 @@ def test_pbmc68k_raw_expression(pbmc68k, pbmc_file):
             col = raw[:, gene].X
             expected = (col.toarray() if hasattr(col, "toarray") else np.asarray(col)).ravel()
             assert np.array_equal(src.gene(gene), expected.astype(np.float32))
+
+
+def test_file_held_for_writing_by_another_process(make_adata, write_h5ad):
+    import subprocess
+    import sys
+
+    from cellucid.data.base import InputError
+
+    path = write_h5ad(make_adata())
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import h5py, sys; f = h5py.File({str(path)!r}, 'a'); print('open', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(InputError) as err:
+            open_source(path)
+        assert "another program holds it open for writing" in err.value.message
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
