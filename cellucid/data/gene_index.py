@@ -38,7 +38,8 @@ import numpy as np
 
 MAGIC = b"CLDGIDX1"
 FORMAT_VERSION = 1
-# Non-zeros per build chunk: the builder's transient memory is ~60 bytes × this (~65 MB).
+# Non-zeros per build chunk and per column group: the builder's transient memory is
+# ~60 bytes × this (~65 MB), whatever the matrix size.
 DEFAULT_CHUNK_NNZ = 1 << 20
 
 __all__ = ["GeneIndex", "cache_dir", "file_cache_key", "index_for_reader"]
@@ -234,8 +235,47 @@ class GeneIndex:
         return True
 
 
+# One non-zero in a bucket file: column, row, value.
+_REC = np.dtype([("c", "<u4"), ("r", "<u4"), ("v", "<f4")])
+
+
+def _groups(counts: np.ndarray, budget: int) -> np.ndarray:
+    """Edges of contiguous column groups holding at most ``budget`` non-zeros each (a
+    column with more stands alone)."""
+    edges, acc = [0], 0
+    for j, c in enumerate(counts.tolist()):
+        if acc and acc + c > budget:
+            edges.append(j)
+            acc = 0
+        acc += c
+    edges.append(len(counts))
+    return np.asarray(edges, dtype=np.int64)
+
+
+def _small_uint(n: int):
+    """Smallest unsigned dtype holding 0..n-1 (numpy radix-sorts 8- and 16-bit keys)."""
+    return np.uint8 if n <= 1 << 8 else np.uint16 if n <= 1 << 16 else np.uint32
+
+
+def _pwrite_all(fd: int, buf, offset: int) -> None:
+    view = memoryview(buf).cast("B")
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view, offset = view[n:], offset + n
+
+
 def _build(path: Path, indptr, indices, data, n_rows: int, n_cols: int, chunk_nnz: int, progress: bool, owner: GeneIndex) -> None:
-    """Write the index for a CSR matrix to ``path`` atomically (see the module docstring)."""
+    """Write the index for a CSR matrix to ``path`` atomically (see the module docstring).
+
+    Pass 1 counts non-zeros per column (where each column's block starts). Then, with
+    bounded memory, one of two writers fills the blocks:
+
+    - few columns (long runs per column in a chunk): :func:`_write_direct` sorts each row
+      chunk by column and writes every column's run in place;
+    - many columns (short runs): :func:`_write_bucketed`, an external distribution sort
+      through temporary bucket files, so the number of writes does not grow with
+      chunks × columns.
+    """
     from tqdm.auto import tqdm
 
     indptr = np.asarray(indptr[:], dtype=np.int64)  # n_rows + 1 int64: 8 MB per million cells
@@ -244,7 +284,6 @@ def _build(path: Path, indptr, indices, data, n_rows: int, n_cols: int, chunk_nn
     nnz = int(indptr[-1])
     path.parent.mkdir(parents=True, exist_ok=True)
 
-    # Pass 1: non-zeros per column -> where each column's block starts.
     counts = np.zeros(n_cols, dtype=np.int64)
     for lo in range(0, nnz, chunk_nnz):
         counts += np.bincount(np.asarray(indices[lo : lo + chunk_nnz]), minlength=n_cols)[:n_cols]
@@ -257,42 +296,21 @@ def _build(path: Path, indptr, indices, data, n_rows: int, n_cols: int, chunk_nn
 
     fd_tmp, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
-        os.pwrite(fd_tmp, MAGIC + len(header).to_bytes(8, "little") + header + colptr.astype("<i8").tobytes(), 0)
+        _pwrite_all(fd_tmp, MAGIC + len(header).to_bytes(8, "little") + header + colptr.astype("<i8").tobytes(), 0)
         os.ftruncate(fd_tmp, blocks + 8 * nnz)
-        filled = np.zeros(n_cols, dtype=np.int64)  # entries written so far per column
-        # Sorting by column is a radix sort (linear) when column ids fit in 16 bits.
-        key_dtype = np.uint16 if n_cols <= 1 << 16 else np.int32
         bar = tqdm(total=nnz, unit="nz", unit_scale=True, desc="cellucid gene index", disable=not progress, leave=False)
-        row = 0
-        while row < n_rows:
-            # Take whole rows up to ~chunk_nnz non-zeros (at least one row).
-            end = int(np.searchsorted(indptr, indptr[row] + chunk_nnz, side="right")) - 1
-            end = min(max(end, row + 1), n_rows)
-            a, b = int(indptr[row]), int(indptr[end])
-            if b > a:
-                cols = np.asarray(indices[a:b]).astype(key_dtype, copy=False)
-                order = np.argsort(cols, kind="stable")
-                cols = cols[order]
-                rows = np.repeat(np.arange(row, end, dtype="<u4"), np.diff(indptr[row : end + 1]))[order]
-                vals = np.asarray(data[a:b], dtype="<f4")[order]
-                del order
-                # Where each column's run starts and ends in this chunk.
-                bounds = np.searchsorted(cols, np.arange(n_cols + 1))
-                run = np.diff(bounds)
-                js = np.flatnonzero(run)
-                rows_off = blocks + 8 * colptr[js] + 4 * filled[js]
-                vals_off = rows_off + 4 * counts[js]
-                filled[js] += run[js]
-                rows_b, vals_b = rows.data.cast("B"), vals.data.cast("B")
-                for s, e, ro, vo in zip(bounds[js].tolist(), bounds[js + 1].tolist(), rows_off.tolist(), vals_off.tolist()):
-                    os.pwrite(fd_tmp, rows_b[4 * s : 4 * e], ro)
-                    os.pwrite(fd_tmp, vals_b[4 * s : 4 * e], vo)
-                bar.update(b - a)
-                owner.progress = b / nnz if nnz else 1.0
-            row = end
+
+        def advance(k: int, total=[0]) -> None:  # noqa: B006 - a running counter
+            total[0] += k
+            bar.update(k)
+            owner.progress = total[0] / nnz if nnz else 1.0
+
+        chunks = _row_chunks(indptr, chunk_nnz)
+        if chunk_nnz // max(n_cols, 1) >= 256:
+            _write_direct(fd_tmp, blocks, chunks, indptr, indices, data, colptr, counts, advance)
+        else:
+            _write_bucketed(fd_tmp, blocks, chunks, indptr, indices, data, colptr, counts, chunk_nnz, path, advance)
         bar.close()
-        if not np.array_equal(filled, counts):
-            raise ValueError("CSR arrays are inconsistent: column counts changed between passes")
         os.fsync(fd_tmp)
         os.close(fd_tmp)
         fd_tmp = -1
@@ -303,3 +321,105 @@ def _build(path: Path, indptr, indices, data, n_rows: int, n_cols: int, chunk_nn
             os.close(fd_tmp)
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _row_chunks(indptr: np.ndarray, chunk_nnz: int):
+    """``(row, end, a, b)``: whole rows ``row:end`` holding about ``chunk_nnz`` non-zeros
+    (at least one row), which are ``indices[a:b]``."""
+    n_rows = indptr.shape[0] - 1
+    row = 0
+    while row < n_rows:
+        end = int(np.searchsorted(indptr, indptr[row] + chunk_nnz, side="right")) - 1
+        end = min(max(end, row + 1), n_rows)
+        yield row, end, int(indptr[row]), int(indptr[end])
+        row = end
+
+
+def _write_direct(fd, blocks, chunks, indptr, indices, data, colptr, counts, advance) -> None:
+    n_cols = counts.shape[0]
+    filled = np.zeros(n_cols, dtype=np.int64)  # entries written so far per column
+    key_dtype = _small_uint(n_cols)
+    for row, end, a, b in chunks:
+        if b == a:
+            continue
+        cols = np.asarray(indices[a:b]).astype(key_dtype, copy=False)
+        order = np.argsort(cols, kind="stable")  # radix sort for 8/16-bit keys
+        cols = cols[order]
+        rows = np.repeat(np.arange(row, end, dtype="<u4"), np.diff(indptr[row : end + 1]))[order]
+        vals = np.asarray(data[a:b], dtype="<f4")[order]
+        del order
+        bounds = np.searchsorted(cols, np.arange(n_cols + 1))  # each column's run in the chunk
+        run = np.diff(bounds)
+        js = np.flatnonzero(run)
+        rows_off = blocks + 8 * colptr[js] + 4 * filled[js]
+        vals_off = rows_off + 4 * counts[js]
+        filled[js] += run[js]
+        rows_b, vals_b = rows.data.cast("B"), vals.data.cast("B")
+        for s, e, ro, vo in zip(bounds[js].tolist(), bounds[js + 1].tolist(), rows_off.tolist(), vals_off.tolist()):
+            os.pwrite(fd, rows_b[4 * s : 4 * e], ro)
+            os.pwrite(fd, vals_b[4 * s : 4 * e], vo)
+        advance(b - a)
+    if not np.array_equal(filled, counts):
+        raise ValueError("CSR arrays are inconsistent: column counts changed between passes")
+
+
+def _write_bucketed(fd, blocks, chunks, indptr, indices, data, colptr, counts, budget, path, advance) -> None:
+    """Row chunks -> one bucket file per group of adjacent columns (``budget`` non-zeros at
+    most) -> each bucket sorted by column (stable: rows stay ascending) and written to its
+    contiguous region of the index with one write."""
+    edges = _groups(counts, budget)
+    n_groups = len(edges) - 1
+    group_of = np.repeat(np.arange(n_groups, dtype=_small_uint(n_groups)), np.diff(edges))
+    buckets: list[tuple[int, str]] = []
+    sizes = [0] * n_groups
+    try:
+        for _ in range(n_groups):
+            buckets.append(tempfile.mkstemp(prefix=path.name + ".", suffix=".bucket", dir=path.parent))
+        for row, end, a, b in chunks:
+            if b == a:
+                continue
+            cols = np.asarray(indices[a:b])
+            key = group_of[cols]
+            order = np.argsort(key, kind="stable")
+            rec = np.empty(b - a, dtype=_REC)
+            rec["c"] = cols[order]
+            rec["r"] = np.repeat(np.arange(row, end, dtype="<u4"), np.diff(indptr[row : end + 1]))[order]
+            rec["v"] = np.asarray(data[a:b], dtype="<f4")[order]
+            gb = np.searchsorted(key[order], np.arange(n_groups + 1)).tolist()
+            del order, key, cols
+            for g in range(n_groups):
+                if gb[g + 1] > gb[g]:
+                    piece = rec[gb[g] : gb[g + 1]]
+                    _pwrite_all(buckets[g][0], piece, sizes[g])
+                    sizes[g] += piece.nbytes
+        for g in range(n_groups):
+            fd_b, name_b = buckets[g]
+            rec = np.fromfile(name_b, dtype=_REC)
+            lo_col, hi_col = int(edges[g]), int(edges[g + 1])
+            base = int(colptr[lo_col])
+            if rec.size != int(colptr[hi_col]) - base:
+                raise ValueError("CSR arrays are inconsistent: column counts changed between passes")
+            if rec.size:
+                local = (rec["c"] - lo_col).astype(_small_uint(hi_col - lo_col))
+                order = np.argsort(local, kind="stable")
+                del local
+                c = rec["c"][order].astype(np.int64)
+                # Entry k (sorted) of column j goes to row slot (colptr[j] - base) + k of the
+                # region (u32 units); its value sits counts[j] slots further on.
+                pos = colptr[c] - base + np.arange(rec.size, dtype=np.int64)
+                out = np.empty(2 * rec.size, dtype="<u4")
+                out[pos] = rec["r"][order]
+                pos += counts[c]
+                out[pos] = rec["v"][order].view("<u4")
+                del c, pos, order
+                _pwrite_all(fd, out, blocks + 8 * base)
+                advance(rec.size)
+                del out, rec
+            os.close(fd_b)
+            os.unlink(name_b)
+            buckets[g] = (-1, "")
+    finally:
+        for fd_b, name_b in buckets:
+            if fd_b >= 0:
+                os.close(fd_b)
+                os.unlink(name_b)

@@ -33,9 +33,10 @@ def _h5ad(path, X):
     return path
 
 
-def test_columns_equal_scipy_from_numpy_arrays():
+@pytest.mark.parametrize("chunk_nnz", [500, 100_000])  # many short runs (bucketed) / long runs (direct)
+def test_columns_equal_scipy_from_numpy_arrays(chunk_nnz):
     X = _csr()
-    g = GeneIndex.open_or_build("a", X.indptr, X.indices, X.data, *X.shape, background=False, progress=False, chunk_nnz=500)
+    g = GeneIndex.open_or_build(f"a{chunk_nnz}", X.indptr, X.indices, X.data, *X.shape, background=False, progress=False, chunk_nnz=chunk_nnz)
     assert g.ready and g.error is None
     C = X.tocsc()
     for j in range(X.shape[1]):
@@ -81,21 +82,22 @@ def test_failed_build_leaves_no_file_and_no_temp():
     X = _csr(seed=4)
 
     class FailsLate:
-        # Passes the counting pass, then fails half-way through writing.
-        def __init__(self, arr):
-            self.arr, self.calls = arr, 0
+        # data is only read while writing (counting reads indices): fail after `ok` reads.
+        def __init__(self, arr, ok):
+            self.arr, self.calls, self.ok = arr, 0, ok
 
         def __getitem__(self, s):
             self.calls += 1
-            if self.calls > 3:
+            if self.calls > self.ok:
                 raise OSError("disk went away")
             return self.arr[s]
 
-    g = GeneIndex.open_or_build(
-        "fail", X.indptr, X.indices, FailsLate(X.data), *X.shape, background=False, progress=False, chunk_nnz=300
-    )
-    assert not g.ready and isinstance(g.error, OSError)
-    assert os.listdir(cache_dir()) == []  # neither a final file nor a temp file
+    for chunk_nnz, ok in ((300, 3), (100_000, 0)):  # bucketed writer half-way; direct writer
+        g = GeneIndex.open_or_build(
+            "fail", X.indptr, X.indices, FailsLate(X.data, ok), *X.shape, background=False, progress=False, chunk_nnz=chunk_nnz
+        )
+        assert not g.ready and isinstance(g.error, OSError)
+        assert os.listdir(cache_dir()) == []  # neither a final file nor a temp or bucket file
     g2 = GeneIndex.open_or_build("fail", X.indptr, X.indices, X.data, *X.shape, background=False, progress=False)
     assert g2.ready and os.listdir(cache_dir()) == ["fail.cgidx"]
 
