@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cellucid.data import open_source
@@ -99,3 +100,17 @@ def test_demo_size_and_kind():
         assert src.embeddings()[0].dimensions == (1, 2, 3)
         assert [v.field_id for v in src.vector_fields()] == ["velocity_umap"]
         assert np.isfinite(src.gene("CD3E")).all()
+
+
+def test_cellxgene_style_var_symbols_in_a_categorical_column(make_adata, write_h5ad, write_zarr):
+    # CELLxGENE files: var index = Ensembl ids, symbols in a categorical 'feature_name'.
+    adata = make_adata(gene_ids=False)
+    symbols = list(adata.var_names)
+    adata.var["feature_name"] = pd.Categorical(symbols)
+    adata.var_names = [f"ENSG{i:011d}" for i in range(adata.n_vars)]
+    for data in (adata, write_h5ad(adata), write_zarr(adata, zarr_format=3)):
+        with open_source(data) as src:
+            assert src.summary().gene_id_columns == ["feature_name"]
+            assert list(src.gene_ids("feature_name")) == symbols
+            assert src.resolve_gene("cd3e") == 3
+            assert src.search_genes("LYZ")[0].gene_id == "LYZ"
