@@ -238,6 +238,12 @@ class DataSource(abc.ABC):
         """float32 latent space (``latent_key``) or ``None`` when there is none."""
         return None
 
+    def watched_paths(self) -> tuple[str, ...]:
+        """Files or folders this source keeps reading while it serves (empty when all data
+        is in memory). The server checks they stay unchanged: a file replaced, truncated or
+        deleted under an open handle can read as zeros instead of failing."""
+        return ()
+
     def close(self) -> None:
         """Release files. Idempotent."""
 

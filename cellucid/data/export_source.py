@@ -132,6 +132,9 @@ class _FolderSource(DataSource):
         self._lock = threading.Lock()
         self._read = lru_cache(maxsize=16)(self._read_uncached)
 
+    def watched_paths(self) -> tuple[str, ...]:
+        return (str(self.path),)
+
     def _read_uncached(self, rel: str, dtype: str) -> np.ndarray:
         arr = layout.read_array(_find(self.path / rel), dtype)
         arr.flags.writeable = False  # shared by callers through the cache

@@ -201,6 +201,9 @@ class StoreBackend(Backend):
 class StoreSource(AnnDataLikeSource):
     """A backed ``.h5ad`` or ``.zarr`` store (kind ``h5ad`` / ``zarr``)."""
 
+    def watched_paths(self) -> tuple[str, ...]:
+        return (self._backend.label,)  # the path the store was opened from
+
 
 def _open_root(path: Path, kind: SourceKind) -> Any:
     if kind == "h5ad":

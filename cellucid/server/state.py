@@ -12,6 +12,7 @@ from cellucid.data.base import DataSource
 from cellucid.server.cache import ByteLRU
 from cellucid.server.identity import build_identity
 from cellucid.server.settings import ServerSettings
+from cellucid.server.watch import FileWatch
 
 
 class ServerState:
@@ -32,6 +33,8 @@ class ServerState:
             "n_genes": self.identity["stats"]["n_genes"],
             "source_kind": self.identity["source_kind"],
         }
+        # Fingerprint of the files a backed source reads: data routes refuse once they change.
+        self.watch = FileWatch(source.watched_paths())
         self.responses = ByteLRU(settings.cache_bytes)
         # Decoded obs fields: /obs, /obs/meta and /cells all need them.
         self.fields = ByteLRU(max(settings.cache_bytes // 2, 1 << 20))
@@ -50,7 +53,12 @@ class ServerState:
         return f'W/"{h.hexdigest()[:24]}"'
 
     async def run(self, key: Any, fn: Callable[[], Any]) -> Any:
-        """Run ``fn`` on the read executor; identical concurrent requests share one run."""
+        """Run ``fn`` on the read executor; identical concurrent requests share one run.
+
+        The data files are checked before and after (``watch``): a read from a file that
+        changed meanwhile raises :class:`DataChanged` instead of returning what it read
+        (possibly zeros) or a library error, and its result is never cached."""
+        self.watch.check()
         existing = self._inflight.get(key)
         if existing is not None:
             return await asyncio.shield(existing)
@@ -58,9 +66,14 @@ class ServerState:
         fut = loop.run_in_executor(self.executor, fn)
         self._inflight[key] = fut
         try:
-            return await fut
+            result = await fut
+        except Exception:
+            self.watch.check()  # a failure caused by the file changing says so
+            raise
         finally:
             self._inflight.pop(key, None)
+        self.watch.check()
+        return result
 
     def close(self) -> None:
         if self._owns_executor:

@@ -11,12 +11,15 @@ from cellucid.data.base import BadParameter, CellucidError, NotFound
 from cellucid.server import security
 from cellucid.server.encode import json_bytes
 from cellucid.server.state import ServerState
+from cellucid.server.watch import DataChanged
 
 log = logging.getLogger("cellucid.server")
 
 
 def error_status(exc: BaseException) -> int:
     """HTTP status for an exception raised by a source or a handler."""
+    if isinstance(exc, DataChanged):
+        return 503
     if isinstance(exc, NotFound):
         return 404
     if isinstance(exc, (BadParameter, CellucidError)):
