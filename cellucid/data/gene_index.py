@@ -42,7 +42,7 @@ FORMAT_VERSION = 1
 # ~60 bytes × this (~65 MB), whatever the matrix size.
 DEFAULT_CHUNK_NNZ = 1 << 20
 
-__all__ = ["GeneIndex", "cache_dir", "file_cache_key", "index_for_reader"]
+__all__ = ["GeneIndex", "IndexedReader", "cache_dir", "file_cache_key", "index_for_reader"]
 # Set to "0" to never build or use gene indexes (e.g. no writable cache dir wanted).
 ENV_DISABLE = "CELLUCID_GENE_INDEX"
 
@@ -99,6 +99,31 @@ def index_for_reader(reader: Any, path: str | os.PathLike, dataset_id: str = "",
     key = file_cache_key(path, dataset_id, matrix)
     return GeneIndex.open_or_build(key, reader.indptr, reader.indices, reader.data, n_rows, n_cols,
                                    background=background, progress=progress)
+
+
+class IndexedReader:
+    """A column reader that answers from a :class:`GeneIndex` once it is ready and from the
+    wrapped reader (e.g. :class:`cellucid.data.expression.ColumnReader`) until then.
+    Every other attribute (``shape``, ``layout``, …) is the wrapped reader's."""
+
+    def __init__(self, reader: Any, index: "GeneIndex"):
+        self.reader = reader
+        self.index = index
+
+    def read(self, j: int) -> np.ndarray:
+        """Dense float32 column ``j``: one small read when the index is ready, else a scan."""
+        if self.index.ready:
+            try:
+                return self.index.column(j)
+            except OSError:  # index file gone or damaged: the matrix is still there
+                pass
+        return self.reader.read(j)
+
+    def close(self) -> None:
+        self.index.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.reader, name)
 
 
 class GeneIndex:

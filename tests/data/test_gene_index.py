@@ -178,3 +178,28 @@ def test_index_for_reader_only_for_on_disk_csr(tmp_path, monkeypatch):
         assert idx.wait(60)
         for j in (0, 5, 77):
             np.testing.assert_array_equal(idx.column(j), csr_reader.read(j))
+
+
+def test_indexed_reader_reads_through_the_index_once_ready(tmp_path):
+    from cellucid.data.expression import column_reader
+    from cellucid.data.gene_index import IndexedReader, index_for_reader
+
+    X = _csr(seed=11)
+    path = _h5ad(tmp_path / "d.h5ad", X)
+    with h5py.File(path, "r") as f:
+        plain = column_reader(f["X"])
+        idx = index_for_reader(plain, path, progress=False)
+        reader = IndexedReader(plain, idx)
+        assert reader.shape == X.shape and reader.layout == "csr"
+        assert idx.wait(60)
+
+        class NoScan:  # proves reads now come from the index, not from the matrix
+            shape, layout = plain.shape, plain.layout
+
+            def read(self, j):
+                raise AssertionError("scanned the matrix")
+
+        reader.reader = NoScan()
+        np.testing.assert_array_equal(reader.read(42), X[:, 42].toarray().ravel())
+        reader.close()
+        assert not idx.ready
