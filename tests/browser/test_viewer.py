@@ -187,3 +187,34 @@ def test_3d_orbit_changes_the_image_and_reset_restores_it(viewer):
     restored = viewer.pixels()
     assert np.array_equal(restored, start)
     assert viewer.state()["camera"] == cam0
+
+
+def test_3d_planar_and_free_fly_navigation_move_the_camera(viewer):
+    viewer.page.click("[data-testid=dim-3]")
+    viewer.page.wait_for_function("window.cellucid.state().camera.dim === 3")
+    box = viewer.canvas_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cam0 = viewer.state()["camera"]
+    # planar: a drag pans (moves the target), it does not rotate
+    viewer.page.click("[data-testid=nav-planar]")
+    viewer.page.mouse.move(cx, cy)
+    viewer.page.mouse.down()
+    viewer.page.mouse.move(cx + 100, cy, steps=5)
+    viewer.page.mouse.up()
+    cam1 = viewer.state()["camera"]
+    assert cam1["yaw"] == cam0["yaw"] and cam1["target"] != cam0["target"]
+    # free-fly: W moves the eye forward; the picture changes
+    viewer.page.keyboard.press("f")
+    before = viewer.pixels()
+    viewer.page.mouse.move(cx, cy)
+    viewer.page.keyboard.down("w")
+    viewer.page.wait_for_function("(() => { const c = window.cellucid.state().camera; return c.eye !== null; })()")
+    viewer.page.wait_for_timeout(300)
+    viewer.page.keyboard.up("w")
+    cam2 = viewer.state()["camera"]
+    assert cam2["eye"] is not None
+    after = viewer.pixels()
+    assert (np.abs(after.astype(int) - before.astype(int)).max(axis=2) > 30).mean() > 0.005
+    # R resets to the fitted orbit view
+    viewer.page.keyboard.press("r")
+    assert viewer.state()["camera"] == cam0

@@ -32,7 +32,12 @@ export function mountLegend(app, dom) {
     const col = app.colorColumn;
     if (!col || col.kind === "none") return el.replaceChildren();
     const s = app.store.get();
-    const title = h("div.title", {}, col.source === "gene" ? `${col.name} (gene)` : col.name);
+    // clicking the title folds the legend (small notebook iframes need the room)
+    const title = h(
+      "div.title",
+      { title: "click to fold / unfold the legend", style: { cursor: "pointer" }, on: { click: () => (el.classList.toggle("folded"), render()) } },
+      (el.classList.contains("folded") ? "▸ " : "▾ ") + (col.source === "gene" ? `${col.name} (gene)` : col.name),
+    );
     if (col.kind === "categorical") {
       const colors = categoryColors(col);
       const counts = (col.meta && col.meta.counts) || [];
