@@ -37,6 +37,7 @@ TOOLS = {
     "cellucid": lambda: tools.Cellucid("h5ad"),
     "cellucid-zarr": lambda: tools.Cellucid("zarr"),
     "cellucid-export": lambda: tools.Cellucid("export"),
+    "cellucid-indexed": tools.CellucidIndexed,
     "cellucid-inmem": tools.CellucidInMemory,
     "cellxgene": tools.Cellxgene,
     "cellucid095": tools.Cellucid095,
@@ -156,7 +157,7 @@ def main(argv=None) -> int:
                 continue
             if isinstance(tool, tools.Cellucid) and tool.path(ds) is None:
                 continue  # that format is not written for this dataset (see --extra-formats-max-cells)
-            if key == "cellucid-inmem" and ds.n_genes != args.genes:
+            if key in ("cellucid-inmem", "cellucid-zarr", "cellucid-export") and ds.n_genes != args.genes:
                 continue
             try:
                 results["http"].append(http_bench.measure(tool, ds, LOGS, args.repeats, args.warm_genes, log))
