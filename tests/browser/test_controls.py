@@ -118,3 +118,14 @@ def test_svg_export_draws_every_visible_cell(viewer, demo):
     assert on_screen == N_CELLS  # the default view shows every cell
     assert n_circles == N_CELLS - int((demo.adata.obs["cell_type"] == "Stem").sum())
     assert 'fill="#1f77b4"' not in svg.split("<g ")[0]  # Stem's color only in the legend
+
+
+def test_unknown_gene_shows_the_server_error_and_keeps_the_view(viewer):
+    viewer.page.fill("[data-testid=gene-search]", "NOT_A_GENE_XYZ")
+    viewer.page.press("[data-testid=gene-search]", "Enter")
+    label = viewer.page.locator("[data-testid=progress]")
+    label.locator(".error").wait_for()
+    assert "NOT_A_GENE_XYZ" in label.inner_text()
+    assert viewer.state()["colored_by"] == "cell_type"  # the picture stays as it was
+    label.click()
+    assert label.inner_text() == ""

@@ -49,7 +49,12 @@ export function mountProgress(app, dom) {
     dom.progressBar.style.width = f >= 1 || !label ? "0" : `${Math.round(f * 100)}%`;
     dom.progressLabel.textContent = label && f < 1 ? `${label}… ${Math.round(f * 100)}%` : "";
   });
+  let timer = null;
   app.on("error", (msg, hint) => {
     dom.progressLabel.replaceChildren(h("div.error", {}, msg), hint ? h("div.muted", {}, hint) : null);
+    // a failed request (e.g. an unknown gene) should not cover the view for good
+    clearTimeout(timer);
+    if (app.identity) timer = setTimeout(() => dom.progressLabel.replaceChildren(), 8000);
   });
+  dom.progressLabel.addEventListener("click", () => app.identity && dom.progressLabel.replaceChildren());
 }
