@@ -37,7 +37,7 @@ def _name(n_cells: int, n_genes: int) -> str:
     return f"demo_{n_cells // 1000}k_{n_genes}g"
 
 
-def ensure(n_cells: int, n_genes: int, extra_formats: bool = True, log=print) -> Dataset:
+def ensure(n_cells: int, n_genes: int, zarr: bool = True, export: bool = True, log=print) -> Dataset:
     """Make (or reuse) the ``.h5ad`` — and, when the package can write them, a ``.zarr``
     store and an export folder — for ``n_cells × n_genes``."""
     from cellucid.data.demo import write_demo_h5ad
@@ -50,8 +50,9 @@ def ensure(n_cells: int, n_genes: int, extra_formats: bool = True, log=print) ->
         log(f"  generating {ds.h5ad.name} ({n_cells:,} cells x {n_genes:,} genes)...")
         write_demo_h5ad(ds.h5ad, n_cells, n_genes, SEED)
         log(f"  wrote {ds.h5ad.name}: {ds.size_bytes / 1e6:,.0f} MB in {time.perf_counter() - t:.1f} s")
-    if extra_formats:
+    if zarr:
         ds.zarr = _zarr(ds, log)
+    if export:
         ds.export = _export(ds, log)
     return ds
 

@@ -106,8 +106,10 @@ def main(argv=None) -> int:
     ap.add_argument("--warm-genes", type=int, default=20, help="random genes for warm p50/p95")
     ap.add_argument("--no-browser", action="store_true", help="skip the Chromium measurements")
     ap.add_argument("--browser-genes", type=int, default=2, help="gene recolors per page load")
-    ap.add_argument("--extra-formats-max-cells", type=int, default=100_000,
-                    help="write .zarr / export folders only up to this many cells (they take long to write)")
+    ap.add_argument("--zarr-max-cells", type=int, default=100_000,
+                    help="write a .zarr copy only up to this many cells (anndata loads it all to write it)")
+    ap.add_argument("--export-max-cells", type=int, default=1_000_000,
+                    help="write an export folder (cellucid.export.prepare) only up to this many cells")
     ap.add_argument("--merge", action="store_true",
                     help="keep results in latest.json for datasets not measured in this run")
     ap.add_argument("--report-only", action="store_true", help="rewrite docs from bench/results/latest.json")
@@ -142,7 +144,9 @@ def main(argv=None) -> int:
         specs.append((min(args.cells), args.wide_genes))
     dsets = []
     for c, g in specs:
-        ds = datasets.ensure(c, g, extra_formats=(c <= args.extra_formats_max_cells and g == args.genes), log=log)
+        main_genes = g == args.genes
+        ds = datasets.ensure(c, g, zarr=main_genes and c <= args.zarr_max_cells,
+                             export=main_genes and c <= args.export_max_cells, log=log)
         dsets.append(ds)
         results["datasets"][ds.name] = {"n_cells": c, "n_genes": g, "h5ad_bytes": ds.size_bytes,
                                         "zarr": bool(ds.zarr), "export": bool(ds.export)}
@@ -187,6 +191,7 @@ def main(argv=None) -> int:
                                               "error": traceback.format_exc()[-1500:]})
                 save(results, args.out)
 
+        report.write(results)  # a readable report even if a later dataset fails
         log(f"  gene index on {ds.h5ad.name}")
         out = LOGS / f"gene-index-{ds.name}.json"
         try:
