@@ -140,3 +140,27 @@ def test_user_actions_reach_the_host(host):
     # hover messages arrive while the pointer moves over cells
     page.mouse.move(box["x"] + target["x"] + 1, box["y"] + target["y"])
     page.wait_for_function("window.msgs.some((m) => m.type === 'hover' && m.payload.cell !== null)")
+
+
+def test_host_commands_visibility_view_and_highlights(host):
+    page, frame, _ = host
+    n = frame.evaluate("window.cellucid.state().n_cells")
+    page.evaluate("window.send('visibility', {cells: new Uint32Array([0, 1, 2, 3, 4]), visible: false})")
+    frame.wait_for_function(f"window.cellucid.state().visible_count === {n - 5}")
+    page.evaluate("window.send('visibility', {cells: new Uint32Array([0, 1]), visible: true})")
+    frame.wait_for_function(f"window.cellucid.state().visible_count === {n - 3}")
+    page.evaluate("window.send('dimension', {dim: 3})")
+    page.wait_for_function("window.msgs.some((m) => m.type === 'state' && m.payload.dimension === 3)")
+    frame.wait_for_function("window.cellucid.state().camera.dim === 3")
+    page.evaluate("window.send('embedding', {key: 'X_tsne'})")  # 2D only: falls back to 2D
+    page.wait_for_function("window.msgs.some((m) => m.type === 'state' && m.payload.embedding === 'X_tsne')")
+    assert frame.evaluate("window.cellucid.state().dimension") == 2
+    page.evaluate("window.send('highlight', {cells: new Uint32Array([7]), color: '#ff0000'})")
+    frame.wait_for_function("window.cellucid.state().highlight_groups.length === 1")
+    page.evaluate("window.send('clear_highlights', {})")
+    frame.wait_for_function("window.cellucid.state().highlight_groups.length === 0")
+    frame.evaluate("window._cam = JSON.stringify(window.cellucid.state().camera)")
+    frame.evaluate("window.cellucid.app.camera.pan(50, 20)")
+    assert frame.evaluate("JSON.stringify(window.cellucid.state().camera) !== window._cam")
+    page.evaluate("window.send('reset_view', {})")
+    frame.wait_for_function("JSON.stringify(window.cellucid.state().camera) === window._cam")
