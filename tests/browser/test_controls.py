@@ -129,3 +129,31 @@ def test_unknown_gene_shows_the_server_error_and_keeps_the_view(viewer):
     assert viewer.state()["colored_by"] == "cell_type"  # the picture stays as it was
     label.click()
     assert label.inner_text() == ""
+
+
+def test_png_svg_and_session_buttons_download_files(viewer, tmp_path):
+    from PIL import Image
+
+    page = viewer.page
+    with page.expect_download() as d:
+        page.click("[data-testid=export-png]")
+    png = tmp_path / "view.png"
+    d.value.save_as(png)
+    img = np.asarray(Image.open(png).convert("RGB"))
+    assert img.shape[:2] == viewer.pixels().shape[:2]
+    assert np.array_equal(img, viewer.pixels())  # the file is the canvas as drawn
+    with page.expect_download() as d:
+        page.click("[data-testid=export-svg]")
+    svg = tmp_path / "view.svg"
+    d.value.save_as(svg)
+    assert svg.read_text().count("<circle ") >= N_CELLS
+    with page.expect_download() as d:
+        page.click("[data-testid=session-save]")
+    session = tmp_path / "session.json"
+    d.value.save_as(session)
+    assert json.loads(session.read_text())["color_by"] == {"kind": "field", "name": "cell_type"}
+    # loading the file back through the button restores it
+    viewer.js("window.cellucid.setColorBy('pseudotime')")
+    page.wait_for_function("window.cellucid.state().colored_by === 'pseudotime'")
+    page.set_input_files("input[type=file]", str(session))
+    page.wait_for_function("window.cellucid.state().colored_by === 'cell_type'")
