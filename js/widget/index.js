@@ -93,7 +93,13 @@ function render({ model, el }) {
           break;
         case "state": {
           const attrs = {};
-          for (const k of ["color_by", "embedding", "dimension"]) if (k in payload) attrs[k] = payload[k];
+          for (const k of ["color_by", "embedding", "dimension"]) {
+            if (!(k in payload)) continue;
+            const want = pending.get(k);
+            if (want && Date.now() < want.until && payload[k] !== want.value) continue; // stale: Python asked for another value
+            pending.delete(k);
+            attrs[k] = payload[k];
+          }
           setFromViewer(attrs);
           break;
         }
@@ -119,10 +125,20 @@ function render({ model, el }) {
     // Sent right after "ready" (the bridge flushes its queue after this handler returns).
     for (const [k, type, key] of [["embedding", "embedding", "key"], ["dimension", "dimension", "dim"], ["color_by", "color_by", "name"]]) {
       const v = model.get(k);
-      if (v != null && v !== info[k]) bridge.send(type, { [key]: v });
+      if (v != null && v !== info[k]) request(k, type, key);
     }
     if (toUint32(model.get("highlight")).length) sendHighlight();
   }
+
+  // Values Python asked for and the viewer has not confirmed yet. A "state" message sent
+  // before the viewer applied them carries the old value and must not overwrite them.
+  const pending = new Map();
+  const request = (k, type, key) => {
+    const v = model.get(k);
+    if (v == null) return;
+    pending.set(k, { value: v, until: Date.now() + 10000 });
+    bridge.send(type, { [key]: v });
+  };
 
   // Python → viewer
   const onTrait = (name, fn) => {
@@ -134,9 +150,9 @@ function render({ model, el }) {
   };
   const offs = [
     onTrait("height", setHeight),
-    onTrait("color_by", () => model.get("color_by") != null && bridge.send("color_by", { name: model.get("color_by") })),
-    onTrait("embedding", () => model.get("embedding") != null && bridge.send("embedding", { key: model.get("embedding") })),
-    onTrait("dimension", () => model.get("dimension") != null && bridge.send("dimension", { dim: model.get("dimension") })),
+    onTrait("color_by", () => request("color_by", "color_by", "name")),
+    onTrait("embedding", () => request("embedding", "embedding", "key")),
+    onTrait("dimension", () => request("dimension", "dimension", "dim")),
     onTrait("highlight", sendHighlight),
     onTrait("highlight_color", sendHighlight),
   ];

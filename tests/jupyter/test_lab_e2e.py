@@ -5,6 +5,7 @@ selection back in Python, directly and through jupyter-server-proxy; highlight f
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import json
@@ -39,6 +40,9 @@ adata = demo_anndata({n})
 SHOW = """\
 viewer = cellucid.show_anndata(adata, height=520, quiet=True)
 events = []
+hist = []
+viewer.widget.observe(lambda c: hist.append((c["name"], c["new"] if c["name"] != "selection" else len(c["new"]))),
+                      names=["dimension", "embedding", "color_by", "selection", "selection_event"])
 viewer.on_selection(lambda e: events.append((time.time(), int(len(e["cells"])), e["source"])))
 """
 
@@ -64,6 +68,22 @@ with socket.socket() as s:
 """
 
 
+COMMANDS = """\
+viewer.set_color_by("n_counts")
+viewer.set_visibility(np.arange(0, {n}, 3), False)
+viewer.dimension = 3
+viewer.select([5, 6, 7])
+print("COMMANDS")
+"""
+
+READ_STATE = """\
+import asyncio
+await asyncio.sleep(1.0)  # ipykernel >= 7 handles widget messages still in flight meanwhile
+print("STATE", viewer.embedding, viewer.color_by, viewer.dimension, len(viewer.selection), viewer.state["selection"]["source"])
+print("HISTORY", hist)
+"""
+
+
 def make_notebook(root, proxy: bool = False, n: int = N_CELLS):
     return write_notebook(
         root / "e2e.ipynb",
@@ -73,6 +93,8 @@ def make_notebook(root, proxy: bool = False, n: int = N_CELLS):
             REPORT,
             HIGHLIGHT.format(n=n),
             RERUN,
+            COMMANDS.format(n=n),
+            READ_STATE,
         ],
     )
 
@@ -247,9 +269,27 @@ def test_lasso_through_jupyter_server_proxy(jupyter, new_page, workdir):
         output_matching(page, r"OLDPORT closed True")
 
 
-def test_lasso_in_notebook_7(jupyter, new_page, workdir):
+def test_lasso_and_commands_in_notebook_7(jupyter, new_page, workdir):
     with running_viewer(jupyter, new_page, workdir, app="notebook") as (server, page, frame, src):
         lasso_and_read_back(workdir, server, page, frame)
+        # viewer → Python: the user picks another embedding in the viewer
+        frame.select_option('[data-testid="embedding"]', "X_pca")
+        # Python → viewer: color, visibility, dimension, selection
+        run_cell(page, 5)
+        output_matching(page, r"COMMANDS")
+        frame.wait_for_function(
+            """() => { const s = window.cellucid.state();
+                       return s.color_by === 'n_counts' && s.visible_count === 2000 && s.dimension === 3
+                              && s.selection_count === 3; }""",
+            timeout=30_000,
+        )
+        server.wait_kernels_idle()
+        run_cell(page, 6)
+        output_matching(page, r"STATE X_pca n_counts 3 3 python")
+        # no flicker back: once Python asked for 3D, the trait never reverted to a stale 2
+        history = ast.literal_eval(output_matching(page, r"HISTORY (\[.*\])").group(1))
+        dims = [v for name, v in history if name == "dimension"]
+        assert dims[dims.index(3):] == [3], dims
 
 
 def test_unreachable_server_shows_a_clear_message(jupyter, new_page, workdir):
