@@ -82,7 +82,7 @@ def _default_dataset(root: Path) -> Path:
         default = info.get("default")
         entry = next((e for e in entries if e.get("id") == default), entries[0] if entries else None)
         if entry is not None:
-            sub = root / str(entry.get("path") or entry.get("id")).strip("/")
+            sub = _inside(root, str(entry.get("path") or entry.get("id")).strip("/"))
             if (sub / layout.IDENTITY_FILE).is_file():
                 return sub
     subs = sorted(c for c in root.iterdir() if c.is_dir() and (c / layout.IDENTITY_FILE).is_file())
@@ -112,6 +112,21 @@ def _find(path: Path) -> Path:
     raise InputError(f"Export file missing: {path}", "The export folder is incomplete; re-create it with prepare().")
 
 
+def _inside(root: Path, rel: str) -> Path:
+    """``root / rel``, refusing names that lead outside ``root`` (``..``, absolute paths,
+    symlinks pointing elsewhere): an export folder from someone else must not make the
+    server read, and send, other files of this machine."""
+    path = root / str(rel)
+    try:
+        inside = path.resolve().is_relative_to(root.resolve())
+    except (OSError, ValueError):
+        inside = False
+    if not inside:
+        raise InputError(f"the export folder {root.name!r} refers to a file outside itself: {str(rel)!r}",
+                         "The folder is damaged or was crafted; re-create it with prepare().")
+    return path
+
+
 def _not_found(what: str, name: str, valid: list[str]) -> NotFound:
     import difflib
 
@@ -136,7 +151,7 @@ class _FolderSource(DataSource):
         return (str(self.path),)
 
     def _read_uncached(self, rel: str, dtype: str) -> np.ndarray:
-        arr = layout.read_array(_find(self.path / rel), dtype)
+        arr = layout.read_array(_find(_inside(self.path, rel)), dtype)
         arr.flags.writeable = False  # shared by callers through the cache
         return arr
 
@@ -231,7 +246,7 @@ class ExportSource(_FolderSource):
         f = self._fields.get(name)
         if f is None:
             raise _not_found("obs field", name, list(self._fields))
-        raw = layout.read_array(_find(self.path / f["file"]), f["dtype"], self.n_cells)
+        raw = layout.read_array(_find(_inside(self.path, f["file"])), f["dtype"], self.n_cells)
         if "categories" in f:
             codes = raw.astype(np.int32)
             codes[raw == f["missing_code"]] = -1
@@ -262,7 +277,7 @@ class ExportSource(_FolderSource):
             if not self._genes["n_genes"] or "names" not in self._genes:
                 self._gene_names = np.array([], dtype=object)
                 return
-            var = _read_json(self.path / self._genes["names"])
+            var = _read_json(_inside(self.path, self._genes["names"]))
             self._gene_idx = {c: np.array(v, dtype=object) for c, v in var["id_columns"].items()}
             self._gene_names = np.array(var["names"], dtype=object)
 
@@ -272,7 +287,7 @@ class ExportSource(_FolderSource):
             with self._lock:
                 fd = self._fds.get(rel)
                 if fd is None:
-                    fd = os.open(self.path / rel, os.O_RDONLY)
+                    fd = os.open(_inside(self.path, rel), os.O_RDONLY)
                     self._fds[rel] = fd
         return fd
 
@@ -285,13 +300,13 @@ class ExportSource(_FolderSource):
         if not 0 <= j < n_genes:
             raise BadParameter(f"Gene index {index} out of range.", f"Use 0..{n_genes - 1}.")
         if self._indptr is None:
-            self._indptr = layout.read_array(self.path / g["indptr"], "uint64").astype(np.int64)
+            self._indptr = layout.read_array(_inside(self.path, g["indptr"]), "uint64").astype(np.int64)
         a, b = self._indptr[j], self._indptr[j + 1]
         rows = layout.pread_array(self._fd(g["indices"]), "uint32", a, b)
         vals = layout.pread_array(self._fd(g["data"]), g["dtype"], a, b)
         if g.get("quantized"):
             if self._ranges is None:
-                self._ranges = layout.read_array(self.path / g["ranges"], "float32").reshape(-1, 2)
+                self._ranges = layout.read_array(_inside(self.path, g["ranges"]), "float32").reshape(-1, 2)
             lo, hi = self._ranges[j]
             vals = layout.dequantize(vals, float(lo), float(hi), g["quantization_bits"])
         out = np.zeros(self.n_cells, dtype=np.float32)
@@ -313,7 +328,7 @@ class ExportSource(_FolderSource):
             names = np.array([str(i) for i in range(self.n_cells)], dtype=object)
         else:
             if getattr(self, "_obs_names", None) is None:
-                self._obs_names = np.array(_read_json(self.path / rel), dtype=object)
+                self._obs_names = np.array(_read_json(_inside(self.path, rel)), dtype=object)
             names = self._obs_names
         return names if indices is None else names[np.asarray(indices, dtype=np.int64)]
 
@@ -433,7 +448,7 @@ class CompactV1Source(_FolderSource):
         rel = pattern.replace("{key}", upstream_safe_name(key))
         if ext is not None:
             rel = rel.replace("{ext}", ext)
-        return _find(self.path / rel)
+        return _find(_inside(self.path, rel))
 
     def obs_field(self, name: str) -> FieldData:
         if name not in self._fields:
