@@ -9,7 +9,8 @@ Rules (docs/security.md explains why):
    A request carrying the valid token passes whatever its Host (the attacker cannot know
    the token); that is how a viewer behind a proxy with an unknown public name works.
 2. State-changing methods (POST/PUT/PATCH/DELETE) need the token in the
-   ``X-Cellucid-Token`` header — a cookie alone is not enough (CSRF).
+   ``X-Cellucid-Token`` header — a cookie alone is not enough (CSRF) — and, when a
+   browser sends ``Origin``, it must be this server's own origin.
 3. On a non-loopback bind every request needs the token: ``?token=`` once (answered with
    a cookie), then the cookie; or the header.
 
@@ -86,6 +87,16 @@ def token_matches(candidate: str | None, settings: ServerSettings) -> bool:
     return bool(candidate) and hmac.compare_digest(candidate.encode(), settings.token.encode())
 
 
+def same_origin(request: HTTPServerRequest) -> bool:
+    """True when the request has no ``Origin`` header (not sent by a browser page) or one
+    naming exactly this server as the client reached it (``http://`` + its ``Host``)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    host = (request.headers.get("Host") or "").strip().lower()
+    return bool(host) and origin.strip().lower() == f"{request.protocol}://{host}"
+
+
 def check(request: HTTPServerRequest, cookie: str | None, query_token: str | None,
           settings: ServerSettings) -> Refusal | None:
     """Return a :class:`Refusal` when the request must be refused, else ``None``."""
@@ -104,6 +115,11 @@ def check(request: HTTPServerRequest, cookie: str | None, query_token: str | Non
         return Refusal(
             f"{request.method} needs this server's token",
             f"Send the token in the {TOKEN_HEADER} header.",
+        )
+    if request.method in STATE_CHANGING and not same_origin(request):
+        return Refusal(
+            f"{request.method} from another origin is refused",
+            "State-changing requests must come from the viewer's own page (same scheme, host and port).",
         )
     if settings.token_required and not any_token_ok:
         return Refusal(

@@ -52,6 +52,7 @@ class LoadResult:
     def summary(self) -> str:
         d = asdict(self)
         d["errors"] = len(self.errors)
+        d["first_errors"] = self.errors[:3]
         return json.dumps(d)
 
 

@@ -150,3 +150,17 @@ def test_answers_name_the_dataset_never_its_path(tmp_path, make_adata):
     for answer in answers:
         text = answer.body.decode("utf-8", "replace") + json.dumps(answer.headers)
         assert str(tmp_path) not in text and "private-patient-folder" not in text, text[:300]
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example.com", "null", "https://127.0.0.1:{port}",
+                                    "http://127.0.0.1:1", "http://localhost:{port}.evil.com"])
+def test_state_changing_requests_from_another_origin_are_refused_even_with_the_token(server, origin):
+    answer = request(server.port, HEALTH, method="POST", body=b"{}",
+                     headers={"X-Cellucid-Token": server.token, "Origin": origin.format(port=server.port)})
+    assert answer.status == 403 and "origin" in answer.json()["error"]
+
+
+def test_state_changing_request_from_the_same_origin_passes_the_checks(server):
+    answer = request(server.port, HEALTH, method="POST", body=b"{}", host=f"127.0.0.1:{server.port}",
+                     headers={"X-Cellucid-Token": server.token, "Origin": f"http://127.0.0.1:{server.port}"})
+    assert answer.status == 405  # allowed through; no route changes state
