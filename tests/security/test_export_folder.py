@@ -86,3 +86,20 @@ def test_the_untouched_folder_serves_every_route(export_folder):
     with AnnDataServer(export_folder, port=0, quiet=True) as srv:
         ident = check_all_routes(srv.port)
     assert ident["stats"]["n_cells"] == 500
+
+
+def test_serving_an_export_of_a_file_never_sends_the_original_path(tmp_path):
+    from cellucid.anndata_server import AnnDataServer
+    from cellucid.data.demo import write_demo_h5ad
+    from cellucid.export import prepare
+
+    private = tmp_path / "private-cohort-dir"
+    private.mkdir()
+    write_demo_h5ad(private / "cohort.h5ad", 300, 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = prepare(private / "cohort.h5ad", tmp_path / "out", progress=False)
+    with AnnDataServer(out, port=0, quiet=True) as srv:
+        for target in ["/dataset_identity.json", "/_cellucid/health", "/_cellucid/api/obs?field=nope"]:
+            body = request(srv.port, target).body
+            assert b"private-cohort-dir" not in body and str(tmp_path).encode() not in body, target
