@@ -84,6 +84,14 @@ print("HISTORY", hist)
 """
 
 
+BIG = """\
+import asyncio
+await asyncio.sleep(1.0)
+big = viewer.selection
+print("BIG", len(big), big.dtype, int(big.astype(np.int64).sum()), int(big[-1]), viewer.state["selection"]["source"])
+"""
+
+
 def make_notebook(root, proxy: bool = False, n: int = N_CELLS):
     return write_notebook(
         root / "e2e.ipynb",
@@ -95,6 +103,7 @@ def make_notebook(root, proxy: bool = False, n: int = N_CELLS):
             RERUN,
             COMMANDS.format(n=n),
             READ_STATE,
+            BIG,
         ],
     )
 
@@ -259,6 +268,18 @@ def test_lasso_in_jupyterlab_reaches_python_and_highlight_reaches_pixels(jupyter
             frame.evaluate("() => window.cellucid.frame()")
             after = green_pixels(frame)
         assert after > before + 200, (before, after)
+
+        # a million indices from the iframe through the widget's binary path into numpy
+        frame.evaluate(
+            """() => {
+                const q = new URLSearchParams(location.search);
+                const cells = new Uint32Array(1000000).map((_, i) => i);
+                window.parent.postMessage({channel: "cellucid", token: q.get("token"), type: "selection",
+                                           payload: {cells, source: "filter"}}, q.get("parent_origin"), [cells.buffer]);
+            }"""
+        )
+        run_cell(page, 7)
+        output_matching(page, r"BIG 1000000 uint32 499999500000 999999 filter")
 
 
 def test_lasso_through_jupyter_server_proxy(jupyter, new_page, workdir):
