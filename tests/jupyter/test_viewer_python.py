@@ -250,3 +250,25 @@ def test_set_proxy_true_lets_the_page_supply_the_base_url(demo_adata):
         assert v.widget.proxy_url == "auto"
     finally:
         v.stop()
+
+
+def test_show_export_folder_rebuilds_obs_from_the_export(tmp_path, demo_adata):
+    out = tmp_path / "export"
+    cellucid.prepare(demo_adata, out)
+    v = cellucid.show(out, display=False, quiet=True)
+    try:
+        select_from_viewer(v, [0, 5, 9])
+        obs = v.selected_obs()
+        assert list(obs.index) == list(demo_adata.obs_names[[0, 5, 9]])
+        assert list(obs["cell_type"].astype(str)) == list(demo_adata.obs["cell_type"].iloc[[0, 5, 9]].astype(str))
+        np.testing.assert_allclose(obs["n_counts"], demo_adata.obs["n_counts"].iloc[[0, 5, 9]])
+    finally:
+        v.stop()
+
+
+def test_repr_shows_the_widget_until_stopped(viewer):
+    bundle = viewer._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == viewer.widget.model_id
+    viewer.stop()
+    assert viewer._repr_mimebundle_() == {"text/plain": repr(viewer)} and "stopped" in repr(viewer)
