@@ -182,6 +182,9 @@ def markdown(results) -> str:
          f"- **Machine:** {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, {m['os']}, Python {m['python']}; "
          f"load average at start {', '.join(f'{x:.1f}' for x in m['load_avg_at_start'])} (the machine was shared)",
          "- **Versions:** " + ", ".join(f"{k} {val}" for k, val in v.items()),
+         *([("- **Import time in a fresh interpreter** (a floor under start → ready): "
+              + ", ".join(f"`{k}` {val:.2f} s" for k, val in results["import_s"].items() if val is not None))]
+           if results.get("import_s") else []),
          f"- **Method:** {results['settings']['repeats']} server starts / cold page loads per figure, medians; warm-gene "
          f"p50/p95 over {results['settings']['warm_genes']} random genes; warm OS page cache (files were just written "
          "or read); all servers on 127.0.0.1. See [bench/README.md](../bench/README.md) for what each figure measures.",

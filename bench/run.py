@@ -88,6 +88,21 @@ def versions(peer_status: dict) -> dict:
     return v
 
 
+def import_times(repeats: int = 3) -> dict:
+    """Fresh-interpreter import time of what a server start must import (a floor for
+    start → ready): median of ``repeats`` runs each, in seconds."""
+    out = {}
+    for mod in ("h5py", "anndata", "tornado.web", "cellucid.cli", "cellucid.data", "cellucid.server.app"):
+        code = f"import time; t = time.perf_counter(); import {mod}; print(time.perf_counter() - t)"
+        ts = []
+        for _ in range(repeats):
+            r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+            if r.returncode == 0:
+                ts.append(float(r.stdout.strip().splitlines()[-1]))
+        out[mod] = sorted(ts)[len(ts) // 2] if ts else None
+    return out
+
+
 def save(results: dict, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
@@ -137,6 +152,8 @@ def main(argv=None) -> int:
         if not ok:
             results["errors"].append({"where": f"install {name}", "error": msg})
     results["versions"] = versions(peer_status)
+    results["import_s"] = import_times()
+    log("  import times: " + ", ".join(f"{k} {v:.2f} s" for k, v in results["import_s"].items() if v is not None))
 
     log("== datasets")
     specs = [(c, args.genes) for c in args.cells]
