@@ -40,6 +40,8 @@ adata = demo_anndata({n})
 SHOW = """\
 viewer = cellucid.show_anndata(adata, height=520, quiet=True)
 events = []
+hovers = []
+viewer.on_hover(lambda e: hovers.append(e["cell"]))
 hist = []
 viewer.widget.observe(lambda c: hist.append((c["name"], c["new"] if c["name"] != "selection" else len(c["new"]))),
                       names=["dimension", "embedding", "color_by", "selection", "selection_event"])
@@ -92,6 +94,13 @@ print("BIG", len(big), big.dtype, int(big.astype(np.int64).sum()), int(big[-1]),
 """
 
 
+POINTER = """\
+import asyncio
+await asyncio.sleep(1.0)
+print("POINTER", json.dumps({"hovered": [c for c in hovers if c is not None], "click": viewer.state["click"]}))
+"""
+
+
 def make_notebook(root, proxy: bool = False, n: int = N_CELLS):
     return write_notebook(
         root / "e2e.ipynb",
@@ -104,6 +113,7 @@ def make_notebook(root, proxy: bool = False, n: int = N_CELLS):
             COMMANDS.format(n=n),
             READ_STATE,
             BIG,
+            POINTER,
         ],
     )
 
@@ -280,6 +290,28 @@ def test_lasso_in_jupyterlab_reaches_python_and_highlight_reaches_pixels(jupyter
         )
         run_cell(page, 7)
         output_matching(page, r"BIG 1000000 uint32 499999500000 999999 filter")
+
+        # hover and Shift+click on a cell (pan tool) → on_hover / on_click payloads
+        page.locator("iframe[title='cellucid viewer']").scroll_into_view_if_needed()
+        frame.click('[data-testid="tool-pan"]')
+        local, offset = lasso_polygon(frame, page)
+        cell = 42
+        p = frame.evaluate(f"() => window.cellucid.project({cell})")
+        x, y = p["x"] + offset[0], p["y"] + offset[1]
+        page.mouse.move(x - 30, y - 30)
+        page.mouse.move(x, y, steps=5)
+        time.sleep(0.5)
+        page.keyboard.down("Shift")
+        page.mouse.click(x, y)
+        page.keyboard.up("Shift")
+        server.wait_kernels_idle()
+        run_cell(page, 8)
+        got = json.loads(output_matching(page, r"POINTER (\{.*\})").group(1))
+        assert got["click"]["shift"] is True and got["click"]["ctrl"] is False
+        assert got["hovered"] and got["click"]["cell"] is not None, got
+        for picked in (got["hovered"][-1], got["click"]["cell"]):
+            q = frame.evaluate(f"() => window.cellucid.project({picked})")
+            assert abs(q["x"] - p["x"]) < 8 and abs(q["y"] - p["y"]) < 8, (picked, q, p)
 
 
 def test_lasso_through_jupyter_server_proxy(jupyter, new_page, workdir):
