@@ -12,6 +12,7 @@ import { colorize, applyHighlights, colorRange } from "./color/colorize.js";
 import { parseColor } from "./color/palettes.js";
 import { union, difference } from "./state/sets.js";
 import { VectorOverlay } from "./render/vectors.js";
+import { NeighborGrid } from "./interaction/neighbors.js";
 
 /**
  * Cells in ascending value order (missing first), so high expression is drawn on top.
@@ -71,12 +72,16 @@ export class App {
     let resolveReady;
     this.ready = new Promise((r) => (resolveReady = r));
     this._resolveReady = resolveReady;
+    if (window.matchMedia) window.matchMedia("(prefers-reduced-motion: reduce)").addEventListener?.("change", () => this.updateVectors());
     this.renderer.onFrame = () => {
       if (!this.firstColoredFrame && this.colorColumn && this.geom) {
         this.firstColoredFrame = true;
         document.body.dataset.ready = "1";
         this._resolveReady(this.snapshot());
       }
+      // still vector streamlines (reduced motion) follow the view
+      const vo = this.vectorOverlay;
+      if (vo.running && vo.reducedMotion && vo.lastCamera !== this.camera.version) vo.drawStatic();
       this.emit("frame");
     };
   }
@@ -136,12 +141,16 @@ export class App {
   onChange(s, changed) {
     if (changed.has("embedding") || changed.has("dimension")) this.loadGeometry(s.embedding, s.dimension);
     if (changed.has("colorBy")) this.loadColor(s.colorBy);
-    if (["colormap", "clip", "range", "highlightGroups", "theme"].some((k) => changed.has(k))) this.recolor();
+    if (["colormap", "clip", "range", "highlightGroups", "activePage", "theme"].some((k) => changed.has(k))) this.recolor();
     if (["hiddenCategories", "filters", "externalHidden", "colorBy"].some((k) => changed.has(k))) this.recomputeHidden();
-    if (["selection", "highlightGroups"].some((k) => changed.has(k))) this.updateFlags();
+    if (["selection", "highlightGroups", "activePage"].some((k) => changed.has(k))) this.updateFlags();
     if (["pointSize", "opacity", "theme"].some((k) => changed.has(k))) this.updateParams();
     if (changed.has("theme")) this.applyTheme();
-    if (["vectors", "embedding", "dimension", "filters", "hiddenCategories", "externalHidden", "theme"].some((k) => changed.has(k))) this.updateVectors();
+    if (["vectors", "vectorField", "embedding", "dimension", "filters", "hiddenCategories", "externalHidden", "theme"].some((k) => changed.has(k))) this.updateVectors();
+    else if (changed.has("vectorParams")) {
+      this.vectorOverlay.color = this.vectorColor();
+      this.vectorOverlay.setParams(s.vectorParams);
+    }
     if (changed.has("selection")) this.emit("selection", s.selection, s.selectionSource);
   }
 
@@ -189,15 +198,47 @@ export class App {
     return this.geometryLoading;
   }
 
-  /** The vector field (id) that fits the current embedding and dimension, or null. */
-  vectorField() {
+  /** Vector fields (ids) that fit the current embedding and dimension, default first. */
+  vectorFields() {
     const s = this.store.get();
     const vf = this.identity && this.identity.vector_fields;
-    if (!vf || !vf.fields) return null;
-    const fits = ([, f]) => f.embedding === s.embedding && f.available_dimensions.includes(s.dimension);
-    const entries = Object.entries(vf.fields).filter(fits);
-    const preferred = entries.find(([id]) => id === vf.default_field);
-    return (preferred || entries[0] || [null])[0];
+    if (!vf || !vf.fields) return [];
+    const ids = Object.entries(vf.fields)
+      .filter(([, f]) => f.embedding === s.embedding && f.available_dimensions.includes(s.dimension))
+      .map(([id]) => id);
+    return ids.sort((a, b) => (b === vf.default_field) - (a === vf.default_field));
+  }
+
+  /** The vector field (id) shown: the chosen one if it fits, else the default that fits, or null. */
+  vectorField() {
+    const ids = this.vectorFields();
+    const chosen = this.store.get().vectorField;
+    return ids.includes(chosen) ? chosen : ids[0] || null;
+  }
+
+  /**
+   * Why there is no vector field to show, or null when there is one: "none" (dataset has no
+   * vector fields), or "dimension" / "embedding" (fields exist, for another view) with a message.
+   */
+  vectorProblem() {
+    if (this.vectorField()) return null;
+    const s = this.store.get();
+    const vf = this.identity && this.identity.vector_fields;
+    const fields = vf && vf.fields ? Object.entries(vf.fields) : [];
+    if (!fields.length) {
+      const extra = vf && vf.problems && vf.problems.length ? ` (${vf.problems.join("; ")})` : "";
+      return { kind: "none", message: `This dataset has no vector field (such as obsm["velocity_umap"]) to animate${extra}.` };
+    }
+    const same = fields.filter(([, f]) => f.embedding === s.embedding);
+    if (same.length) {
+      const dims = [...new Set(same.flatMap(([, f]) => f.available_dimensions))].sort();
+      return {
+        kind: "dimension",
+        message: `${same.map(([id]) => id).join(", ")}: vectors exist only in ${dims.map((d) => `${d}D`).join(" / ")} for this embedding, not in ${s.dimension}D — switch to ${dims.map((d) => `${d}D`).join(" or ")}.`,
+      };
+    }
+    const embs = [...new Set(fields.map(([, f]) => f.embedding))];
+    return { kind: "embedding", message: `Vector fields exist only for ${embs.join(", ")}, not for ${s.embedding}.` };
   }
 
   async updateVectors() {
@@ -218,13 +259,25 @@ export class App {
       this.progress("", 1);
       const now = this.store.get();
       if (!now.vectors || this.vectorField() !== field || now.dimension !== s.dimension) return;
+      this.vectorOverlay.setParams(now.vectorParams);
+      this.vectorOverlay.reducedMotion = this.reducedMotion();
       this.vectorOverlay.setField(v.data, this.geom, this.hidden, this.n);
-      const dark = now.theme === "dark";
-      this.vectorOverlay.start(this.camera, dark ? "rgba(235,235,245,0.8)" : "rgba(20,20,30,0.7)");
+      this.vectorOverlay.start(this.camera, this.vectorColor());
     } catch (e) {
       this.vectorCache.delete(`${field}|${s.dimension}`);
       this.fail(e, `could not load vector field ${field}`);
     }
+  }
+
+  vectorColor() {
+    const s = this.store.get();
+    if (s.vectorParams.color !== "auto") return s.vectorParams.color;
+    return s.theme === "dark" ? "rgba(235,235,245,0.8)" : "rgba(20,20,30,0.7)";
+  }
+
+  /** `prefers-reduced-motion: reduce`: the vector overlay draws still streamlines instead of animating. */
+  reducedMotion() {
+    return !!(window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches);
   }
 
   /** Load (or reuse) a field or gene column. */
@@ -269,7 +322,7 @@ export class App {
     if (!this.n || !this.colorColumn || this.colorColumn.kind === "none") return;
     const s = this.store.get();
     colorize(this.colors, this.n, this.colorColumn, s);
-    applyHighlights(this.colors, s.highlightGroups);
+    applyHighlights(this.colors, this.activeGroups());
     this.renderer.setColors(this.colors);
     this.emit("colors", this.colorColumn);
   }
@@ -297,7 +350,7 @@ export class App {
     const hidden = this.hidden;
     for (let i = 0; i < this.n; i++) f[i] = hidden[i];
     for (const i of s.selection) f[i] |= 2;
-    for (const g of s.highlightGroups) if (g.visible) for (const i of g.cells) f[i] |= 4;
+    for (const g of this.activeGroups()) if (g.visible) for (const i of g.cells) f[i] |= 4;
     // emphasized cells are drawn again on top, in the same order as pass 1 (value order for
     // continuous colors, so high values stay on top inside the selection too)
     let k = 0;
@@ -311,6 +364,17 @@ export class App {
     }
     this.renderer.setFlags(f, emph);
     this.updateParams();
+  }
+
+  /** Highlight groups of the active page (only those are drawn). */
+  activeGroups() {
+    const s = this.store.get();
+    return s.highlightGroups.filter((g) => (g.page ?? s.activePage) === s.activePage);
+  }
+
+  pageName(id) {
+    const p = this.store.get().groupPages.find((x) => x.id === id);
+    return p ? p.name : null;
   }
 
   // ---------------------------------------------------------------- actions
@@ -357,6 +421,70 @@ export class App {
 
   clearSelection() {
     this.store.set({ selection: new Uint32Array(0), selectionSource: "clear" });
+  }
+
+  // ------------------------------------------------ neighbourhoods (embedding units)
+
+  /** Raw float32 coordinates of the current embedding/dimension (cached). */
+  rawCoords() {
+    const s = this.store.get();
+    const key = `${s.embedding}|${s.dimension}`;
+    this.rawCache = this.rawCache || new Map();
+    if (!this.rawCache.has(key)) {
+      const p = api.embeddingRaw(s.embedding, s.dimension, this.n).catch((e) => (this.rawCache.delete(key), Promise.reject(e)));
+      this.rawCache.set(key, p);
+    }
+    return this.rawCache.get(key);
+  }
+
+  /** A NeighborGrid over the visible cells of the current view (rebuilt when they change). */
+  async neighborGrid() {
+    const s = this.store.get();
+    const key = `${s.embedding}|${s.dimension}|${this.hiddenVersion}`;
+    if (this._grid && this._grid.key === key) return this._grid.grid;
+    const raw = await this.rawCoords();
+    const grid = new NeighborGrid(raw.data, raw.dim, this.hidden, this.n);
+    this._grid = { key, grid };
+    return grid;
+  }
+
+  /** Proximity radius in raw embedding units: the user's, or 5 % of the data's longest side. */
+  proximityRadius() {
+    const r = this.store.get().proximityRadius;
+    if (r != null) return r;
+    if (!this.geom) return null;
+    return +(0.05 * (2 / this.geom.unit)).toPrecision(2);
+  }
+
+  /** Select every visible cell within the proximity radius of `cell` (embedding units). */
+  async selectProximity(cell, mode = "new") {
+    const grid = await this.neighborGrid();
+    const cells = grid.withinRadius(cell, this.proximityRadius());
+    this.select(cells, "proximity", mode);
+    return cells.length;
+  }
+
+  /** Grow the selection by the k nearest visible neighbours of each selected cell. */
+  async growKnn(k = this.store.get().knnK) {
+    const sel = this.store.get().selection;
+    if (!sel.length) return 0;
+    const grid = await this.neighborGrid();
+    const add = new Set();
+    for (const i of sel) for (const j of grid.nearest(i, k)) add.add(j);
+    this.select(Uint32Array.from(add), "knn", "add");
+    return this.store.get().selection.length;
+  }
+
+  /** Select the visible cells of category `code` of the colored field. */
+  selectCategory(code, mode = "new") {
+    const col = this.colorColumn;
+    if (!col || col.kind !== "categorical") return;
+    const out = [];
+    for (let i = 0; i < this.n; i++) {
+      const c = col.codes[i] === col.missing ? -1 : col.codes[i];
+      if (c === code && !this.hidden[i]) out.push(i);
+    }
+    this.select(out, "category", mode);
   }
 
   /** Cells inside a polygon (CSS px relative to the canvas) in the current view. */
@@ -436,8 +564,18 @@ export class App {
       selected: Array.from(s.selection),
       selection_source: s.selectionSource,
       highlight_groups: s.highlightGroups.map((g) => ({ name: g.name, color: g.color, count: g.cells.length, visible: g.visible })),
+      group_pages: s.groupPages.map((p) => p.name),
+      groups_by_page: Object.fromEntries(s.groupPages.map((p) => [p.name, s.highlightGroups.filter((g) => (g.page ?? s.activePage) === p.id).map((g) => g.name)])),
+      active_page: this.pageName(s.activePage),
+      proximity_radius: this.proximityRadius(),
+      knn_k: s.knnK,
+      cvd: s.cvd,
       vectors: s.vectors && this.vectorOverlay.running,
       vector_field: this.vectorField(),
+      vector_fields: this.vectorFields(),
+      vector_problem: this.vectorProblem(),
+      vector_params: { ...s.vectorParams },
+      vectors_animating: !!(this.vectorOverlay.running && this.vectorOverlay.raf),
       point_size: s.pointSize,
       opacity: s.opacity,
       theme: s.theme,
@@ -464,6 +602,10 @@ export class App {
         const cell = this.pick(xy[0], xy[1]);
         this.emit("click", cell, mods);
         if (cell == null) return;
+        if (this.store.get().tool === "proximity" || mods.alt) {
+          this.selectProximity(cell, mods.shift ? "add" : "new").catch((e) => this.fail(e, "proximity selection"));
+          return;
+        }
         const has = this.store.get().selection.includes(cell);
         if (mods.shift || mods.ctrl) this.select([cell], "click", has ? "remove" : "add");
         else this.select([cell], "click");

@@ -5,18 +5,23 @@ import { buildLayout, watchSize, mountProgress } from "./ui/layout.js";
 import { mountControls } from "./ui/controls.js";
 import { mountLegend } from "./ui/legend.js";
 import { mountFilters } from "./ui/filters.js";
-import { mountSelection, addGroup } from "./ui/selection.js";
+import { mountSelection, addGroup, newPage } from "./ui/selection.js";
 import { mountTooltip } from "./ui/tooltip.js";
 import { mountHelp } from "./ui/help.js";
 import { mountStatus } from "./ui/status.js";
+import { mountVectorPanel } from "./ui/vectors.js";
 import { mountToolbar } from "./ui/toolbar.js";
-import { buildSVG } from "./ui/export.js";
+import { buildSVG, buildPNG } from "./ui/export.js";
 import { sessionObject, restoreSession } from "./ui/session.js";
 import { bridgeParams, startBridge } from "./bridge/bridge.js";
+import { readFragment, syncFragment, restoreFragmentCamera } from "./ui/fragment.js";
+import { mountAccessibility } from "./ui/a11y.js";
 
 async function main() {
   const dom = buildLayout(document.getElementById("app"));
   const q = new URLSearchParams(window.location.search);
+  // the URL fragment (the view as last shown) wins over the query parameters
+  const frag = readFragment();
   const prefersDark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
   let app;
   try {
@@ -32,9 +37,9 @@ async function main() {
   if (bridge) dom.root.classList.add("embedded");
   try {
     await app.start({
-      embedding: q.get("embedding"),
-      dimension: q.get("dimension"),
-      colorBy: q.get("color_by"),
+      embedding: frag.embedding || q.get("embedding"),
+      dimension: frag.dimension || q.get("dimension"),
+      colorBy: frag.colorBy || q.get("color_by"),
       theme: q.get("theme") || (prefersDark ? "dark" : "light"),
     });
   } catch (e) {
@@ -42,16 +47,21 @@ async function main() {
     return;
   }
   if (!app.identity) return;
+  await app.geometryLoading;
+  restoreFragmentCamera(app, frag);
+  syncFragment(app);
   // Narrow iframes (notebook) start with the side panel folded away; ☰ brings it back.
   if (bridge && dom.root.clientWidth < 760) dom.sidebar.classList.add("collapsed");
   const help = mountHelp(app, dom);
   mountToolbar(app, dom, { toggleHelp: help.toggle });
   mountControls(app, dom);
+  mountVectorPanel(app, dom);
   mountFilters(app, dom);
   mountSelection(app, dom);
   mountLegend(app, dom);
   mountStatus(app, dom);
   mountTooltip(app, dom);
+  mountAccessibility(app, dom);
   app.attachInteraction({});
   if (bridge) startBridge(app, bridge);
 }
@@ -84,7 +94,23 @@ function exposeApi(app) {
       const off = app.on("frame", () => (off(), res(app.renderer.frames)));
       app.requestRender();
     }),
-    svg: () => buildSVG(app),
+    svg: (opts) => buildSVG(app, opts),
+    /** The PNG figure as base64 (scale 1–4). */
+    png: async (scale = 1) => {
+      const b = await buildPNG(app, scale);
+      let s = "";
+      for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+      return btoa(s);
+    },
+    selectProximity: (cell, mode) => app.selectProximity(cell, mode),
+    growKnn: (k) => app.growKnn(k),
+    selectCategory: (name, mode) => app.selectCategory(app.colorColumn.categories.indexOf(name), mode),
+    setProximityRadius: (r) => app.store.set({ proximityRadius: r }),
+    newPage: (name) => newPage(app, name),
+    setPage: (name) => app.store.set({ activePage: app.store.get().groupPages.find((p) => p.name === name).id }),
+    setCvd: (m) => app.store.set({ cvd: m }),
+    /** rAF timestamps of the vector overlay's recent animated frames. */
+    vectorFrameTimes: () => [...app.vectorOverlay.frameTimes],
     session: () => sessionObject(app),
     restoreSession: (o) => restoreSession(app, o),
   };

@@ -110,14 +110,16 @@ def test_svg_export_draws_every_visible_cell(viewer, demo):
     legend_item(viewer, "Stem").click()
     viewer.page.wait_for_function("(window.cellucid.state().hidden_categories.cell_type || []).length === 1")
     svg = viewer.js("window.cellucid.svg()")
-    n_circles = svg.count("<circle ") - len(demo.adata.obs["cell_type"].cat.categories)  # minus legend dots
+    cells_part = svg.split('<g id="cells"', 1)[1].split("</g>", 1)[0]
+    n_circles = cells_part.count("<circle ")
     box = viewer.canvas_box()
     on_screen = viewer.js(f"""() => {{ let k = 0; const s = window.cellucid.state();
         for (let i = 0; i < s.n_cells; i++) {{ const p = window.cellucid.project(i);
           if (p.x >= -3 && p.y >= -3 && p.x <= {box['width']} + 3 && p.y <= {box['height']} + 3) k++; }} return k; }}""")
     assert on_screen == N_CELLS  # the default view shows every cell
     assert n_circles == N_CELLS - int((demo.adata.obs["cell_type"] == "Stem").sum())
-    assert 'fill="#1f77b4"' not in svg.split("<g ")[0]  # Stem's color only in the legend
+    assert 'fill="#1f77b4"' not in cells_part  # no Stem cell is drawn
+    assert 'fill="#1f77b4"' not in svg  # and the legend lists only the categories shown
 
 
 def test_unknown_gene_shows_the_server_error_and_keeps_the_view(viewer):
@@ -141,7 +143,8 @@ def test_png_svg_and_session_buttons_download_files(viewer, tmp_path):
     d.value.save_as(png)
     img = np.asarray(Image.open(png).convert("RGB"))
     assert img.shape[:2] == viewer.pixels().shape[:2]
-    assert np.array_equal(img, viewer.pixels())  # the file is the canvas as drawn
+    # the file is the canvas as drawn, plus a title (top 30 px) and the legend (right 170 px)
+    assert np.array_equal(img[30:, :-170], viewer.pixels()[30:, :-170])
     with page.expect_download() as d:
         page.click("[data-testid=export-svg]")
     svg = tmp_path / "view.svg"

@@ -41,7 +41,10 @@ export function lut(name) {
   return out;
 }
 
-// Distinct colors first (Tableau 10, then paired/set palettes); beyond that, golden-angle hues.
+// Up to 7 categories: Okabe–Ito (distinguishable with the common color-vision deficiencies;
+// its black is left out so points stay visible in the dark theme). More categories cannot all
+// be told apart by everyone anyway: Tableau 10, then paired/set palettes, then golden-angle hues.
+export const OKABE_ITO = ["#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7"];
 const BASE = [...chroma.schemeTableau10, ...chroma.schemeSet2, ...chroma.schemeDark2, ...chroma.schemePaired];
 
 /** `n` categorical colors as "#rrggbb"; `given` (e.g. from `uns["<field>_colors"]`) wins when valid. */
@@ -49,6 +52,7 @@ export function categoricalColors(n, given) {
   if (Array.isArray(given) && given.length >= n && given.every((c) => typeof c === "string")) {
     return given.slice(0, n).map((c) => toHex(parseColor(c)));
   }
+  if (n <= OKABE_ITO.length) return OKABE_ITO.slice(0, n);
   const seen = new Set();
   const base = BASE.filter((c) => !seen.has(c) && seen.add(c));
   const out = [];

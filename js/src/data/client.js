@@ -92,6 +92,12 @@ export const api = {
     return { data: r.data, dim, bounds };
   },
 
+  /** Raw float32 coordinates (n*dim) — for neighbourhood queries in embedding units. */
+  async embeddingRaw(key, dim, nCells) {
+    const r = await getArray("_cellucid/api/embedding", { key, dim, format: "f32" }, { expectedBytes: nCells * dim * 4 });
+    return { data: r.data, dim };
+  },
+
   /** One obs field: {kind, codes|values, meta} (meta from /obs/meta). */
   async field(name, nCells, onProgress) {
     const [r, meta] = await Promise.all([

@@ -73,7 +73,7 @@ export function attachPointer({ canvas, overlay, camera, store, onHover, onClick
       if (l.points.length >= 3) onLasso(l.points, { add: l.shift || e.shiftKey, remove: l.alt || e.altKey });
       return;
     }
-    if (drag && !drag.moved && e.type === "pointerup" && drag.button === 0) onClick(local(e), { shift: e.shiftKey, ctrl: e.ctrlKey || e.metaKey });
+    if (drag && !drag.moved && e.type === "pointerup" && drag.button === 0) onClick(local(e), { shift: e.shiftKey, ctrl: e.ctrlKey || e.metaKey, alt: e.altKey });
     drag = null;
   };
   canvas.addEventListener("pointerup", end);

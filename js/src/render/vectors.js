@@ -1,5 +1,7 @@
 // Vector field overlay: particles advected through a grid of mean cell vectors (velocity),
-// drawn as fading trails on a 2D canvas above the WebGL canvas. Animates only while enabled.
+// drawn as fading trails on a 2D canvas above the WebGL canvas. Animates only while enabled;
+// with `prefers-reduced-motion: reduce` it draws still streamlines instead (redrawn when the
+// view moves) and never starts an animation loop.
 
 const GRID_2D = 72;
 const GRID_3D = 28;
@@ -12,6 +14,17 @@ export class VectorOverlay {
     this.running = false;
     this.raf = null;
     this.color = "rgba(20,20,30,0.75)";
+    this.params = { count: 3000, speed: 1, trail: 0.5 };
+    this.reducedMotion = false;
+    this.frameTimes = []; // rAF timestamps of the last animated frames (for measurement scripts)
+  }
+
+  /** Particle count, speed multiplier and trail length (0 = short, 1 = long). */
+  setParams({ count, speed, trail }) {
+    const countChanged = count != null && count !== this.params.count;
+    Object.assign(this.params, { count: count ?? this.params.count, speed: speed ?? this.params.speed, trail: trail ?? this.params.trail });
+    if (countChanged && this.visibleCells) this.spawnAll();
+    if (this.running && this.reducedMotion) this.drawStatic();
   }
 
   /**
@@ -63,7 +76,11 @@ export class VectorOverlay {
     // spawn at visible cells so particles start where the data is
     this.visibleCells = [];
     for (let i = 0; i < n; i++) if (!hidden[i]) this.visibleCells.push(i);
-    const N = Math.min(4000, Math.max(400, Math.round(this.visibleCells.length / 3)));
+    this.spawnAll();
+  }
+
+  spawnAll() {
+    const N = Math.max(1, Math.round(this.params.count));
     this.p = new Float32Array(N * 3);
     this.age = new Uint16Array(N);
     for (let k = 0; k < N; k++) this.respawn(k, Math.floor(Math.random() * MAX_AGE));
@@ -84,11 +101,23 @@ export class VectorOverlay {
   start(camera, color) {
     this.camera = camera;
     this.color = color;
-    if (this.running) return;
+    if (this.reducedMotion) {
+      // no loop: one still picture, redrawn by the app when the view changes
+      if (this.raf) cancelAnimationFrame(this.raf);
+      this.raf = null;
+      this.running = true;
+      this.canvas.hidden = false;
+      this.drawStatic();
+      return;
+    }
+    if (this.running && this.raf) return;
     this.running = true;
     this.canvas.hidden = false;
-    const tick = () => {
+    this.frameTimes = [];
+    const tick = (t) => {
       if (!this.running) return;
+      this.frameTimes.push(t);
+      if (this.frameTimes.length > 240) this.frameTimes.shift();
       this.frame();
       this.raf = requestAnimationFrame(tick);
     };
@@ -108,6 +137,38 @@ export class VectorOverlay {
     this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
   }
 
+  /** Reduced motion: still streamlines (each particle's path for a trail's worth of steps). */
+  drawStatic() {
+    if (!this.p || !this.camera) return;
+    const cam = this.camera;
+    const ctx = this.ctx;
+    const dpr = this.canvas.width / Math.max(1, cam.width);
+    this.clear();
+    this.lastCamera = cam.version;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.strokeStyle = this.color;
+    ctx.lineWidth = 1.2;
+    ctx.beginPath();
+    const steps = Math.round(6 + 30 * this.params.trail);
+    const stepLen = this.step * this.params.speed;
+    const a = [0, 0], b = [0, 0];
+    const { p, grid, count } = this;
+    for (let k = 0; k < this.age.length; k++) {
+      let x = p[3 * k], y = p[3 * k + 1], z = p[3 * k + 2];
+      for (let t = 0; t < steps; t++) {
+        const c = this.cellOf(x, y, z);
+        if (!count[c]) break;
+        const nx = x + grid[3 * c] * stepLen, ny = y + grid[3 * c + 1] * stepLen, nz = z + grid[3 * c + 2] * stepLen;
+        if (cam.project(x, y, z, a) && cam.project(nx, ny, nz, b)) {
+          ctx.moveTo(a[0], a[1]);
+          ctx.lineTo(b[0], b[1]);
+        }
+        x = nx; y = ny; z = nz;
+      }
+    }
+    ctx.stroke();
+  }
+
   frame() {
     if (!this.p || !this.camera) return;
     const cam = this.camera;
@@ -120,7 +181,8 @@ export class VectorOverlay {
     // fade the previous trails
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.globalCompositeOperation = "destination-out";
-    ctx.fillStyle = "rgba(0,0,0,0.08)";
+    // trail 0 -> fade fast (short trails), 1 -> fade slowly (long trails)
+    ctx.fillStyle = `rgba(0,0,0,${(0.25 - 0.23 * this.params.trail).toFixed(3)})`;
     ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
     ctx.globalCompositeOperation = "source-over";
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -128,7 +190,8 @@ export class VectorOverlay {
     ctx.lineWidth = 1.2;
     ctx.beginPath();
     const a = [0, 0], b = [0, 0];
-    const { p, age, grid, count, step } = this;
+    const { p, age, grid, count } = this;
+    const step = this.step * this.params.speed;
     for (let k = 0; k < age.length; k++) {
       const x = p[3 * k], y = p[3 * k + 1], z = p[3 * k + 2];
       const c = this.cellOf(x, y, z);

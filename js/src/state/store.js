@@ -7,7 +7,7 @@ export function initialState() {
     embedding: null,
     dimension: 2,
     navMode: "orbit", // 3D: orbit | planar | fly
-    tool: "pan", // pan | lasso
+    tool: "pan", // pan | lasso | proximity
     colorBy: null,
     colormap: "viridis",
     clip: [0, 100], // percentile clip of the continuous color range
@@ -19,6 +19,13 @@ export function initialState() {
     highlightGroups: [], // {id, name, color, cells: Uint32Array, visible}
     externalHidden: null, // Uint8Array mask from the host (bridge "visibility"), 1 = hidden
     vectors: false, // vector field overlay on/off
+    vectorField: null, // chosen vector field id (null = the default one that fits)
+    vectorParams: { count: 3000, speed: 1, trail: 0.5, color: "auto" }, // particles, speed ×, trail 0–1, "#rrggbb"|"auto"
+    groupPages: [{ id: 1, name: "page 1" }], // highlight groups are organized in named pages
+    activePage: 1,
+    proximityRadius: null, // proximity tool radius in embedding units (null = 5 % of the data's extent)
+    knnK: 10,
+    cvd: "none", // color-vision preview: none | deuteranopia | protanopia | tritanopia
     pointSize: 4,
     opacity: 1,
     theme: "light",
@@ -55,5 +62,5 @@ export class Store {
   }
 }
 
-let nextId = 1;
+let nextId = 1000; // page ids below 1000 are reserved for the first pages
 export const newId = () => nextId++;

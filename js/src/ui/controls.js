@@ -9,24 +9,24 @@ export function mountControls(app, dom) {
 
   const embSel = h(
     "select",
-    { "data-testid": "embedding", on: { change: () => app.setEmbedding(embSel.value) } },
+    { "data-testid": "embedding", "aria-label": "embedding", on: { change: () => app.setEmbedding(embSel.value) } },
     id.embeddings.map((e) => h("option", { value: e.key }, `${e.name} (${e.key})`)),
   );
 
   const fieldSel = h(
     "select",
-    { "data-testid": "color-by", on: { change: () => fieldSel.value && app.setColorBy(fieldSel.value, "field") } },
+    { "data-testid": "color-by", "aria-label": "color by obs field", on: { change: () => fieldSel.value && app.setColorBy(fieldSel.value, "field") } },
     h("option", { value: "" }, "— gene —"),
     id.fields.map((f) => h("option", { value: f.name }, `${f.name}${f.kind === "continuous" ? " (#)" : ""}`)),
   );
 
   const geneBox = geneSearch(app);
 
-  const size = h("input", { type: "range", min: 0.5, max: 20, step: 0.5, value: s0.pointSize, "data-testid": "point-size", on: { input: () => store.set({ pointSize: +size.value }) } });
-  const opacity = h("input", { type: "range", min: 0.05, max: 1, step: 0.05, value: s0.opacity, "data-testid": "opacity", on: { input: () => store.set({ opacity: +opacity.value }) } });
+  const size = h("input", { type: "range", min: 0.5, max: 20, step: 0.5, value: s0.pointSize, "data-testid": "point-size", "aria-label": "point size", on: { input: () => store.set({ pointSize: +size.value }) } });
+  const opacity = h("input", { type: "range", min: 0.05, max: 1, step: 0.05, value: s0.opacity, "data-testid": "opacity", "aria-label": "point opacity", on: { input: () => store.set({ opacity: +opacity.value }) } });
   const theme = h(
     "select",
-    { "data-testid": "theme", on: { change: () => store.set({ theme: theme.value }) } },
+    { "data-testid": "theme", "aria-label": "color theme", on: { change: () => store.set({ theme: theme.value }) } },
     h("option", { value: "light" }, "light"),
     h("option", { value: "dark" }, "dark"),
   );
@@ -73,8 +73,8 @@ export function mountControls(app, dom) {
 
 /** Gene search box with suggestions from /_cellucid/api/genes; Enter colors by the gene. */
 function geneSearch(app) {
-  const input = h("input", { type: "search", placeholder: "search genes…", "data-testid": "gene-search", autocomplete: "off" });
-  const list = h("ul", { "data-testid": "gene-suggestions" });
+  const input = h("input", { type: "search", placeholder: "search genes…", "data-testid": "gene-search", "aria-label": "color by gene: search", autocomplete: "off" });
+  const list = h("ul", { "data-testid": "gene-suggestions", role: "listbox", "aria-label": "gene suggestions" });
   const box = h("div.suggest", { style: { flex: "1" } }, input, list);
   box.input = input;
   let hits = [];

@@ -23,7 +23,7 @@ export function mountFilters(app, dom) {
           "div.list-item",
           {},
           h("span.label", { title: f.label }, f.label),
-          h("button", { title: "remove filter", on: { click: () => app.store.set({ filters: app.store.get().filters.filter((g) => g.id !== f.id) }) } }, "×"),
+          h("button", { title: "remove filter", "aria-label": `remove filter ${f.label}`, on: { click: () => app.store.set({ filters: app.store.get().filters.filter((g) => g.id !== f.id) }) } }, "×"),
         ),
       ),
     );

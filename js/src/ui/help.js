@@ -4,6 +4,8 @@ import { h } from "./dom.js";
 export const SHORTCUTS = [
   ["L", "lasso tool (drag to select; Shift adds, Alt removes)"],
   ["V", "pan tool"],
+  ["X", "proximity tool (click a cell: select cells within the radius)"],
+  ["K", "grow the selection by its k nearest neighbours"],
   ["Esc", "clear selection / close"],
   ["R", "reset view"],
   ["1 / 2 / 3", "1D / 2D / 3D"],
@@ -22,6 +24,8 @@ const MOUSE = [
   ["wheel", "zoom"],
   ["click a cell", "select it (Shift/Ctrl: add or remove)"],
   ["legend click", "hide / show a category"],
+  ["legend Ctrl/Cmd-click", "select a category's cells (Shift adds)"],
+  ["Alt-click a cell", "select cells within the proximity radius"],
   ["legend double-click", "isolate a category (again: show all)"],
 ];
 
@@ -51,6 +55,8 @@ export function mountHelp(app, dom) {
     const act = {
       l: () => app.store.set({ tool: "lasso" }),
       v: () => app.store.set({ tool: "pan" }),
+      x: () => app.store.set({ tool: "proximity" }),
+      k: () => app.growKnn().catch((err) => app.fail(err, "KNN grow")),
       Escape: () => (panel.hidden ? app.clearSelection() : (panel.hidden = true)),
       r: () => app.resetView(),
       1: () => trySet(app, 1),

@@ -35,7 +35,15 @@ export function mountLegend(app, dom) {
     // clicking the title folds the legend (small notebook iframes need the room)
     const title = h(
       "div.title",
-      { title: "click to fold / unfold the legend", style: { cursor: "pointer" }, on: { click: () => (el.classList.toggle("folded"), render()) } },
+      {
+        title: "click to fold / unfold the legend",
+        role: "button",
+        tabindex: 0,
+        "aria-expanded": el.classList.contains("folded") ? "false" : "true",
+        "aria-label": `legend: ${col.name}; fold or unfold`,
+        style: { cursor: "pointer" },
+        on: { click: () => (el.classList.toggle("folded"), render()), keydown: (e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), el.classList.toggle("folded"), render()) },
+      },
       (el.classList.contains("folded") ? "▸ " : "▾ ") + (col.source === "gene" ? `${col.name} (gene)` : col.name),
     );
     if (col.kind === "categorical") {
@@ -51,11 +59,21 @@ export function mountLegend(app, dom) {
             "div.item",
             {
               class: `item${hidden.has(it.code) ? " hidden" : ""}`,
-              title: "click: hide/show · double-click: isolate",
+              title: "click: hide/show · double-click: isolate · Ctrl/Cmd-click: select its cells (Shift adds)",
+              role: "button",
+              tabindex: 0,
+              "aria-pressed": hidden.has(it.code) ? "false" : "true",
+              "aria-label": `${it.name}: ${it.count != null ? fmtInt(it.count) + " cells, " : ""}${hidden.has(it.code) ? "hidden" : "shown"}. Enter hides or shows, Ctrl+Enter selects its cells`,
               dataset: { category: it.name },
               on: {
-                click: () => click(it.code),
-                dblclick: () => dblclick(it.code),
+                click: (e) => (e.ctrlKey || e.metaKey ? app.selectCategory(it.code, e.shiftKey ? "add" : "new") : click(it.code)),
+                dblclick: (e) => !(e.ctrlKey || e.metaKey) && dblclick(it.code),
+                keydown: (e) => {
+                  if (e.key !== "Enter" && e.key !== " ") return;
+                  e.preventDefault();
+                  if (e.ctrlKey || e.metaKey) app.selectCategory(it.code, e.shiftKey ? "add" : "new");
+                  else app.toggleCategory(it.code);
+                },
               },
             },
             h("span.swatch", { style: { background: it.color } }),
@@ -77,12 +95,12 @@ export function mountLegend(app, dom) {
     }
     const cmap = h(
       "select",
-      { "data-testid": "colormap", on: { change: () => app.store.set({ colormap: cmap.value }) } },
+      { "data-testid": "colormap", "aria-label": "color map", on: { change: () => app.store.set({ colormap: cmap.value }) } },
       Object.keys(COLORMAPS).map((k) => h("option", { value: k, selected: k === s.colormap }, k)),
     );
     const clip = h(
       "select",
-      { title: "percentile clip", on: { change: () => app.store.set({ clip: clip.value.split(",").map(Number), range: null }) } },
+      { title: "percentile clip", "aria-label": "percentile clip", on: { change: () => app.store.set({ clip: clip.value.split(",").map(Number), range: null }) } },
       [["0,100", "full range"], ["1,99", "1–99 %"], ["2,98", "2–98 %"], ["5,95", "5–95 %"]].map(([v, label]) =>
         h("option", { value: v, selected: v === s.clip.join(",") }, label),
       ),
@@ -91,8 +109,8 @@ export function mountLegend(app, dom) {
       const a = parseFloat(minIn.value), b = parseFloat(maxIn.value);
       if (Number.isFinite(a) && Number.isFinite(b)) app.store.set({ range: [a, b] });
     };
-    const minIn = h("input", { type: "number", value: fmt(lo), step: "any", "data-testid": "range-min", on: { change: setRange } });
-    const maxIn = h("input", { type: "number", value: fmt(hi), step: "any", "data-testid": "range-max", on: { change: setRange } });
+    const minIn = h("input", { type: "number", value: fmt(lo), step: "any", "data-testid": "range-min", "aria-label": "color range minimum", on: { change: setRange } });
+    const maxIn = h("input", { type: "number", value: fmt(hi), step: "any", "data-testid": "range-max", "aria-label": "color range maximum", on: { change: setRange } });
     el.replaceChildren(
       title,
       h("div.bar", { style: { background: `linear-gradient(to right, ${stops.join(",")})` } }),

@@ -1,4 +1,5 @@
-// Selection count + clear, and highlight groups (save the selection as a named group, show/hide).
+// Selection (count, clear, proximity radius, KNN grow) and highlight groups organized in named
+// pages (save the selection as a group of the active page; show/hide, re-select, delete).
 import { h, fmtInt } from "./dom.js";
 import { newId } from "../state/store.js";
 
@@ -6,18 +7,34 @@ import { newId } from "../state/store.js";
 const GROUP_COLORS = ["#ff1f5b", "#ffb000", "#00b8ff", "#8f00ff", "#00cd6c", "#000000"];
 
 export function mountSelection(app, dom) {
-  const count = h("span", { "data-testid": "selection-count" }, "0");
-  const clear = h("button", { "data-testid": "clear-selection", on: { click: () => app.clearSelection() } }, "clear");
-  const name = h("input", { type: "text", placeholder: "group name", "data-testid": "group-name" });
+  const { store } = app;
+  const count = h("span", { "data-testid": "selection-count", "aria-live": "polite" }, "0");
+  const clear = h("button", { "data-testid": "clear-selection", "aria-label": "clear the selection", on: { click: () => app.clearSelection() } }, "clear");
+  const radius = h("input", {
+    type: "number",
+    min: 0,
+    step: "any",
+    "data-testid": "proximity-radius",
+    "aria-label": "proximity radius in embedding units",
+    title: "proximity tool (X) or Alt-click: select cells within this distance, in embedding units",
+    on: { change: () => Number.isFinite(parseFloat(radius.value)) && store.set({ proximityRadius: Math.max(0, parseFloat(radius.value)) }) },
+  });
+  const k = h("input", { type: "number", min: 1, max: 200, step: 1, "data-testid": "knn-k", "aria-label": "number of nearest neighbours", on: { change: () => store.set({ knnK: Math.max(1, Math.round(+k.value) || 1) }) } });
+  const grow = h(
+    "button",
+    { "data-testid": "knn-grow", title: "add the k nearest visible neighbours (current embedding) of every selected cell", on: { click: () => app.growKnn().catch((e) => app.fail(e, "KNN grow")) } },
+    "grow by k-NN",
+  );
+  const name = h("input", { type: "text", placeholder: "group name", "data-testid": "group-name", "aria-label": "name for the new highlight group" });
   const save = h(
     "button",
     {
       "data-testid": "save-group",
       on: {
         click: () => {
-          const s = app.store.get();
+          const s = store.get();
           if (!s.selection.length) return;
-          const n = s.highlightGroups.length;
+          const n = app.activeGroups().length;
           const color = GROUP_COLORS[n % GROUP_COLORS.length];
           addGroup(app, name.value.trim() || `group ${n + 1}`, s.selection, color);
           name.value = "";
@@ -26,38 +43,68 @@ export function mountSelection(app, dom) {
     },
     "save as group",
   );
+  const page = h("select", { "data-testid": "group-page", "aria-label": "highlight group page", on: { change: () => store.set({ activePage: +page.value }) } });
+  const pageName = h("input", { type: "text", placeholder: "new page name", "data-testid": "page-name", "aria-label": "name for a new page of groups" });
+  const addPage = h(
+    "button",
+    { "data-testid": "add-page", title: "a new, empty page of highlight groups", on: { click: () => (newPage(app, pageName.value.trim()), (pageName.value = "")) } },
+    "+ page",
+  );
   const groups = h("div", { "data-testid": "groups" });
   dom.sidebar.append(
-    h("section.section", {}, h("h3", {}, "Selection"), h("div.row", {}, count, h("span.muted", {}, "cells selected"), clear), h("div.row", {}, name, save)),
-    h("section.section", {}, h("h3", {}, "Highlight groups"), groups),
+    h(
+      "section.section",
+      {},
+      h("h3", {}, "Selection"),
+      h("div.row", {}, count, h("span.muted", {}, "cells selected"), clear),
+      h("div.row", {}, h("label", {}, "Radius"), radius, h("span.muted", { "data-testid": "radius-units" }, "emb. units")),
+      h("div.row", {}, h("label", {}, "k"), k, grow),
+      h("div.row", {}, name, save),
+    ),
+    h("section.section", {}, h("h3", {}, "Highlight groups"), h("div.row", {}, h("label", {}, "Page"), page), h("div.row", {}, pageName, addPage), groups),
   );
 
   const render = (s) => {
     count.textContent = fmtInt(s.selection.length);
+    if (document.activeElement !== radius) radius.value = app.proximityRadius() ?? "";
+    if (document.activeElement !== k) k.value = s.knnK;
+    grow.disabled = !s.selection.length;
+    page.replaceChildren(...s.groupPages.map((p) => h("option", { value: p.id, selected: p.id === s.activePage }, p.name)));
+    page.value = s.activePage;
     groups.replaceChildren(
-      ...s.highlightGroups.map((g) =>
+      ...app.activeGroups().map((g) =>
         h(
           "div.list-item",
           {},
-          h("input", { type: "checkbox", checked: g.visible, title: "show/hide", on: { change: (e) => updateGroup(app, g.id, { visible: e.target.checked }) } }),
+          h("input", { type: "checkbox", checked: g.visible, title: "show/hide", "aria-label": `show group ${g.name}`, on: { change: (e) => updateGroup(app, g.id, { visible: e.target.checked }) } }),
           h("span.swatch", { style: { background: g.color, width: "10px", height: "10px", borderRadius: "50%", display: "inline-block" } }),
           h("span.label", { title: g.name }, `${g.name} (${fmtInt(g.cells.length)})`),
-          h("button", { title: "select these cells", on: { click: () => app.select(g.cells, "group") } }, "select"),
-          h("button", { title: "delete group", on: { click: () => app.store.set({ highlightGroups: app.store.get().highlightGroups.filter((x) => x.id !== g.id) }) } }, "×"),
+          h("button", { title: "select these cells", "aria-label": `select the cells of group ${g.name}`, on: { click: () => app.select(g.cells, "group") } }, "select"),
+          h("button", { title: "delete group", "aria-label": `delete group ${g.name}`, on: { click: () => store.set({ highlightGroups: store.get().highlightGroups.filter((x) => x.id !== g.id) }) } }, "×"),
         ),
       ),
     );
-    if (!s.highlightGroups.length) groups.append(h("div.muted", {}, "none — select cells, then “save as group”"));
+    if (!app.activeGroups().length) groups.append(h("div.muted", {}, "none on this page — select cells, then “save as group”"));
   };
-  app.store.subscribe((s, changed) => (changed.has("selection") || changed.has("highlightGroups")) && render(s));
-  render(app.store.get());
+  store.subscribe((s, changed) => ["selection", "highlightGroups", "groupPages", "activePage", "proximityRadius", "knnK", "embedding", "dimension"].some((x) => changed.has(x)) && render(s));
+  app.on("colors", () => render(store.get()));
+  render(store.get());
 }
 
-/** Add (or replace, by name) a highlight group. */
+/** Add (or replace, by name) a highlight group on the active page. */
 export function addGroup(app, name, cells, color) {
-  const groups = app.store.get().highlightGroups.filter((g) => g.name !== name);
-  groups.push({ id: newId(), name, color, cells: Uint32Array.from(cells), visible: true });
+  const s = app.store.get();
+  const groups = s.highlightGroups.filter((g) => !(g.name === name && (g.page ?? s.activePage) === s.activePage));
+  groups.push({ id: newId(), name, color, cells: Uint32Array.from(cells), visible: true, page: s.activePage });
   app.store.set({ highlightGroups: groups });
+}
+
+/** Create a page of highlight groups and make it the active one. */
+export function newPage(app, name) {
+  const s = app.store.get();
+  const id = newId();
+  app.store.set({ groupPages: [...s.groupPages, { id, name: name || `page ${s.groupPages.length + 1}` }], activePage: id });
+  return id;
 }
 
 function updateGroup(app, id, patch) {

@@ -1,11 +1,22 @@
 // Session state (view, colors, filters, selection, groups) saved to a JSON file and restored.
 import { newId } from "../state/store.js";
 
+/** A session that cannot be applied; `hint` says what to do. */
+export class SessionError extends Error {
+  constructor(message, hint) {
+    super(message);
+    this.hint = hint;
+  }
+}
+
 export function sessionObject(app) {
   const s = app.store.get();
   return {
     cellucid_session: 1,
     dataset_id: app.identity.id,
+    dataset_name: app.identity.name,
+    cellucid_version: app.identity.cellucid_version || null,
+    saved_at: new Date().toISOString(),
     embedding: s.embedding,
     dimension: s.dimension,
     nav_mode: s.navMode,
@@ -17,8 +28,15 @@ export function sessionObject(app) {
     hidden_categories: s.hiddenCategories,
     filters: s.filters.map((f) => ({ field: f.field, source: f.source, kind: f.kind, keep: f.keep ? [...f.keep] : undefined, min: f.min, max: f.max, label: f.label })),
     selection: Array.from(s.selection),
-    highlight_groups: s.highlightGroups.map((g) => ({ name: g.name, color: g.color, visible: g.visible, cells: Array.from(g.cells) })),
+    group_pages: s.groupPages.map((p) => ({ id: p.id, name: p.name })),
+    active_page: s.activePage,
+    highlight_groups: s.highlightGroups.map((g) => ({ name: g.name, color: g.color, visible: g.visible, page: g.page ?? s.activePage, cells: Array.from(g.cells) })),
     vectors: s.vectors,
+    vector_field: s.vectorField,
+    vector_params: { ...s.vectorParams },
+    proximity_radius: s.proximityRadius,
+    knn_k: s.knnK,
+    cvd: s.cvd,
     point_size: s.pointSize,
     opacity: s.opacity,
     theme: s.theme,
@@ -36,16 +54,28 @@ export function saveSession(app) {
 
 export async function loadSessionFile(app, file) {
   try {
-    await restoreSession(app, JSON.parse(await file.text()));
+    let o;
+    try {
+      o = JSON.parse(await file.text());
+    } catch (e) {
+      throw new SessionError(`${file.name} is not JSON`, "choose a session file saved by cellucid (“save” in the toolbar)");
+    }
+    await restoreSession(app, o);
   } catch (e) {
-    app.fail(e, "could not restore the session");
+    app.emit("error", `Session not restored: ${e.message}`, e.hint || "");
   }
 }
 
 /** Apply a session object (from `sessionObject`). Columns used by filters are loaded first. */
 export async function restoreSession(app, o) {
-  if (!o || o.cellucid_session !== 1) throw new Error("not a cellucid session file");
-  if (o.dataset_id && o.dataset_id !== app.identity.id) console.warn("cellucid: session was saved for another dataset; applying what fits");
+  if (!o || o.cellucid_session !== 1) throw new SessionError("this is not a cellucid session file", "choose a file saved with “save” in the toolbar");
+  if (o.dataset_id !== app.identity.id) {
+    // cell indices, fields and groups would point at the wrong cells: refuse instead of guessing
+    throw new SessionError(
+      `it was saved for dataset “${o.dataset_name || "?"}” (${o.dataset_id || "no id"}), but this is “${app.identity.name}” (${app.identity.id})`,
+      "open the dataset the session was saved from, then load it again",
+    );
+  }
   const filters = [];
   for (const f of o.filters || []) {
     const column = await app.column(f.source === "gene" ? "gene" : "field", f.field);
@@ -63,7 +93,14 @@ export async function restoreSession(app, o) {
     filters,
     selection: Uint32Array.from(o.selection || []),
     selectionSource: "session",
-    highlightGroups: (o.highlight_groups || []).map((g) => ({ ...g, id: newId(), cells: Uint32Array.from(g.cells) })),
+    groupPages: o.group_pages && o.group_pages.length ? o.group_pages : [{ id: 1, name: "page 1" }],
+    activePage: o.active_page ?? (o.group_pages && o.group_pages.length ? o.group_pages[0].id : 1),
+    highlightGroups: (o.highlight_groups || []).map((g) => ({ ...g, id: newId(), page: g.page ?? 1, cells: Uint32Array.from(g.cells) })),
+    vectorField: o.vector_field ?? null,
+    vectorParams: { ...app.store.get().vectorParams, ...(o.vector_params || {}) },
+    proximityRadius: o.proximity_radius ?? null,
+    knnK: o.knn_k || 10,
+    cvd: o.cvd || "none",
     pointSize: o.point_size || app.store.get().pointSize,
     opacity: o.opacity ?? 1,
     theme: o.theme || "light",
