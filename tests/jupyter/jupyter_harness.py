@@ -184,7 +184,10 @@ def viewer_frame(page, timeout: float = 90):
     while time.monotonic() < deadline:
         for fr in page.frames:
             if "embed=1" in fr.url:
-                fr.wait_for_selector('body[data-ready="1"]', timeout=timeout * 1000)
+                # Lab/Notebook 7 skip rendering of off-screen cells (content-visibility): an
+                # iframe scrolled away never draws its first frame. Bring it into view.
+                page.locator("iframe[title='cellucid viewer']").first.scroll_into_view_if_needed()
+                fr.wait_for_selector('body[data-ready="1"]', state="attached", timeout=timeout * 1000)
                 return fr
         time.sleep(0.2)
     errors = page.locator(".cellucid-widget-error").all_inner_texts()

@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -367,3 +368,32 @@ def test_unreachable_server_shows_a_clear_message(jupyter, new_page, workdir):
         server.wait_kernels_idle()
         run_cell(page, 1)
         output_matching(page, r"STATUS error: cannot reach http://127\.0\.0\.1:\d+/_cellucid/health")
+
+
+def test_tour_notebook_in_jupyterlab(jupyter, new_page, workdir):
+    """The tour, run all in Lab: the viewer renders, no cell fails; a lasso, then re-running
+    the read-back cell shows the selected cells."""
+    import shutil
+
+    import nbformat
+
+    tour = Path(__file__).resolve().parents[2] / "notebooks" / "tour.ipynb"
+    shutil.copy(tour, workdir / "tour.ipynb")
+    nb = nbformat.read(tour, as_version=4)
+    read_back = next(i for i, c in enumerate(nb.cells) if "viewer.selected_obs()" in c.source and c.cell_type == "code")
+    with session(jupyter, new_page, "lab", f"{workdir.name}/tour.ipynb") as (server, page):
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        frame = viewer_frame(page)
+        server.wait_kernels_idle(timeout=120)
+        output_matching(page, r"cells highlighted")
+        texts = page.locator(".jp-OutputArea-output").all_inner_texts()
+        assert not [t for t in texts if "Traceback" in t or "Error" in t], texts
+        page.locator("iframe[title='cellucid viewer']").scroll_into_view_if_needed()
+        frame.click('[data-testid="tool-lasso"]')
+        local, offset = lasso_polygon(frame, page)
+        draw_lasso(page, local, offset)
+        time.sleep(1.0)
+        server.wait_kernels_idle()
+        run_cell(page, read_back)
+        n = int(output_matching(page, r"([1-9]\d*) cells selected").group(1))
+        assert n == frame.evaluate("() => window.cellucid.state().selection_count")
