@@ -221,20 +221,15 @@ class Viewer:
 
     def on_ready(self, callback: Callable | None = None):
         """Register ``callback({"n_cells": int, "dimensions": [int, ...]})``, called when the
-        viewer has loaded. Registered after the viewer is ready: called at once."""
-        out = self._register("ready", callback)
-        if self.is_ready and self._state["ready"] is not None:
-            cb = callback if callback is not None else None
-            if cb is not None:
-                cb(self._state["ready"])
-            else:  # decorator form: call once registered
-                def deco(f):
-                    out(f)
-                    f(self._state["ready"])
-                    return f
+        viewer has loaded. Registered after the viewer is ready: called at once too."""
 
-                return deco
-        return out
+        def add(cb: Callable) -> Callable:
+            self._register("ready", cb)
+            if self.is_ready and self._state["ready"] is not None:
+                cb(self._state["ready"])
+            return cb
+
+        return add if callback is None else add(callback)
 
     def remove_callback(self, callback: Callable) -> bool:
         """Unregister ``callback`` from every event; returns whether it was registered."""
@@ -275,14 +270,11 @@ class Viewer:
         """Number of cells (from the data, or from the viewer once ready)."""
         if is_anndata(self._data):
             return int(self._data.n_obs)
+        source = getattr(self._server, "source", None)
+        if source is not None:
+            return int(source.summary().n_cells)
         info = self.widget.ready_info or {}
-        if info.get("n_cells") is not None:
-            return int(info["n_cells"])
-        for attr in ("n_cells",):
-            n = getattr(self._server, attr, None)
-            if isinstance(n, int):
-                return n
-        return None
+        return int(info["n_cells"]) if info.get("n_cells") is not None else None
 
     # -- commands to the viewer ------------------------------------------------------
     def highlight_cells(self, indices, color: str = "#ff0000") -> None:

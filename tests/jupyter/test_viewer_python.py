@@ -86,6 +86,9 @@ def test_selected_obs_for_an_h5ad_path_reads_obs_from_the_file(demo_h5ad, demo_a
         obs = v.selected_obs()
         assert list(obs.index) == list(demo_adata.obs_names[[0, 5, 7]])
         assert list(obs.columns) == list(demo_adata.obs.columns)
+        assert v.n_cells == 3000
+        with pytest.raises(ValueError, match="out of range"):
+            v.highlight_cells([3000])
     finally:
         v.stop()
 
