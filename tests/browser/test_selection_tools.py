@@ -1,0 +1,106 @@
+"""Selection tools beyond the lasso: proximity (radius in embedding units), Ctrl-click on a
+legend entry, k-nearest-neighbour grow, and highlight-group pages. Counts are checked against
+the same computation in Python on the raw coordinates served by the HTTP route."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+
+pytestmark = pytest.mark.browser
+
+
+def raw_embedding(server, key, dim):
+    with urllib.request.urlopen(f"{server.url}_cellucid/api/embedding?key={key}&dim={dim}&format=f32") as r:
+        return np.frombuffer(r.read(), dtype=np.float32).reshape(-1, dim).astype(np.float64)
+
+
+def click_cell(viewer, i, modifiers=None):
+    p = viewer.js(f"window.cellucid.project({i})")
+    box = viewer.canvas_box()
+    for m in modifiers or []:
+        viewer.page.keyboard.down(m)
+    viewer.page.mouse.click(box["x"] + p["x"], box["y"] + p["y"])
+    for m in modifiers or []:
+        viewer.page.keyboard.up(m)
+    return viewer.js(f"window.cellucid.pick({p['x']}, {p['y']})")
+
+
+def test_proximity_tool_selects_cells_within_the_radius(viewer, server):
+    xy = raw_embedding(server, "X_umap", 2)
+    page = viewer.page
+    page.fill("[data-testid=proximity-radius]", "1.5")
+    page.press("[data-testid=proximity-radius]", "Enter")
+    page.wait_for_function("window.cellucid.state().proximity_radius === 1.5")
+    assert page.inner_text("[data-testid=radius-units]") == "emb. units"
+    page.click("[data-testid=tool-proximity]")
+    cell = click_cell(viewer, 1234)
+    page.wait_for_function("window.cellucid.state().selection_source === 'proximity'")
+    d2 = ((xy - xy[cell]) ** 2).sum(axis=1)
+    expected = np.flatnonzero(d2 <= 1.5 * 1.5)
+    assert 20 < len(expected) < len(xy) / 2
+    assert viewer.state()["selected"] == expected.tolist()
+    # Alt-click with the pan tool does the same, Shift adds
+    page.click("[data-testid=tool-pan]")
+    cell2 = click_cell(viewer, 77, ["Alt", "Shift"])
+    page.wait_for_function(f"window.cellucid.state().selection_count > {len(expected)}")
+    expected2 = np.union1d(expected, np.flatnonzero(((xy - xy[cell2]) ** 2).sum(axis=1) <= 2.25))
+    assert viewer.state()["selected"] == expected2.tolist()
+
+
+def test_ctrl_click_on_a_legend_entry_selects_its_cells(viewer, demo):
+    page = viewer.page
+    page.locator("[data-testid=legend] .item[data-category='Monocyte']").click(modifiers=["Control"])
+    page.wait_for_function("window.cellucid.state().selection_source === 'category'")
+    expected = np.flatnonzero(demo.adata.obs["cell_type"].to_numpy() == "Monocyte")
+    s = viewer.state()
+    assert s["selected"] == expected.tolist()
+    assert s["hidden_categories"].get("cell_type", []) == []  # Ctrl-click does not hide it
+
+
+def test_knn_grow_in_3d_among_visible_cells(viewer, server, demo):
+    page = viewer.page
+    page.click("[data-testid=dim-3]")
+    page.wait_for_function("window.cellucid.state().camera.dim === 3")
+    page.locator("[data-testid=legend] .item[data-category='Stem']").click()
+    page.wait_for_function("(window.cellucid.state().hidden_categories.cell_type || []).length === 1")
+    xyz = raw_embedding(server, "X_umap", 3)
+    visible = np.flatnonzero(demo.adata.obs["cell_type"].to_numpy() != "Stem")
+    seed = visible[::150][:20]
+    viewer.js("(c) => window.cellucid.select(c)", seed.tolist())
+    page.fill("[data-testid=knn-k]", "7")
+    page.press("[data-testid=knn-k]", "Enter")
+    page.click("[data-testid=knn-grow]")
+    page.wait_for_function("window.cellucid.state().selection_source === 'knn'")
+    tree = cKDTree(xyz[visible])
+    _, nn = tree.query(xyz[seed], k=8)  # each seed's nearest is itself
+    expected = np.union1d(seed, visible[nn[:, 1:].ravel()])
+    assert viewer.state()["selected"] == expected.tolist()
+    assert len(expected) > len(seed) * 4
+
+
+def test_highlight_groups_live_on_named_pages(viewer):
+    page = viewer.page
+    green = lambda: int((np.abs(viewer.pixels().astype(int) - [0, 255, 0]).max(axis=2) <= 2).sum())
+    viewer.js("window.cellucid.select([...Array(200).keys()])")
+    page.fill("[data-testid=page-name]", "markers")
+    page.click("[data-testid=add-page]")
+    page.fill("[data-testid=group-name]", "first200")
+    page.click("[data-testid=save-group]")
+    viewer.js("window.cellucid.clearSelection()")
+    viewer.js("window.cellucid.app.store.set({highlightGroups: window.cellucid.app.store.get().highlightGroups.map(g => ({...g, color: '#00ff00'}))})")
+    s = viewer.state()
+    assert s["group_pages"] == ["page 1", "markers"] and s["active_page"] == "markers"
+    assert s["groups_by_page"] == {"page 1": [], "markers": ["first200"]}
+    assert page.locator("[data-testid=groups] .list-item").count() == 1
+    assert green() > 100
+    page.select_option("[data-testid=group-page]", label="page 1")
+    page.wait_for_function("window.cellucid.state().active_page === 'page 1'")
+    assert page.locator("[data-testid=groups] .list-item").count() == 0
+    assert green() == 0  # only the active page's groups are drawn
+    page.select_option("[data-testid=group-page]", label="markers")
+    page.wait_for_function("window.cellucid.state().active_page === 'markers'")
+    assert green() > 100
