@@ -119,6 +119,8 @@ def main(argv=None) -> int:
     ap.add_argument("--tools", nargs="+", default=list(TOOLS), choices=list(TOOLS))
     ap.add_argument("--repeats", type=int, default=3, help="server starts / page loads per measurement")
     ap.add_argument("--warm-genes", type=int, default=20, help="random genes for warm p50/p95")
+    ap.add_argument("--parts", nargs="+", default=["http", "browser", "gene-index"],
+                    choices=["http", "browser", "gene-index"], help="which measurements to run")
     ap.add_argument("--no-browser", action="store_true", help="skip the Chromium measurements")
     ap.add_argument("--browser-genes", type=int, default=2, help="gene recolors per page load")
     ap.add_argument("--zarr-max-cells", type=int, default=100_000,
@@ -171,7 +173,7 @@ def main(argv=None) -> int:
 
     for ds in dsets:
         log(f"== {ds.name}")
-        for key in args.tools:
+        for key in args.tools if "http" in args.parts else []:
             tool = TOOLS[key]()
             if key in peer_status and not peer_status[key]["ok"]:
                 results["http"].append({"tool": tool.label, "dataset": ds.name, "error": "not installed"})
@@ -189,7 +191,7 @@ def main(argv=None) -> int:
                 results["errors"].append({"where": f"http {tool.label} {ds.name}", "error": traceback.format_exc()[-1500:]})
             save(results, args.out)
 
-        if not args.no_browser and ds.n_genes == args.genes:
+        if not args.no_browser and "browser" in args.parts and ds.n_genes == args.genes:
             genes = http_bench.pick_genes(ds.h5ad, args.repeats * args.browser_genes, seed=7)
             per_run = [genes[r * args.browser_genes:(r + 1) * args.browser_genes] for r in range(args.repeats)]
             for key, kind in (("cellucid", "cellucid"), ("cellxgene", "cellxgene")):
@@ -209,6 +211,8 @@ def main(argv=None) -> int:
                 save(results, args.out)
 
         report.write(results)  # a readable report even if a later dataset fails
+        if "gene-index" not in args.parts:
+            continue
         log(f"  gene index on {ds.h5ad.name}")
         out = LOGS / f"gene-index-{ds.name}.json"
         try:
@@ -225,11 +229,13 @@ def main(argv=None) -> int:
         save(results, args.out)
 
     if old:
-        measured = {d for d in results["datasets"]}
+        # Keep every old figure this run did not measure again (same kind, tool, dataset).
         for k in ("http", "browser", "gene_index"):
-            results[k] = [r for r in old.get(k, []) if r.get("dataset") not in measured] + results[k]
-        results["datasets"] = {**{k: v for k, v in old.get("datasets", {}).items() if k not in measured},
-                               **results["datasets"]}
+            new = {(r.get("tool"), r.get("dataset")) for r in results[k]}
+            results[k] = [r for r in old.get(k, []) if (r.get("tool"), r.get("dataset")) not in new] + results[k]
+        results["datasets"] = {**old.get("datasets", {}), **results["datasets"]}
+        results["errors"] = [e for e in old.get("errors", []) if not any(
+            d in e["where"] for d in results["datasets"])] + results["errors"]
         results["merged_from"] = old.get("date")
     results["wall_s"] = time.time() - started
     save(results, args.out)
