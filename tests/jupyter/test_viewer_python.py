@@ -275,3 +275,16 @@ def test_repr_shows_the_widget_until_stopped(viewer):
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == viewer.widget.model_id
     viewer.stop()
     assert viewer._repr_mimebundle_() == {"text/plain": repr(viewer)} and "stopped" in repr(viewer)
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_selected_obs_for_a_zarr_path_keeps_missing_values_and_dtypes(make_adata, write_zarr, zarr_format):
+    adata = make_adata()
+    path = write_zarr(adata, zarr_format=zarr_format)
+    v = show_anndata(str(path), display=False, quiet=True)
+    try:
+        cells = [0, 1, 4, 7, 299]
+        select_from_viewer(v, cells)
+        pd.testing.assert_frame_equal(v.selected_obs(), adata.obs.iloc[cells])
+    finally:
+        v.stop()
