@@ -218,7 +218,7 @@ def _open_root(path: Path, kind: SourceKind) -> Any:
             return h5py.File(path, "r")
         except OSError as exc:
             msg = str(exc).split("(")[-1].rstrip(")") if "(" in str(exc) else str(exc)
-            if "lock" in msg:
+            if "unable to lock" in msg:  # not just "lock": "sblock->base_addr" names a truncated file
                 raise InputError(
                     f"cannot open {path}: another program holds it open for writing ({msg})",
                     hint="close the file in the other program (e.g. an AnnData opened with "

@@ -42,6 +42,9 @@ class ServerState:
         self.executor: Executor = settings.executor or ThreadPoolExecutor(
             max_workers=4, thread_name_prefix="cellucid-read"
         )
+        # Compression is short CPU work on bytes already read: its own small pool, so a
+        # finished read is never queued behind every slow read waiting for a worker.
+        self.compress_executor: Executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cellucid-gzip")
         self._inflight: dict[Any, asyncio.Future] = {}
 
     def etag(self, path: str, params: list[tuple[str, str]]) -> str:
@@ -52,7 +55,7 @@ class ServerState:
             h.update(f"\0{k}={v}".encode())
         return f'W/"{h.hexdigest()[:24]}"'
 
-    async def run(self, key: Any, fn: Callable[[], Any]) -> Any:
+    async def run(self, key: Any, fn: Callable[[], Any], executor: Executor | None = None) -> Any:
         """Run ``fn`` on the read executor; identical concurrent requests share one run.
 
         The data files are checked before and after (``watch``): a read from a file that
@@ -63,7 +66,7 @@ class ServerState:
         if existing is not None:
             return await asyncio.shield(existing)
         loop = asyncio.get_running_loop()
-        fut = loop.run_in_executor(self.executor, fn)
+        fut = loop.run_in_executor(executor or self.executor, fn)
         self._inflight[key] = fut
         try:
             result = await fut
@@ -78,3 +81,4 @@ class ServerState:
     def close(self) -> None:
         if self._owns_executor:
             self.executor.shutdown(wait=False, cancel_futures=True)
+        self.compress_executor.shutdown(wait=False, cancel_futures=True)

@@ -3,8 +3,6 @@ and the raw client shared with tests/security."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import sys
 from pathlib import Path
 
@@ -12,17 +10,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "security"))  # netprobe
-
-
-def file_state(path) -> tuple[str, int, int]:
-    """(sha256, size, mtime_ns): what "nothing lost" compares before and after."""
-    p = Path(path)
-    h = hashlib.sha256()
-    with open(p, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    st = p.stat()
-    return h.hexdigest(), st.st_size, st.st_mtime_ns
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +20,3 @@ def demo_h5ad(tmp_path_factory):
     path = tmp_path_factory.mktemp("reliability") / "demo20k.h5ad"
     write_demo_h5ad(path, 20_000, 500, seed=3)
     return path
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from conftest import file_state
+from relutil import file_state
 from load_driver import data_file, run_load
 
 FULL = os.environ.get("CELLUCID_LOAD_FULL") == "1"

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-SECRET = b"TOP-SECRET-do-not-serve-7f3a"
+from attack_data import SECRET  # noqa: E402
 
 
 @pytest.fixture(scope="module")

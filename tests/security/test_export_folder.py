@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from conftest import SECRET
+from attack_data import SECRET
 from netprobe import request
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import SECRET
+from attack_data import SECRET
 from netprobe import request
 
 TRAVERSALS = [

@@ -69,7 +69,8 @@ class DataHandler(BaseHandler):
             if entry.gzipped is None:
                 raw = entry.body
                 entry.gzipped = await state.run(
-                    ("gzip", key), lambda: gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)
+                    ("gzip", key), lambda: gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0),
+                    executor=state.compress_executor,
                 )
                 state.responses.put(key, entry)  # re-account its size
             body = entry.gzipped
