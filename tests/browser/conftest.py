@@ -30,7 +30,9 @@ VIEWPORT = {"width": 1100, "height": 640}
 DOCS_IMAGES = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "images")
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: a live sync Playwright keeps an asyncio loop running in the main
+# thread, which would break later suites that use asyncio.run() or start Playwright themselves.
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
