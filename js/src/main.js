@@ -111,6 +111,7 @@ function exposeApi(app) {
     setCvd: (m) => app.store.set({ cvd: m }),
     /** rAF timestamps of the vector overlay's recent animated frames. */
     vectorFrameTimes: () => [...app.vectorOverlay.frameTimes],
+    vectorWorkTimes: () => [...app.vectorOverlay.workTimes],
     session: () => sessionObject(app),
     restoreSession: (o) => restoreSession(app, o),
   };

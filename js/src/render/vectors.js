@@ -16,6 +16,7 @@ export class VectorOverlay {
     this.color = "rgba(20,20,30,0.75)";
     this.params = { count: 3000, speed: 1, trail: 0.5 };
     this.reducedMotion = false;
+    this.workTimes = [];
     this.frameTimes = []; // rAF timestamps of the last animated frames (for measurement scripts)
   }
 
@@ -114,11 +115,15 @@ export class VectorOverlay {
     this.running = true;
     this.canvas.hidden = false;
     this.frameTimes = [];
+    this.workTimes = []; // ms of JS work per animated frame
     const tick = (t) => {
       if (!this.running) return;
       this.frameTimes.push(t);
       if (this.frameTimes.length > 240) this.frameTimes.shift();
+      const t0 = performance.now();
       this.frame();
+      this.workTimes.push(performance.now() - t0);
+      if (this.workTimes.length > 240) this.workTimes.shift();
       this.raf = requestAnimationFrame(tick);
     };
     this.raf = requestAnimationFrame(tick);
