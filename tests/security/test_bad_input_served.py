@@ -44,6 +44,15 @@ def _bad_file(tmp_path, kind, make_adata):
         p = tmp_path / "broken.zarr"
         p.mkdir()
         (p / "zarr.json").write_text("{not json")
+    elif kind == "broken-zarr-v2":
+        p = tmp_path / "broken_v2.zarr"
+        p.mkdir()
+        (p / ".zgroup").write_text("{not json")
+    elif kind == "zarr-not-anndata":
+        import zarr
+
+        p = tmp_path / "plain.zarr"
+        zarr.open_group(str(p), mode="w").create_array("x", shape=(3,), dtype="i4")
     elif kind == "no-2d-embedding":  # obsm with 1 column only
         a = make_adata(n_cells=50, n_genes=10, vectors=False)
         for key in ("X_umap", "X_umap_3d", "X_tsne", "X_pca"):
@@ -67,6 +76,8 @@ BAD = {
     "truncated": "damaged or incomplete",
     "hdf5-not-anndata": "not an AnnData file",
     "broken-zarr": "as a zarr store",
+    "broken-zarr-v2": "as a zarr store",
+    "zarr-not-anndata": "not an AnnData file",
     "no-2d-embedding": "no 2D or 3D embedding",
     "empty-anndata": "no 2D or 3D embedding",
     "wrong-suffix": "not a supported input",
