@@ -44,6 +44,10 @@ class JupyterServer:
         self.env["JUPYTERLAB_WORKSPACES_DIR"] = os.path.join(self._tmp.name, "workspaces")
         self.env["JUPYTERLAB_SETTINGS_DIR"] = os.path.join(self._tmp.name, "settings")
         self.env.pop("JUPYTERHUB_SERVICE_PREFIX", None)
+        # No "get notified about Jupyter news?" toast over the bottom of the page (and no fetch).
+        notif = Path(self.env["JUPYTERLAB_SETTINGS_DIR"]) / "@jupyterlab" / "apputils-extension"
+        notif.mkdir(parents=True, exist_ok=True)
+        (notif / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
         self.proc: subprocess.Popen | None = None
         self.log_path = Path(self._tmp.name) / "server.log"
 

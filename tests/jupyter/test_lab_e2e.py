@@ -397,3 +397,37 @@ def test_tour_notebook_in_jupyterlab(jupyter, new_page, workdir):
         run_cell(page, read_back)
         n = int(output_matching(page, r"([1-9]\d*) cells selected").group(1))
         assert n == frame.evaluate("() => window.cellucid.state().selection_count")
+
+
+def test_two_viewers_in_one_notebook_are_independent(jupyter, new_page, workdir):
+    write_notebook(
+        workdir / "two.ipynb",
+        [
+            SETUP.format(proxy="", n=N_CELLS),
+            "a = cellucid.show_anndata(adata, height=380, quiet=True)\n"
+            "b = cellucid.show_anndata(adata, height=380, quiet=True)",
+            "print('TWO', len(a.selection), len(b.selection), a.server.port != b.server.port)",
+        ],
+    )
+    with session(jupyter, new_page, "lab", f"{workdir.name}/two.ipynb") as (server, page):
+        run_cell(page, 0)
+        run_cell(page, 1)
+        iframes = page.locator("iframe[title='cellucid viewer']")
+        iframes.nth(1).wait_for(timeout=90_000)
+        iframes.nth(1).scroll_into_view_if_needed()
+        frame_b = iframes.nth(1).element_handle().content_frame()
+        frame_b.wait_for_selector('body[data-ready="1"]', state="attached", timeout=90_000)
+        server.wait_kernels_idle()
+        frame_b.click('[data-testid="tool-lasso"]')
+        box = frame_b.evaluate("""() => { const r = document.querySelector('[data-testid="canvas"]').getBoundingClientRect();
+                                       return {x: r.left, y: r.top, w: r.width, h: r.height}; }""")
+        outer = iframes.nth(1).bounding_box()
+        c = frame_b.evaluate("() => window.cellucid.project(42)")  # a square around a cell: never empty
+        local = [(c["x"] + dx, c["y"] + dy) for dx, dy in [(-40, -40), (40, -40), (40, 40), (-40, 40)]]
+        draw_lasso(page, local, (outer["x"] + box["x"], outer["y"] + box["y"]))
+        frame_b.wait_for_function("() => window.cellucid.state().selection_count > 0", timeout=20_000)
+        n_b = frame_b.evaluate("() => window.cellucid.state().selection_count")
+        time.sleep(1.0)
+        server.wait_kernels_idle()
+        run_cell(page, 2)
+        output_matching(page, rf"TWO 0 {n_b} True")
