@@ -173,3 +173,11 @@ def pbmc68k():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return sc.datasets.pbmc68k_reduced()
+
+
+def pytest_configure(config):
+    """Keep gene indexes the suite builds out of the user's ~/.cache (subprocesses inherit it)."""
+    import os
+    import tempfile
+
+    os.environ.setdefault("CELLUCID_CACHE_DIR", tempfile.mkdtemp(prefix="cellucid-test-cache-"))

@@ -198,8 +198,49 @@ class StoreBackend(Backend):
                 pass
 
 
+# Below this many stored entries a column scan of an on-disk CSR matrix takes well under
+# 100 ms, so a gene-major index would only cost a cache file and a thread.
+GENE_INDEX_MIN_NNZ = int(os.environ.get("CELLUCID_GENE_INDEX_MIN_NNZ", 5_000_000))
+
+
 class StoreSource(AnnDataLikeSource):
-    """A backed ``.h5ad`` or ``.zarr`` store (kind ``h5ad`` / ``zarr``)."""
+    """A backed ``.h5ad`` or ``.zarr`` store (kind ``h5ad`` / ``zarr``).
+
+    For a large cell-major (CSR) matrix, a gene-major index is built once in the background
+    into the user's cache dir (:mod:`cellucid.data.gene_index`); genes are read by scanning
+    the matrix until it is ready, then with one small read each.
+    """
+
+    def __init__(self, backend: "StoreBackend", options: SourceOptions, kind: SourceKind, default_name: str):
+        super().__init__(backend, options, kind, default_name)
+        self._attach_gene_index()
+
+    def _attach_gene_index(self) -> None:
+        from cellucid.data.gene_index import IndexedReader, index_for_reader
+
+        reader = self._reader
+        if reader is None or getattr(reader, "layout", None) != "csr" or not getattr(reader, "on_disk", False):
+            return
+        if int(reader.indptr[-1]) < GENE_INDEX_MIN_NNZ:
+            return
+        try:
+            index = index_for_reader(reader, self._backend.label, self.dataset_id(), self._expression,
+                                     progress=False)
+        except OSError:  # no usable cache dir: keep scanning, still correct
+            return
+        if index is not None:
+            self._reader = IndexedReader(reader, index)
+
+    def gene_index_progress(self) -> float | None:
+        """Fraction (0..1) of the gene index built, or ``None`` when none is used."""
+        index = getattr(self._reader, "index", None)
+        return None if index is None else (1.0 if index.ready else index.progress)
+
+    def close(self) -> None:
+        reader = self._reader
+        super().close()
+        if hasattr(reader, "index"):
+            reader.close()
 
     def watched_paths(self) -> tuple[str, ...]:
         return (self._backend.label,)  # the path the store was opened from

@@ -7,6 +7,12 @@ from cellucid.server.handlers.base import BaseHandler
 
 class HealthHandler(BaseHandler):
     def get(self) -> None:
+        health = dict(self.state.health)
         problem = self.state.watch.problem  # set by a data route that saw the files change
-        self.write_json(self.state.health if problem is None else
-                        {**self.state.health, "status": "data_changed", "problem": problem})
+        if problem is not None:
+            health.update(status="data_changed", problem=problem)
+        # A backed CSR file builds a gene-major index in the background: report how far.
+        progress = getattr(self.state.source, "gene_index_progress", None)
+        if progress is not None and (value := progress()) is not None:
+            health["gene_index"] = round(value, 3)
+        self.write_json(health)
