@@ -104,3 +104,44 @@ def test_highlight_groups_live_on_named_pages(viewer):
     page.select_option("[data-testid=group-page]", label="markers")
     page.wait_for_function("window.cellucid.state().active_page === 'markers'")
     assert green() > 100
+
+
+@pytest.fixture
+def flat_server():
+    import anndata as ad
+    import pandas as pd
+
+    from cellucid.anndata_server import AnnDataServer
+
+    rng = np.random.default_rng(5)
+    n = 2000
+    # nearly flat, clustered cloud: one axis 10,000× shorter than the other; duplicates-free
+    x = np.concatenate([rng.normal(0, 1, n // 2), rng.normal(8, 0.3, n - n // 2)])
+    xy = np.stack([x, rng.normal(0, 1e-4, n)], axis=1).astype(np.float32)
+    adata = ad.AnnData(X=None, obs=pd.DataFrame({"k": pd.Categorical(rng.choice(["a", "b"], n))}, index=[f"c{i}" for i in range(n)]),
+                       obsm={"X_umap": xy})
+    srv = AnnDataServer(adata, port=0, quiet=True).start_background()
+    yield srv
+    srv.stop()
+
+
+def test_neighbourhoods_on_flat_uneven_data_match_scipy(browser, flat_server):
+    from conftest import open_viewer
+
+    v = open_viewer(browser, flat_server.url)
+    try:
+        xy = raw_embedding(flat_server, "X_umap", 2)
+        tree = cKDTree(xy)
+        for cell, r in [(3, 0.05), (1500, 0.01), (10, 2.0)]:
+            v.js("([c, r]) => window.cellucid.setProximityRadius(r)", [cell, r])
+            got = v.js("async ([c]) => { await window.cellucid.selectProximity(c); return window.cellucid.state().selected; }", [cell])
+            expected = np.flatnonzero(((xy - xy[cell]) ** 2).sum(axis=1) <= r * r)
+            assert got == expected.tolist(), (cell, r)
+        seed = np.arange(0, 2000, 97)
+        v.js("(c) => window.cellucid.select(c)", seed.tolist())
+        got = v.js("async () => { await window.cellucid.growKnn(12); return window.cellucid.state().selected; }")
+        _, nn = tree.query(xy[seed], k=13)
+        assert got == np.union1d(seed, nn[:, 1:].ravel()).tolist()
+        assert v.errors == []
+    finally:
+        v.page.close()

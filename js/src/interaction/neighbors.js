@@ -30,8 +30,15 @@ export class NeighborGrid {
     // about 2 cells per square
     let vol = 1;
     for (let a = 0; a < dim; a++) vol *= Math.max(hi[a] - lo[a], 1e-12);
-    const side = Math.max(Math.pow(vol / Math.max(1, ids.length / 2), 1 / dim), 1e-12);
-    const G = [0, 1, 2].map((a) => (a < dim ? Math.max(1, Math.min(1024, Math.ceil((hi[a] - lo[a]) / side) || 1)) : 1));
+    let side = Math.max(Math.pow(vol / Math.max(1, ids.length / 2), 1 / dim), 1e-12);
+    const dims = (sd) => [0, 1, 2].map((a) => (a < dim ? Math.max(1, Math.min(1024, Math.ceil((hi[a] - lo[a]) / sd) || 1)) : 1));
+    let G = dims(side);
+    // flat data (one axis much shorter) would make the squares tiny and their number huge
+    while (G[0] * G[1] * G[2] > 4 * ids.length + 64 || Math.max(...G) >= 1024) {
+      if (Math.max(...G) === 1) break;
+      side *= 1.5;
+      G = dims(side);
+    }
     Object.assign(this, { lo, hi, side, G });
     const key = new Int32Array(ids.length);
     const counts = new Int32Array(G[0] * G[1] * G[2] + 1);
