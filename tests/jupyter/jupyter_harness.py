@@ -181,11 +181,16 @@ def output_matching(page, pattern: str, timeout: float = 60) -> re.Match:
     raise AssertionError(f"no output matching {pattern!r}; outputs: {texts}")
 
 
-def viewer_frame(page, timeout: float = 90):
-    """The Playwright Frame of the cellucid iframe, once its viewer has rendered."""
+def viewer_frame(page, timeout: float = 150):
+    """The Playwright Frame of the (first) cellucid iframe, once its viewer has rendered.
+
+    Each step gets its own ``timeout``: on a loaded 2-core machine, kernel start, the health
+    probe and the first render can each take a while."""
     page.wait_for_selector("iframe[title='cellucid viewer'], .cellucid-widget-error", timeout=timeout * 1000)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if page.locator(".cellucid-widget-error").count():
+            break
         for fr in page.frames:
             if "embed=1" in fr.url:
                 # Lab/Notebook 7 skip rendering of off-screen cells (content-visibility): an

@@ -25,7 +25,7 @@ from jupyter_harness import (
 )
 from matplotlib.path import Path as MplPath
 
-pytestmark = [pytest.mark.jupyter, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.jupyter, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
 N_CELLS = 3000
 
