@@ -91,26 +91,23 @@ def targets(results) -> list[tuple[str, str, str, str]]:
     eb = s.get("embedding_bytes")
     add("embedding bytes per cell", "≤ 4", eb / n if eb else None, lambda v: f"{v:.2f}", lambda v: v <= 4)
     add("embedding time (warm)", "≤ 20 ms", s.get("embedding_warm_s"), lambda v: f"{v * 1e3:.0f} ms", lambda v: v <= 0.02)
-    add("one gene, warm p50", "≤ 20 ms", s.get("gene_warm_p50_s"), lambda v: f"{v * 1e3:.0f} ms", lambda v: v <= 0.02)
+    add("one gene, warm p50 (gene index ready)", "≤ 20 ms", s.get("gene_warm_p50_s"), lambda v: f"{v * 1e3:.0f} ms", lambda v: v <= 0.02)
     add("one gene on the wire", "≤ 120 KB", s.get("gene_bytes"), lambda v: f"{v / 1e3:.0f} KB", lambda v: v <= 120e3)
-    cold, cxc = s.get("gene_cold_s"), (cx or {}).get("summary", {}).get("gene_cold_s")
-    add("very first gene vs cellxgene", "≤ 1/5", cold / cxc if cold and cxc else None, lambda v: f"{v:.2f}× ({cold * 1e3:.0f} vs {cxc * 1e3:.0f} ms)", lambda v: v <= 0.2)
-    add("peak server RSS", "≤ 300 MB", s.get("peak_rss_bytes"), lambda v: f"{v / 1e6:.0f} MB", lambda v: v <= 300e6)
+    cxc = (cx or {}).get("summary", {}).get("gene_cold_s")
+    runs = h["runs"] if h else []
+    first = runs[0]["gene_cold_s"] if runs else None
+    later = sorted(x["gene_cold_s"] for x in runs[1:])
+    later = later[len(later) // 2] if later else None
+    add("very first gene vs cellxgene, file never seen (index building)", "≤ 1/5", first / cxc if first and cxc else None,
+        lambda v: f"{v:.2f}× ({first * 1e3:,.0f} vs {cxc * 1e3:,.0f} ms)", lambda v: v <= 0.2)
+    add("very first gene vs cellxgene, later starts (index cached)", "≤ 1/5", later / cxc if later and cxc else None,
+        lambda v: f"{v:.2f}× ({later * 1e3:,.0f} vs {cxc * 1e3:,.0f} ms)", lambda v: v <= 0.2)
+    add("peak server RSS (incl. the index build)", "≤ 300 MB", s.get("peak_rss_bytes"), lambda v: f"{v / 1e6:.0f} MB", lambda v: v <= 300e6)
     add("in-memory AnnData ready", "≤ 0.5 s", (mem or {}).get("summary", {}).get("ready_s"), lambda v: f"{v:.2f} s", lambda v: v <= 0.5)
     b = br["summary"] if br else {}
     add("browser first frame", "≤ 1.5 s", b.get("first_frame_s"), lambda v: f"{v:.2f} s", lambda v: v <= 1.5)
     add("browser gene recolor", "≤ 0.5 s", b.get("gene_recolor_s"), lambda v: f"{v:.2f} s", lambda v: v <= 0.5)
     add("bytes before first frame", "≤ 6 MB", b.get("bytes_before_first_frame"), lambda v: f"{v / 1e6:.1f} MB", lambda v: v <= 6e6)
-    hi = _by(results["http"], "cellucid (h5ad + gene index)", big)
-    if hi:
-        si = hi["summary"]
-        add("with gene index: one gene, warm p50 (HTTP)", "≤ 20 ms", si.get("gene_warm_p50_s"), lambda v: f"{v * 1e3:.0f} ms", lambda v: v <= 0.02)
-        add("with gene index: one gene on the wire", "≤ 120 KB", si.get("gene_bytes"), lambda v: f"{v / 1e3:.0f} KB", lambda v: v <= 120e3)
-        later = [x["gene_cold_s"] for x in hi["runs"][1:]]
-        fst = min(later) if later else None
-        add("with gene index built: very first gene vs cellxgene", "≤ 1/5", fst / cxc if fst and cxc else None,
-            lambda v: f"{v:.3f}× ({fst * 1e3:.0f} vs {cxc * 1e3:.0f} ms)", lambda v: v <= 0.2)
-        add("with gene index: peak server RSS (incl. the build)", "≤ 300 MB", si.get("peak_rss_bytes"), lambda v: f"{v / 1e6:.0f} MB", lambda v: v <= 300e6)
     if gi:
         add("one gene through the gene index (p50, in-process)", "≤ 20 ms", gi["column_p50_s"], lambda v: f"{v * 1e3:.2f} ms", lambda v: v <= 0.02)
     return [(f"{name} ({n // 1000}k cells)", *rest) for name, *rest in rows]
@@ -181,12 +178,12 @@ def findings(results) -> list[str]:
     big = max(main, key=lambda k: ds[k]["n_cells"])
     n = f"{ds[big]['n_cells'] // 1000:,}k cells"
     get = lambda kind, tool: (_by(results[kind], tool, big) or {}).get("summary", {})  # noqa: E731
-    c, ci, cx = get("http", "cellucid (h5ad)"), get("http", "cellucid (h5ad + gene index)"), get("http", "cellxgene 1.3.0")
+    ci, c, cx = get("http", "cellucid (h5ad)"), get("http", "cellucid (h5ad, no gene index)"), get("http", "cellxgene 1.3.0")
     ce, c95 = get("http", "cellucid (export)"), get("http", "cellucid 0.9.5 (range replay)")
     out = []
     imp = results.get("import_s", {})
-    if c.get("ready_s") and imp.get("anndata"):
-        out.append(f"Start → ready of the backed .h5ad server is {c['ready_s']:.2f} s at {n} (export folder: "
+    if ci.get("ready_s") and imp.get("anndata"):
+        out.append(f"Start → ready of the backed .h5ad server is {ci['ready_s']:.2f} s at {n} (export folder: "
                    f"{_s(ce.get('ready_s'))} s). Importing anndata alone took {imp['anndata']:.2f} s in a fresh "
                    "interpreter during this run" + (", so ≤ 0.5 s needs a start path that does not import anndata."
                                                     if imp["anndata"] > 0.5 else "."))
@@ -306,9 +303,10 @@ def markdown(results) -> str:
                       "one gene p50 / p95 ms", "read per gene", "plain backed read s", "index size",
                       "build peak RSS over baseline MB",
                       "one gene gzipped: dense f32 / sparse u32+f32 / sparse delta+f32", "same values"], rows), "",
-              "The `cellucid (h5ad + gene index)` rows of the server table run the real server with the index "
-              "hooked in (`bench/serve_with_index.py`): its first start builds the index in the background "
-              "(cold gene = before it is ready), later starts reuse it; warm genes are measured once it is ready.",
+              "In the server table, `cellucid (h5ad)` is the product as shipped: its first start on a file builds "
+              "the index in the background (that start's first gene comes before it is ready), later starts "
+              "reuse it; warm genes are measured once health reports it ready. `cellucid (h5ad, no gene index)` "
+              "runs with `CELLUCID_GENE_INDEX=0`: every gene is a scan of the CSR matrix.",
               ""]
     sc = scaling(results)
     if sc:

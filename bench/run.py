@@ -35,9 +35,9 @@ LOGS = HERE / ".cache" / "logs"
 
 TOOLS = {
     "cellucid": lambda: tools.Cellucid("h5ad"),
+    "cellucid-noindex": lambda: tools.Cellucid("h5ad", gene_index=False),
     "cellucid-zarr": lambda: tools.Cellucid("zarr"),
     "cellucid-export": lambda: tools.Cellucid("export"),
-    "cellucid-indexed": tools.CellucidIndexed,
     "cellucid-inmem": tools.CellucidInMemory,
     "cellxgene": tools.Cellxgene,
     "cellucid095": tools.Cellucid095,

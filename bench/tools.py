@@ -29,23 +29,56 @@ def _ok(r, what):
 
 class Cellucid:
     """This package's CLI server (``cellucid serve PATH``) on a backed h5ad, a zarr store or
-    an export folder; ``source`` says which path of the dataset it serves."""
+    an export folder; ``source`` says which path of the dataset it serves.
+
+    Backed CSR sources build a gene-major index in the background (cellucid.data.gene_index).
+    Its cache goes to bench/.cache/cellucid-cache (never ~/.cache), emptied before the first
+    start on each dataset: the first start builds the index, later starts reuse it, as a
+    user's would. ``settle`` waits until it is ready (health reports progress) before the
+    warm genes. ``gene_index=False`` turns it off (``CELLUCID_GENE_INDEX=0``): the scan.
+    """
 
     name = "cellucid"
     ready_path = "/_cellucid/health"
+    CACHE = BENCH / ".cache" / "cellucid-cache"
 
-    def __init__(self, source: str = "h5ad"):
+    def __init__(self, source: str = "h5ad", gene_index: bool = True):
         self.source = source
-        self.label = f"cellucid ({source})"
+        self.gene_index = gene_index
+        self.label = f"cellucid ({source})" if gene_index else f"cellucid ({source}, no gene index)"
+        self._fresh: set[str] = set()
 
     def path(self, ds):
         return getattr(ds, self.source)
+
+    def env(self, ds):
+        import os
+        import shutil
+
+        if ds.name not in self._fresh:
+            shutil.rmtree(self.CACHE, ignore_errors=True)
+            self._fresh.add(ds.name)
+        env = dict(os.environ, CELLUCID_CACHE_DIR=str(self.CACHE))
+        if not self.gene_index:
+            env["CELLUCID_GENE_INDEX"] = "0"
+        return env
 
     def start(self, ds, log_dir):
         port = procs.free_port()
         exe = Path(sys.executable).parent / "cellucid"
         cmd = [str(exe), "serve", str(self.path(ds)), "--no-browser", "-p", str(port), "-q"]
-        return procs.start(cmd, port, self.ready_path, log_dir / f"cellucid-{self.source}-{ds.name}.log")
+        tag = self.label.split("(", 1)[1].rstrip(")").replace(", ", "-").replace(" ", "-")
+        return procs.start(cmd, port, self.ready_path, log_dir / f"cellucid-{tag}-{ds.name}.log", env=self.env(ds))
+
+    def settle(self, srv, timeout=900):
+        """Seconds until the gene index is ready (0 when the server builds none)."""
+        t = time.perf_counter()
+        while time.perf_counter() - t < timeout:
+            h = json.loads(get(srv.base + "/_cellucid/health").body)
+            if h.get("gene_index") is None or h["gene_index"] >= 1.0:
+                return time.perf_counter() - t
+            time.sleep(0.1)
+        raise RuntimeError("gene index not ready")
 
     def embedding(self, srv):
         return _ok(get(srv.base + "/_cellucid/api/embedding?key=X_umap&dim=2&format=u16"), "embedding")
@@ -63,40 +96,6 @@ class Cellucid:
         return _ok(get(srv.base + "/_cellucid/health"), "health")
 
 
-class CellucidIndexed(Cellucid):
-    """``cellucid serve`` on the backed .h5ad with the gene index hooked in
-    (bench/serve_with_index.py). The index cache starts empty for each dataset, so the
-    first start builds it (in the background) and later starts reuse it. Warm genes are
-    measured once the index is ready (``settle``); the cold gene is whatever comes first."""
-
-    CACHE = BENCH / ".cache" / "gene-index-server"
-
-    def __init__(self):
-        super().__init__("h5ad")
-        self.label = "cellucid (h5ad + gene index)"
-        self._fresh: set[str] = set()
-
-    def start(self, ds, log_dir):
-        import os
-        import shutil
-
-        if ds.name not in self._fresh:
-            shutil.rmtree(self.CACHE, ignore_errors=True)
-            self._fresh.add(ds.name)
-        port = procs.free_port()
-        cmd = [sys.executable, str(BENCH / "serve_with_index.py"), "serve", str(ds.h5ad), "--no-browser", "-p", str(port), "-q"]
-        env = dict(os.environ, CELLUCID_CACHE_DIR=str(self.CACHE))
-        return procs.start(cmd, port, self.ready_path, log_dir / f"cellucid-indexed-{ds.name}.log", env=env)
-
-    def settle(self, srv, timeout=900):
-        t = time.perf_counter()
-        while time.perf_counter() - t < timeout:
-            if "gene index ready" in srv.log_path.read_text(errors="replace"):
-                return time.perf_counter() - t
-            time.sleep(0.1)
-        raise RuntimeError("gene index not ready")
-
-
 class CellucidInMemory(Cellucid):
     """``AnnDataServer(adata)`` on an AnnData already in memory (bench/inmem_server.py).
     ``ready`` is AnnDataServer() → health answers, measured inside that process."""
@@ -110,7 +109,8 @@ class CellucidInMemory(Cellucid):
         out = log_dir / f"inmem-{ds.name}.json"
         out.unlink(missing_ok=True)
         cmd = [sys.executable, str(BENCH / "inmem_server.py"), str(ds.h5ad), str(port), str(out)]
-        srv = procs.start(cmd, port, self.ready_path, log_dir / f"cellucid-inmem-{ds.name}.log", timeout=600)
+        srv = procs.start(cmd, port, self.ready_path, log_dir / f"cellucid-inmem-{ds.name}.log", timeout=600,
+                          env=self.env(ds))
         for _ in range(500):
             if out.exists():
                 break
