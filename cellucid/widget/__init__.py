@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from cellucid.widget._lifetime import stop_all
+from cellucid.widget._session import SessionError
 from cellucid.widget.proxy import set_proxy
 from cellucid.widget.viewer import Viewer
 
-__all__ = ["show_anndata", "show", "set_proxy", "Viewer", "stop_all"]
+__all__ = ["show_anndata", "show", "set_proxy", "Viewer", "stop_all", "SessionError"]
 
 
 def _start_viewer(data: Any, *, height: int, color_by, embedding, dimension, display: bool,

@@ -69,3 +69,41 @@ def indices_from_json(value: Any, widget: Any = None) -> np.ndarray:
 
 
 INDICES_SERIALIZERS = {"to_json": indices_to_json, "from_json": indices_from_json}
+
+
+def _is_packed(value: Any) -> bool:
+    return isinstance(value, dict) and "buffer" in value
+
+
+def session_from_json(value: Any, widget: Any = None) -> dict:
+    """traitlets ``from_json`` for the pushed session: the viewer's session object whose
+    ``selection`` and ``highlight_groups[i].cells`` arrive as binary buffers → uint32 arrays."""
+    if not isinstance(value, dict):
+        return {}
+    out = dict(value)
+    if "selection" in out:
+        out["selection"] = indices_from_json(out["selection"]) if _is_packed(out["selection"]) else as_indices(out["selection"])
+    groups = []
+    for g in out.get("highlight_groups") or []:
+        g = dict(g)
+        cells = g.get("cells")
+        g["cells"] = indices_from_json(cells) if _is_packed(cells) else as_indices(cells)
+        groups.append(g)
+    if "highlight_groups" in out:
+        out["highlight_groups"] = groups
+    return out
+
+
+def session_to_json(value: Any, widget: Any = None) -> dict:
+    """traitlets ``to_json``: uint32 arrays in the session → binary buffers (the inverse)."""
+    if not isinstance(value, dict):
+        return {}
+    out = dict(value)
+    if "selection" in out:
+        out["selection"] = indices_to_json(out["selection"])
+    if "highlight_groups" in out:
+        out["highlight_groups"] = [{**g, "cells": indices_to_json(g.get("cells"))} for g in out["highlight_groups"]]
+    return out
+
+
+SESSION_SERIALIZERS = {"to_json": session_to_json, "from_json": session_from_json}

@@ -13,7 +13,7 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from cellucid.widget._codec import INDICES_SERIALIZERS, as_indices
+from cellucid.widget._codec import INDICES_SERIALIZERS, SESSION_SERIALIZERS, as_indices
 
 _STATIC = pathlib.Path(__file__).resolve().parent.parent / "static" / "widget" / "widget.js"
 
@@ -34,7 +34,8 @@ class CellucidWidget(anywidget.AnyWidget):
     Python → viewer: ``highlight`` (+ ``highlight_color``), ``color_by``, ``embedding``,
     ``dimension`` and the one-off commands of :meth:`send_command`.
     Viewer → Python: ``selection`` (+ ``selection_event``), ``hover``, ``ready``/``ready_info``,
-    ``status``, and ``click`` events (custom messages, see :meth:`on_event`).
+    ``status``, ``session`` (+ ``session_request_id``), and ``click`` / ``session_restored``
+    events (custom messages, see :meth:`on_event`).
     """
 
     _esm = _STATIC if _STATIC.is_file() else _NOT_BUILT_ESM
@@ -53,6 +54,11 @@ class CellucidWidget(anywidget.AnyWidget):
     hover = t.Int(None, allow_none=True).tag(sync=True)
     ready = t.Bool(False).tag(sync=True)
     ready_info = t.Dict({}).tag(sync=True)
+    # The viewer's full session (what its "save" button writes), pushed after every change;
+    # selection and highlight-group cells are uint32 arrays carried as binary buffers.
+    session = t.Dict({}).tag(sync=True, **SESSION_SERIALIZERS)
+    # the request id a pushed session answers ("" for a push after a change)
+    session_request_id = t.Unicode("").tag(sync=True)
     # "", "loading", "ok", or "error: <what happened>" — set by the JS
     status = t.Unicode("").tag(sync=True)
 

@@ -28,6 +28,7 @@ import numpy as np
 from cellucid.widget import _lifetime
 from cellucid.widget._codec import as_indices
 from cellucid.widget._obs import is_anndata, read_obs
+from cellucid.widget import _session
 from cellucid.widget._widget import CellucidWidget
 from cellucid.widget.proxy import iframe_target
 
@@ -74,7 +75,8 @@ class Viewer:
         self._data = data
         self._obs_cache = None
         self._callbacks: dict[str, list[Callable]] = {e: [] for e in _EVENTS}
-        self._state: dict[str, Any] = {"selection": None, "hover": None, "click": None, "ready": None}
+        self._state: dict[str, Any] = {"selection": None, "hover": None, "click": None, "ready": None,
+                                       "session_restored": None}
         self._ready = threading.Event()
         self._stopped = False
         self._auto_displayed_in: int | None = None
@@ -182,6 +184,15 @@ class Viewer:
             info = {"n_cells": payload.get("n_cells"), "dimensions": list(payload.get("dimensions") or [])}
             self._ready.set()
             self._emit("ready", info)
+        elif name == "session_restored":
+            info = {"ok": bool(payload.get("ok")), "error": payload.get("error"), "hint": payload.get("hint"),
+                    "request_id": payload.get("request_id")}
+            self._state["session_restored"] = info
+            if not info["ok"]:
+                # Arrives between cells: a warning (shown in the running cell's output or the
+                # log) rather than an exception nobody could catch.
+                warnings.warn(f"cellucid: the viewer did not restore the session: {info['error']}"
+                              + (f" (hint: {info['hint']})" if info["hint"] else ""), stacklevel=2)
         elif name == "click":
             self._emit("click", {"cell": payload.get("cell"), "shift": bool(payload.get("shift")),
                                  "ctrl": bool(payload.get("ctrl"))})
@@ -347,6 +358,88 @@ class Viewer:
     def reset_view(self) -> None:
         """Reset the camera to show all cells."""
         self.widget.send_command("reset_view")
+
+    # -- sessions and highlight groups ------------------------------------------------
+    def session(self) -> dict:
+        """The viewer's current session as a JSON-ready dict: dataset id and name, embedding,
+        dimension, camera, coloring, color map and range, filters, selection, highlight
+        groups and their pages (the same object the viewer's "save" button writes).
+
+        The viewer pushes it to Python after every change, so this answers at once, from the
+        last push. Raises :class:`~cellucid.widget._session.SessionError` if the viewer has
+        not reported one yet (not displayed, or not loaded: ``await viewer.ready()``).
+        """
+        current = self.widget.session
+        if not current:
+            raise _session.SessionError(
+                "the viewer has not reported its session yet",
+                "display the viewer and wait until it has loaded (`await viewer.ready()`), then try again",
+            )
+        return _session.to_jsonable(current)
+
+    def save_session(self, path) -> str:
+        """Write the viewer's current session (:meth:`session`) to ``path`` as JSON; returns
+        the path. The file loads back with :meth:`load_session` or the viewer's "load"."""
+        return _session.write_session(self.session(), path)
+
+    def load_session(self, session) -> None:
+        """Restore a session in the viewer: ``session`` is a path to a session file (from
+        :meth:`save_session` or the viewer's "save") or a session dict.
+
+        A session saved for another dataset is refused: here, with a
+        :class:`~cellucid.widget._session.SessionError`, when the viewer has already told
+        Python its dataset id; otherwise the viewer refuses it (it keeps its state) and
+        Python gets a ``UserWarning`` and ``viewer.state["session_restored"]`` =
+        ``{"ok": False, "error": ..., "hint": ...}`` once the answer arrives. The restored
+        coloring, embedding and dimension flow back into ``color_by`` etc. as usual.
+        """
+        if isinstance(session, dict):
+            o = session
+            _session.check_session(o)
+        else:
+            o = _session.read_session(session)
+        current = self.widget.session or {}
+        dataset_id = current.get("dataset_id") or (self.widget.ready_info or {}).get("dataset_id")
+        _session.check_same_dataset(o, dataset_id, current.get("dataset_name"))
+        self._state["session_restored"] = None
+        self.widget.send_command("set_session", {"session": _session.to_jsonable(o), "request_id": secrets.token_hex(6)})
+
+    async def fetch_session(self, timeout: float = 10.0) -> dict:
+        """``await viewer.fetch_session()``: ask the viewer for its session now and wait for
+        the answer (rarely needed: :meth:`session` already holds the last pushed one)."""
+        rid = secrets.token_hex(6)
+        self.widget.send_command("get_session", {"request_id": rid})
+        deadline = time.monotonic() + timeout
+        while self.widget.session_request_id != rid and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if self.widget.session_request_id != rid:
+            raise _session.SessionError(f"the viewer did not send its session within {timeout} s",
+                                        "check that the viewer is displayed and loaded (viewer.status)")
+        return self.session()
+
+    @property
+    def groups(self) -> dict[str, dict[str, np.ndarray]]:
+        """Highlight groups as ``{page name: {group name: uint32 cell positions}}`` (from
+        the last pushed session; ``{}`` before the viewer has loaded). Two groups with one
+        name on one page: the later ones get `` (2)``, `` (3)`` …"""
+        return _session.groups_from_session(self.widget.session or {})
+
+    def groups_to_obs(self, prefix: str = "group_"):
+        """Highlight groups as boolean columns, ``True`` for member cells.
+
+        Returns a new DataFrame with only the group columns, indexed like ``obs`` (so
+        ``adata.obs = adata.obs.join(viewer.groups_to_obs())`` adds them; ``adata`` is not
+        modified here). Columns are ``<prefix><group name>``, or
+        ``<prefix><page name>/<group name>`` when groups on different pages share a name.
+        No groups yet (or no browser attached) → a frame with the obs index and no columns.
+        """
+        if self._data is None:  # no obs to read (a bare server object): positions as the index
+            import pandas as pd
+
+            index = pd.RangeIndex(self.n_cells or 0)
+        else:
+            index = self._obs().index
+        return _session.groups_frame(self.groups, index, prefix=prefix)
 
     # -- readiness -------------------------------------------------------------------
     @property

@@ -60,6 +60,7 @@ function render({ model, el }) {
             embedding: payload.embedding ?? null,
             dimension: payload.dimension ?? null,
             color_by: payload.color_by ?? null,
+            dataset_id: payload.dataset_id ?? null,
           };
           // Python's choices win; the viewer's defaults fill what Python left unset.
           pushInitialState(info);
@@ -82,6 +83,17 @@ function render({ model, el }) {
           });
           break;
         }
+        case "session": {
+          // the viewer's full session; its cell lists become binary comm buffers
+          const o = { ...(payload.session || {}) };
+          o.selection = fromUint32(toUint32Cells(o.selection));
+          o.highlight_groups = (o.highlight_groups || []).map((g) => ({ ...g, cells: fromUint32(toUint32Cells(g.cells)) }));
+          setFromViewer({ session: o, session_request_id: payload.request_id ?? "" });
+          break;
+        }
+        case "session_restored":
+          model.send({ event: "session_restored", payload: { ...payload } });
+          break;
         case "hover":
           setFromViewer({ hover: payload.cell ?? null });
           break;
@@ -160,6 +172,9 @@ function render({ model, el }) {
   const onCustom = (content, buffers) => {
     if (!content || typeof content.cmd !== "string") return;
     const payload = { ...(content.payload || {}) };
+    // a restored session sets color_by/embedding/dimension itself: Python's earlier requests
+    // are superseded, so the viewer's next "state" must not be discarded as stale
+    if (content.cmd === "set_session") pending.clear();
     const transfer = [];
     if (content.has_cells) {
       payload.cells = bufferToUint32(buffers && buffers[0]);

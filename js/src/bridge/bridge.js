@@ -2,8 +2,29 @@
 // Active only with ?embed=1&token=..&parent_origin=..; every incoming message must come from
 // parent_origin and carry the token; every outgoing message goes only to parent_origin.
 import { addGroup } from "../ui/selection.js";
+import { restoreSession, sessionObject } from "../ui/session.js";
 
 const HOVER_MS = 50; // ≤ 20 hover messages per second
+const SESSION_MS = 250; // the pushed session trails the last change by this much
+// store keys that are part of the session (hover, tool, ... are not: no push for them)
+const SESSION_KEYS = new Set([
+  "embedding", "dimension", "navMode", "colorBy", "colormap", "clip", "range", "hiddenCategories", "filters",
+  "selection", "groupPages", "activePage", "highlightGroups", "vectors", "vectorField", "vectorParams",
+  "proximityRadius", "knnK", "cvd", "pointSize", "opacity", "theme",
+]);
+
+/** The session object with its cell lists as Uint32Arrays (sent as binary, never as JSON lists). */
+export function binarySession(app) {
+  const o = sessionObject(app);
+  o.selection = app.store.get().selection.slice();
+  const groups = app.store.get().highlightGroups;
+  o.highlight_groups = o.highlight_groups.map((g, i) => ({ ...g, cells: groups[i].cells.slice() }));
+  return o;
+}
+
+function sessionTransfer(o) {
+  return [o.selection.buffer, ...o.highlight_groups.map((g) => g.cells.buffer)];
+}
 
 /** Read the bridge parameters from the page URL; null when not embedded. */
 export function bridgeParams(search = window.location.search) {
@@ -71,7 +92,39 @@ export function startBridge(app, { token, parentOrigin }) {
     }
   });
 
+  // The full session, pushed after every change (and on request), so the host always holds
+  // the latest one: saving it never has to wait for a round trip.
+  let sessionTimer = null, lastCamera = "", started = false;
+  const pushSession = (requestId = null) => {
+    if (!started) return; // before "ready" there is no dataset identity yet
+    const session = binarySession(app);
+    lastCamera = JSON.stringify(session.camera);
+    post("session", { request_id: requestId, session }, sessionTransfer(session));
+  };
+  const scheduleSession = () => {
+    if (sessionTimer) clearTimeout(sessionTimer);
+    sessionTimer = setTimeout(() => ((sessionTimer = null), pushSession()), SESSION_MS);
+  };
+  app.store.subscribe((s, changed) => {
+    if ([...changed].some((k) => SESSION_KEYS.has(k))) scheduleSession();
+  });
+  // the camera is not in the store: compare its snapshot after each drawn frame (cheap, small)
+  app.on("frame", () => {
+    if (started && !sessionTimer && JSON.stringify(app.camera.snapshot()) !== lastCamera) scheduleSession();
+  });
+
   const handlers = {
+    get_session: (p) => pushSession(p.request_id ?? null),
+    set_session: async (p) => {
+      try {
+        await restoreSession(app, p.session);
+        post("session_restored", { request_id: p.request_id ?? null, ok: true });
+      } catch (e) {
+        // refused (other dataset, not a session): the viewer keeps its state and says why
+        post("session_restored", { request_id: p.request_id ?? null, ok: false, error: e.message, hint: e.hint || "" });
+        app.emit("error", `Session not restored: ${e.message}`, e.hint || "");
+      }
+    },
     highlight: (p) => addGroup(app, p.group || "python", toCells(p.cells, app.n), p.color || "#ff0000"),
     clear_highlights: () => app.store.set({ highlightGroups: [] }),
     color_by: (p) => app.setColorBy(p.name),
@@ -92,11 +145,16 @@ export function startBridge(app, { token, parentOrigin }) {
     const fn = handlers[d.type];
     if (!fn) return;
     try {
-      fn(d.payload || {});
+      const r = fn(d.payload || {});
+      if (r && r.catch) r.catch((e) => app.fail(e, `host message ${d.type}`));
     } catch (e) {
       app.fail(e, `host message ${d.type}`);
     }
   });
 
-  app.ready.then(() => post("ready", { n_cells: app.n, dimensions: dimensions(), ...stateMsg() }));
+  app.ready.then(() => {
+    started = true;
+    post("ready", { n_cells: app.n, dimensions: dimensions(), dataset_id: app.identity.id, ...stateMsg() });
+    pushSession();
+  });
 }
