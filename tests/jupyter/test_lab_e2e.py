@@ -431,3 +431,88 @@ def test_two_viewers_in_one_notebook_are_independent(jupyter, new_page, workdir)
         server.wait_kernels_idle()
         run_cell(page, 2)
         output_matching(page, rf"TWO 0 {n_b} True")
+
+
+GROUP_CELLS = [
+    SETUP.format(proxy="", n=N_CELLS),
+    "viewer = cellucid.show_anndata(adata, height=520, quiet=True, color_by='cell_type')",
+    "print('NOGROUPS', viewer.groups_to_obs().shape[1])",
+    "viewer.select(np.arange(0, {n}, 7))\nprint('SELECTED')".format(n=N_CELLS),
+    # the pushed session trails the last change by 250 ms: give it time to arrive
+    "import asyncio\nawait asyncio.sleep(1.5)\ndf = viewer.groups_to_obs()\n"
+    "print('GROUPS', json.dumps({c: int(df[c].sum()) for c in df.columns}), df.shape[0], str(df.dtypes.unique()))",
+    "p = viewer.save_session('session.json')\no = json.load(open(p))\n"
+    "print('SAVED', o['dataset_id'], o['color_by']['name'], len(o['highlight_groups']), len(o['selection']))",
+    "viewer.set_color_by('n_counts')\nprint('RECOLORED')",
+    "import asyncio\nawait asyncio.sleep(1.5)\nprint('BEFORE', viewer.state['color_by'])\n"
+    "viewer.load_session('session.json')\nprint('LOADED')",
+    "import asyncio\nawait asyncio.sleep(1.5)\nprint('AFTER', viewer.state['color_by'], viewer.state['session_restored'])",
+]
+
+
+def test_groups_and_sessions_in_jupyterlab(jupyter, new_page, workdir):
+    """Selection from Python → groups saved in the viewer UI on two pages → groups_to_obs
+    sums in Python; save_session writes the viewer's session; load_session restores the
+    coloring that Python changed meanwhile."""
+    write_notebook(workdir / "groups.ipynb", GROUP_CELLS)
+    with session(jupyter, new_page, "lab", f"{workdir.name}/groups.ipynb") as (server, page):
+        run_cell(page, 0)
+        run_cell(page, 1)
+        frame = viewer_frame(page)
+        server.wait_kernels_idle()
+        run_cell(page, 2)
+        output_matching(page, r"NOGROUPS 0")
+        run_cell(page, 3)
+        output_matching(page, r"SELECTED")
+        n_first = len(range(0, N_CELLS, 7))
+        frame.wait_for_function(f"() => window.cellucid.state().selection_count === {n_first}", timeout=30_000)
+        # save the selection as group "tcells" on page 1, through the viewer's own UI
+        frame.fill('[data-testid="group-name"]', "tcells")
+        frame.click('[data-testid="save-group"]')
+        # a second page with another "tcells" (a lasso selection) and a "bcells"
+        frame.fill('[data-testid="page-name"]', "second")
+        frame.click('[data-testid="add-page"]')
+        frame.click('[data-testid="tool-lasso"]')
+        local, offset = lasso_polygon(frame, page)
+        draw_lasso(page, local, offset)
+        frame.wait_for_function(f"() => ![0, {n_first}].includes(window.cellucid.state().selection_count)", timeout=30_000)
+        frame.fill('[data-testid="group-name"]', "tcells")
+        frame.click('[data-testid="save-group"]')
+        frame.evaluate("() => window.cellucid.select([1, 2, 3])")
+        frame.fill('[data-testid="group-name"]', "bcells")
+        frame.click('[data-testid="save-group"]')
+        st = frame.evaluate("() => window.cellucid.state()")
+        assert st["groups_by_page"] == {"page 1": ["tcells"], "second": ["tcells", "bcells"]}, st["groups_by_page"]
+        counts = [g["count"] for g in st["highlight_groups"]]
+        assert counts[0] == n_first and counts[2] == 3 and counts[1] not in (0, n_first)
+
+        time.sleep(1.0)
+        server.wait_kernels_idle()
+        run_cell(page, 4)
+        m = output_matching(page, r"GROUPS (\{.*\}) (\d+) (.*)")
+        sums = json.loads(m.group(1))
+        assert sums == {"group_page 1/tcells": counts[0], "group_second/tcells": counts[1], "group_bcells": 3}, sums
+        assert int(m.group(2)) == N_CELLS and "bool" in m.group(3)
+
+        run_cell(page, 5)
+        saved = output_matching(page, r"SAVED (\S+) (\S+) (\d+) (\d+)")
+        dataset_id = frame.evaluate("() => window.cellucid.session().dataset_id")
+        assert saved.group(1) == dataset_id and saved.group(2) == "cell_type"
+        assert int(saved.group(3)) == 3 and int(saved.group(4)) == 3  # groups; the last selection [1, 2, 3]
+        on_disk = json.loads((workdir / "session.json").read_text())
+        assert on_disk["highlight_groups"][0]["cells"] == list(range(0, N_CELLS, 7))
+
+        run_cell(page, 6)
+        output_matching(page, r"RECOLORED")
+        frame.wait_for_function("() => window.cellucid.state().color_by === 'n_counts'", timeout=30_000)
+        # the viewer's selection changes too, so the restore has more than the color to undo
+        frame.evaluate("() => window.cellucid.clearSelection()")
+        server.wait_kernels_idle()
+        run_cell(page, 7)
+        output_matching(page, r"BEFORE n_counts")
+        output_matching(page, r"LOADED")
+        frame.wait_for_function("() => window.cellucid.state().color_by === 'cell_type'"
+                                " && window.cellucid.state().selection_count === 3", timeout=30_000)
+        server.wait_kernels_idle()
+        run_cell(page, 8)
+        output_matching(page, r"AFTER cell_type \{'ok': True")
