@@ -33,6 +33,7 @@ def test_tour_notebook_runs_headless(tmp_path):
     joined = "\n".join(texts)
     assert "0 cells selected" in joined  # headless: nobody drew a lasso
     assert "cells highlighted" in joined
+    assert "no highlight groups yet" in joined  # groups_to_obs() with no browser attached
     # the show_anndata cell displayed a widget (an anywidget model view)
     show = next(c for c in code if "show_anndata" in c.source)
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in show.outputs)
