@@ -132,6 +132,9 @@ def plot(results, path: Path = PLOT) -> Path | None:
         ("browser", "first_frame_s", "browser: first frame (s)", 1),
         ("browser", "gene_recolor_s", "browser: gene recolor (s)", 1),
     ]
+    # One color per tool across all panels.
+    names = list(dict.fromkeys(r["tool"] for k in ("http", "browser") for r in results[k]))
+    color = {t: plt.cm.tab10(i % 10) for i, t in enumerate(names)}
     fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
     for ax, (kind, metric, title, scale) in zip(axes.ravel(), panels):
         for t in dict.fromkeys(r["tool"] for r in results[kind]):
@@ -143,7 +146,7 @@ def plot(results, path: Path = PLOT) -> Path | None:
                     xs.append(ds[k]["n_cells"])
                     ys.append(v * scale)
             if xs:
-                ax.plot(xs, ys, marker="o", label=t)
+                ax.plot(xs, ys, marker="o", label=t, color=color[t])
         if metric == "gene_warm_p50_s":
             gi = [(x["n_cells"], x["column_p50_s"] * 1e3) for x in results["gene_index"] if x["n_genes"] == g]
             if gi:

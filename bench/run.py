@@ -236,6 +236,7 @@ def main(argv=None) -> int:
         results["datasets"] = {**old.get("datasets", {}), **results["datasets"]}
         results["errors"] = [e for e in old.get("errors", []) if not any(
             d in e["where"] for d in results["datasets"])] + results["errors"]
+        results["versions"] = {**old.get("versions", {}), **results["versions"]}
         results["merged_from"] = old.get("date")
     results["wall_s"] = time.time() - started
     save(results, args.out)
