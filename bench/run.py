@@ -237,7 +237,7 @@ def main(argv=None) -> int:
         results["errors"] = [e for e in old.get("errors", []) if not any(
             d in e["where"] for d in results["datasets"])] + results["errors"]
         results["versions"] = {**old.get("versions", {}), **results["versions"]}
-        results["merged_from"] = old.get("date")
+        results["merged_from"] = old.get("merged_from", []) + [f"{old.get('date')}: {old.get('command')}"]
     results["wall_s"] = time.time() - started
     save(results, args.out)
     report.write(results)
