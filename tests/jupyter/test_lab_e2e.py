@@ -446,7 +446,8 @@ GROUP_CELLS = [
     "viewer.set_color_by('n_counts')\nprint('RECOLORED')",
     "import asyncio\nawait asyncio.sleep(1.5)\nprint('BEFORE', viewer.state['color_by'])\n"
     "viewer.load_session('session.json')\nprint('LOADED')",
-    "import asyncio\nawait asyncio.sleep(1.5)\nprint('AFTER', viewer.state['color_by'], viewer.state['session_restored'])",
+    "import asyncio\nawait asyncio.sleep(1.5)\nprint('AFTER', viewer.state['color_by'], viewer.state['session_restored'])\n"
+    "f = await viewer.fetch_session()\nprint('FETCHED', f['color_by']['name'], len(f['selection']), viewer.widget.session_request_id != '')",
 ]
 
 
@@ -516,3 +517,4 @@ def test_groups_and_sessions_in_jupyterlab(jupyter, new_page, workdir):
         server.wait_kernels_idle()
         run_cell(page, 8)
         output_matching(page, r"AFTER cell_type \{'ok': True")
+        output_matching(page, r"FETCHED cell_type 3 True")

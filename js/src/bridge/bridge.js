@@ -108,9 +108,10 @@ export function startBridge(app, { token, parentOrigin }) {
   app.store.subscribe((s, changed) => {
     if ([...changed].some((k) => SESSION_KEYS.has(k))) scheduleSession();
   });
-  // the camera is not in the store: compare its snapshot after each drawn frame (cheap, small)
+  // the camera is not in the store: compare its snapshot after each drawn frame (cheap, small);
+  // while the user orbits, every frame restarts the timer, so one push follows the movement
   app.on("frame", () => {
-    if (started && !sessionTimer && JSON.stringify(app.camera.snapshot()) !== lastCamera) scheduleSession();
+    if (started && JSON.stringify(app.camera.snapshot()) !== lastCamera) scheduleSession();
   });
 
   const handlers = {
