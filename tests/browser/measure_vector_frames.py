@@ -16,7 +16,7 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT  # noqa: E402
+from browser_page import CHROMIUM, CHROMIUM_ARGS, VIEWPORT  # noqa: E402
 
 
 def main(n_cells=100_000, particles=None):

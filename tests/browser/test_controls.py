@@ -91,7 +91,7 @@ def test_session_round_trip_restores_view_colors_filters_and_groups(browser, ser
     before = viewer.state()
     json.dumps(session)  # a session is plain JSON
 
-    from conftest import open_viewer
+    from browser_page import open_viewer
 
     fresh = open_viewer(browser, server.url)
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import open_viewer
+from browser_page import open_viewer
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from conftest import DOCS_IMAGES, open_viewer
+from browser_page import DOCS_IMAGES, open_viewer
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import open_viewer
+from browser_page import open_viewer
 
 pytestmark = pytest.mark.browser
 

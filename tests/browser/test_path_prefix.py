@@ -11,7 +11,7 @@ import pytest
 import tornado.httpclient
 import tornado.web
 
-from conftest import open_viewer
+from browser_page import open_viewer
 
 pytestmark = pytest.mark.browser
 

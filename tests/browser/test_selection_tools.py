@@ -126,7 +126,7 @@ def flat_server():
 
 
 def test_neighbourhoods_on_flat_uneven_data_match_scipy(browser, flat_server):
-    from conftest import open_viewer
+    from browser_page import open_viewer
 
     v = open_viewer(browser, flat_server.url)
     try:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import VIEWPORT, open_viewer
+from browser_page import VIEWPORT, open_viewer
 
 pytestmark = pytest.mark.browser
 
@@ -111,7 +111,7 @@ def test_reduced_motion_draws_still_streamlines(browser, server):
     page.emulate_media(reduced_motion="reduce")
     page.goto(server.url)
     page.wait_for_selector("body[data-ready='1']", timeout=30000)
-    from conftest import Viewer
+    from browser_page import Viewer
 
     v = Viewer(page, [])
     try:
