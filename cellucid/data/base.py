@@ -55,6 +55,20 @@ class BadParameter(CellucidError):
     """A request parameter is malformed or out of range (HTTP 400)."""
 
 
+def category_code_dtype(n_categories: int) -> tuple[str, int]:
+    """Smallest unsigned dtype for category codes, and its missing-value code.
+
+    Shared by the HTTP encoding and the export layout, so a served field and an exported
+    one use the same codes: uint8 up to 254 categories (255 = missing), uint16 up to 65534
+    (65535 = missing), else uint32 (4294967295 = missing).
+    """
+    if n_categories <= 254:
+        return "uint8", 255
+    if n_categories <= 65534:
+        return "uint16", 65535
+    return "uint32", 4294967295
+
+
 @dataclass(frozen=True)
 class EmbeddingInfo:
     """One ``obsm`` embedding the viewer can show.

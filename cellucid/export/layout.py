@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cellucid.data.base import category_code_dtype
+
 FORMAT = "cellucid_export_v1"
 IDENTITY_FILE = "dataset_identity.json"
 UPSTREAM_FORMAT = "compact_v1"
@@ -62,13 +64,7 @@ def gene_data_file(dtype: str) -> str:
     return f"{GENES_DIR}/data.{DTYPES[dtype][1]}"
 
 
-def codes_dtype(n_categories: int) -> tuple[str, int]:
-    """Smallest unsigned dtype holding ``n_categories`` codes plus a missing marker."""
-    if n_categories <= 254:
-        return "uint8", 255
-    if n_categories <= 65534:
-        return "uint16", 65535
-    return "uint32", 4294967295
+codes_dtype = category_code_dtype  # one rule for served and exported codes
 
 
 # -- quantization -----------------------------------------------------------------------

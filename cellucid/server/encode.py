@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from cellucid.data.base import FieldData
+from cellucid.data.base import FieldData, category_code_dtype
 
 U16_MISSING = 65535
 U16_MAX_VALUE = 65534
@@ -55,13 +55,7 @@ def quantize_u16(coords: np.ndarray) -> tuple[np.ndarray, list[list[float]]]:
     return out, bounds
 
 
-def code_dtype(n_categories: int) -> tuple[str, int]:
-    """Smallest unsigned dtype for category codes plus its missing-value code."""
-    if n_categories <= 254:
-        return "uint8", 255
-    if n_categories <= 65534:
-        return "uint16", 65535
-    return "uint32", 4294967295
+code_dtype = category_code_dtype  # one rule for served and exported codes
 
 
 def encode_codes(field: FieldData) -> tuple[np.ndarray, str, int]:
