@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import re
 import signal
 import socket
 import struct
-import subprocess
-import sys
 import threading
 import time
 
-import numpy as np
 import psutil
 import pytest
 
+from load_driver import start_server
 from relutil import file_state, open_fds
 from netprobe import request
 
@@ -151,22 +147,10 @@ def test_a_hundred_servers_started_and_stopped_leak_nothing(demo_h5ad):
     assert len(ports) >= 2  # really separate servers (ports are reused only after a stop)
 
 
-def _start_cli(path) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, "-m", "cellucid.cli", "serve", str(path), "--port", "0", "--no-browser"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    banner = ""
-    while "stop:" not in banner:
-        line = proc.stdout.readline()
-        assert line, banner + (proc.stderr.read() if proc.poll() is not None else "")
-        banner += line
-    return proc, int(re.search(r"open:\s+http://[^:]+:(\d+)/", banner).group(1))
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signals_stop_the_cli_within_2_seconds_even_under_load(demo_h5ad, sig):
     before = file_state(demo_h5ad)
-    proc, port = _start_cli(demo_h5ad)
+    proc, port = start_server(demo_h5ad)
     stop = threading.Event()
 
     def hammer(k):
