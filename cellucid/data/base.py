@@ -258,6 +258,10 @@ class DataSource(abc.ABC):
         deleted under an open handle can read as zeros instead of failing."""
         return ()
 
+    def gene_index_progress(self) -> float | None:
+        """Fraction (0..1) of a background gene index built, or ``None`` when none is used."""
+        return None
+
     def close(self) -> None:
         """Release files. Idempotent."""
 

@@ -12,7 +12,7 @@ class HealthHandler(BaseHandler):
         if problem is not None:
             health.update(status="data_changed", problem=problem)
         # A backed CSR file builds a gene-major index in the background: report how far.
-        progress = getattr(self.state.source, "gene_index_progress", None)
-        if progress is not None and (value := progress()) is not None:
-            health["gene_index"] = round(value, 3)
+        progress = self.state.source.gene_index_progress()
+        if progress is not None:
+            health["gene_index"] = round(progress, 3)
         self.write_json(health)
