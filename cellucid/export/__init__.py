@@ -5,6 +5,14 @@ The layout (format ``cellucid_export_v1``) is described in ``docs/export.md`` an
 reads folders written by the original cellucid-python ``prepare()`` (``compact_v1``).
 """
 
-from cellucid.export._prepare import prepare
-
 __all__ = ["prepare"]
+
+
+def __getattr__(name: str):
+    # prepare() pulls in scipy and pandas (~0.3 s); the export folder reader only needs
+    # cellucid.export.layout, so `cellucid serve <export folder>` must not pay for them.
+    if name == "prepare":
+        from cellucid.export._prepare import prepare
+
+        return prepare
+    raise AttributeError(f"module 'cellucid.export' has no attribute {name!r}")
