@@ -174,8 +174,14 @@ class ObsMetaHandler(DataHandler):
                                 lambda: Encoded(encode.json_bytes(encode.field_meta(data)), JSON))
 
 
+GENE_ENCODINGS = ("dense", "sparse")
+
+
 class GeneHandler(DataHandler):
-    """``/_cellucid/api/gene?name=CD3E[&column=gene_ids]`` or ``?index=17``: float32 per cell."""
+    """``/_cellucid/api/gene?name=CD3E[&column=gene_ids]`` or ``?index=17``, and
+    ``&encoding=dense`` (default: float32 per cell) or ``&encoding=sparse`` (the stored cells
+    only, byte-shuffled; what the viewer asks for — see docs/http-api.md and
+    :func:`cellucid.server.encode.sparse_gene`)."""
 
     async def get(self) -> None:
         self.require_genes()
@@ -183,24 +189,37 @@ class GeneHandler(DataHandler):
         index = self.int_param("index", None, 0, n_genes - 1)
         name = self.param("name")
         column = self.param("column")
+        encoding = self.param("encoding", default="dense")
+        if encoding not in GENE_ENCODINGS:
+            raise BadParameter(f"unknown gene encoding {encoding!r}",
+                               "Use encoding=dense (float32 per cell, the default) or encoding=sparse "
+                               "(see docs/http-api.md).")
         if index is None and not name:
             raise BadParameter("a gene needs name= or index=",
                                "For example /_cellucid/api/gene?name=CD3E or ?index=0.")
         source = self.state.source
 
         def build() -> Encoded:
+            # One executor hop: read, encode and compress here. The gzip body is made up front
+            # (every browser asks for it); the raw body stays for clients that do not.
             idx = index if index is not None else source.resolve_gene(name, column)
             values = np.asarray(source.gene_by_index(int(idx)), dtype=np.float32)
-            gene_name = str(source.gene_names()[int(idx)])
-            rng = encode.finite_range(values)
-            return _binary(values, "float32", {
+            names = {
                 "X-Cellucid-Gene-Index": str(int(idx)),
-                "X-Cellucid-Gene-Name": encode.name_header(gene_name),
+                "X-Cellucid-Gene-Name": encode.name_header(str(source.gene_names()[int(idx)])),
+            }
+            if encoding == "sparse":
+                parts, headers = encode.sparse_gene(values)
+                return Encoded(b"".join(parts), OCTET, {**headers, **names}, encode.gzip_rle(parts))
+            rng = encode.finite_range(values)
+            body = encode.le(values, "float32")
+            return Encoded(body, OCTET, {
+                "X-Cellucid-Dtype": "float32", "X-Cellucid-Shape": str(values.size), **names,
                 "X-Cellucid-Min": encode.number_header(rng[0] if rng else None),
                 "X-Cellucid-Max": encode.number_header(rng[1] if rng else None),
-            })
+            }, encode.gzip_rle([body]))
 
-        key = ("gene", index) if index is not None else ("gene", name, column)
+        key = ("gene", encoding, index) if index is not None else ("gene", encoding, name, column)
         await self.send_encoded(key, build)
 
 
