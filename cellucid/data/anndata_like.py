@@ -36,11 +36,14 @@ from __future__ import annotations
 
 import abc
 import re
+import sys
 from typing import Any, Iterable
 
 import numpy as np
-import pandas as pd
 
+# pandas is imported only where values are pandas objects (an in-memory AnnData, or an
+# encoding the store reader hands to anndata): a backed store's columns arrive as numpy
+# arrays or cellucid.data.elements types, and importing pandas would cost ~0.3 s at start.
 from cellucid.data.base import (
     BadParameter,
     DatasetSummary,
@@ -54,6 +57,7 @@ from cellucid.data.base import (
     SourceOptions,
     VectorFieldInfo,
 )
+from cellucid.data.elements import Categorical, Masked
 from cellucid.data.expression import ColumnReader, column_reader
 
 MAX_STRING_CATEGORIES = 1000
@@ -98,6 +102,10 @@ class Backend(abc.ABC):
     def n_categories(self, name: str) -> int:
         """Number of categories of a categorical obs column (backends may read metadata only)."""
         values = self.obs_column(name)
+        if isinstance(values, Categorical):
+            return len(values.categories)
+        import pandas as pd
+
         cat = values if isinstance(values, pd.Categorical) else pd.Categorical(values)
         return len(cat.categories)
 
@@ -160,6 +168,8 @@ class Backend(abc.ABC):
 
 def _hint_from_dtype(dtype: Any) -> str:
     """Classify a pandas/numpy dtype without looking at values."""
+    import pandas as pd
+
     if isinstance(dtype, pd.CategoricalDtype):
         return "categorical"
     if pd.api.types.is_bool_dtype(dtype):
@@ -183,13 +193,30 @@ def _to_str_list(values: Iterable[Any]) -> list[str]:
 def _is_missing_scalar(v: Any) -> bool:
     if v is None:
         return True
+    pd = sys.modules.get("pandas")  # pd.NA / NaT can only exist once pandas is imported
+    if pd is not None:
+        try:
+            return bool(pd.isna(v))
+        except (TypeError, ValueError):
+            return False
     try:
-        return bool(pd.isna(v))
+        return bool(v != v)  # NaN, numpy NaT
     except (TypeError, ValueError):
         return False
 
 
 def _categorical_data(name: str, values: Any, kind: str) -> FieldData:
+    if isinstance(values, Categorical):
+        codes = np.asarray(values.codes, dtype=np.int32)
+        return FieldData(
+            name=name,
+            kind=kind,  # type: ignore[arg-type]
+            codes=codes,
+            categories=_to_str_list(values.categories),
+            n_missing=int(np.count_nonzero(codes < 0)),
+        )
+    import pandas as pd
+
     cat = values if isinstance(values, pd.Categorical) else pd.Categorical(values)
     codes = np.asarray(cat.codes, dtype=np.int32)
     return FieldData(
@@ -202,6 +229,16 @@ def _categorical_data(name: str, values: Any, kind: str) -> FieldData:
 
 
 def _boolean_data(name: str, values: Any) -> FieldData:
+    if isinstance(values, Masked):
+        mask = np.asarray(values.mask, dtype=bool)
+        codes = np.where(mask, -1, np.asarray(values.values, dtype=bool).astype(np.int32)).astype(np.int32)
+        return FieldData(name=name, kind="boolean", codes=codes, categories=["False", "True"],
+                         n_missing=int(np.count_nonzero(mask)))
+    if isinstance(values, np.ndarray) and values.dtype == bool:
+        codes = values.astype(np.int32)
+        return FieldData(name=name, kind="boolean", codes=codes, categories=["False", "True"], n_missing=0)
+    import pandas as pd
+
     arr = pd.array(values, dtype="boolean") if not isinstance(values, np.ndarray) or values.dtype != bool else values
     if isinstance(arr, np.ndarray):
         codes = arr.astype(np.int32)
@@ -220,7 +257,12 @@ def _boolean_data(name: str, values: Any) -> FieldData:
 def _continuous_data(name: str, values: Any) -> FieldData:
     if isinstance(values, np.ndarray):
         out = values.astype(np.float32)
+    elif isinstance(values, Masked):
+        out = np.asarray(values.values).astype(np.float32)
+        out[np.asarray(values.mask, dtype=bool)] = np.nan
     else:  # pandas nullable array: NA → NaN
+        import pandas as pd
+
         out = pd.array(values).to_numpy(dtype=np.float32, na_value=np.nan)
     return FieldData(
         name=name,
@@ -232,11 +274,56 @@ def _continuous_data(name: str, values: Any) -> FieldData:
 
 def _string_categories(values: Any) -> tuple[np.ndarray, list[str], int]:
     """Factorize strings: (codes int32 with -1 = missing, sorted categories, n non-missing)."""
+    plain = _plain_strings(values)
+    if plain is not None:
+        return _factorize_str(*plain)
+    import pandas as pd
+
     series = pd.Series(np.asarray(values, dtype=object))
     missing = series.isna().to_numpy()
     strings = series.where(~missing, None).map(lambda v: v.decode() if isinstance(v, bytes) else v)
     codes, uniques = pd.factorize(strings, sort=True, use_na_sentinel=True)
     return codes.astype(np.int32), _to_str_list(uniques), int((~missing).sum())
+
+
+def _plain_strings(values: Any) -> tuple[list[str], np.ndarray | None] | None:
+    """``(strings, missing mask or None)`` when ``values`` holds only ``str`` (with a mask
+    for a nullable string column), else ``None`` (then pandas handles the odd cases)."""
+    if isinstance(values, Masked):
+        mask = np.asarray(values.mask, dtype=bool)
+        inner = _plain_strings(values.values)
+        if inner is None or inner[1] is not None:
+            return None
+        return inner[0], mask
+    if not isinstance(values, np.ndarray) or values.ndim != 1:
+        return None
+    if values.dtype.kind in "UT":
+        return values.tolist(), None
+    if values.dtype.kind == "O":
+        items = values.tolist()
+        if all(type(v) is str for v in items):
+            return items, None
+    return None
+
+
+def _factorize_str(items: list[str], missing: np.ndarray | None) -> tuple[np.ndarray, list[str], int]:
+    """What ``pandas.factorize(sort=True)`` gives for plain strings, with a dict."""
+    table: dict[str, int] = {}
+    if missing is None:
+        first = np.fromiter((table.setdefault(v, len(table)) for v in items), dtype=np.int64, count=len(items))
+    else:
+        first = np.fromiter(
+            (-1 if m else table.setdefault(v, len(table)) for v, m in zip(items, missing.tolist())),
+            dtype=np.int64, count=len(items),
+        )
+    uniques = list(table)
+    order = sorted(range(len(uniques)), key=uniques.__getitem__)  # str order = code points
+    rank = np.empty(len(uniques) + 1, dtype=np.int32)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(uniques), dtype=np.int32)
+    rank[-1] = -1  # code -1 indexes the last slot: stays missing
+    codes = rank[first]
+    n_present = len(items) if missing is None else int((~missing).sum())
+    return codes, [uniques[i] for i in order], n_present
 
 
 def _string_is_categorical(n_distinct: int, n_present: int) -> bool:

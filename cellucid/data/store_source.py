@@ -2,8 +2,9 @@
 
 Both are the on-disk AnnData format: groups ``obs``/``var`` (dataframes), ``obsm``,
 ``uns``, ``layers``, ``raw`` and ``X`` (dense array or ``csr_matrix``/``csc_matrix``
-group). :class:`StoreBackend` reads single elements with :func:`anndata.io.read_elem`
-(one obs column, the var index, one colors list) or by slicing datasets (obsm columns);
+group). :class:`StoreBackend` reads single elements with :mod:`cellucid.data.elements`
+(one obs column, the var index, one colors list; the common encodings directly, so
+start-up imports neither anndata nor pandas) or by slicing datasets (obsm columns);
 X is never loaded whole — genes are read one column at a time (see
 :mod:`cellucid.data.expression`).
 
@@ -22,19 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from cellucid.data import elements
 from cellucid.data.anndata_like import AnnDataLikeSource, Backend, _to_str_list
 from cellucid.data.base import CellucidError, InputError, SourceKind, SourceOptions
 
-
-def _attr(node: Any, key: str, default: Any = None) -> Any:
-    value = node.attrs.get(key, default)
-    if isinstance(value, bytes):
-        value = value.decode()
-    return value
-
-
-def _is_array(node: Any) -> bool:
-    return hasattr(node, "dtype") and hasattr(node, "shape")
+_attr = elements.attr_str
+_is_array = elements.is_array
 
 
 def _str_list(value: Any) -> list[str]:
@@ -67,9 +61,7 @@ class StoreBackend(Backend):
     # -- helpers --------------------------------------------------------------------------
     @staticmethod
     def _read(node: Any) -> Any:
-        from anndata.io import read_elem
-
-        return read_elem(node)
+        return elements.read_elem(node)
 
     def _df(self, var: str) -> Any:
         return self.root["raw"]["var"] if var == "raw" else self.root["var"]
