@@ -137,7 +137,7 @@ def sparse_gene(values: np.ndarray) -> tuple[list[np.ndarray], dict[str, str]]:
     planes = np.ascontiguousarray(stored.view(np.uint8).reshape(-1, 4).T)
     rng = finite_range(stored.view("<f4"))
     if rows.size < values.size:  # the zeros count too
-        rng = (min(rng[0], 0.0), max(rng[1], 0.0)) if rng else (0.0, 0.0)
+        rng = (min(0.0, rng[0]), max(0.0, rng[1])) if rng else (0.0, 0.0)
     headers = {
         "X-Cellucid-Encoding": "sparse",
         "X-Cellucid-Dtype": "float32",

@@ -1,6 +1,8 @@
 // The only module that talks HTTP. Every URL is relative to document.baseURI so the viewer
 // works at "/" and under a proxy prefix such as "/proxy/8765/" (see docs/http-api.md).
 
+import { decodeSparseGene, sparseGeneBytes } from "./geneCodec.js";
+
 const DTYPES = {
   float32: Float32Array,
   uint8: Uint8Array,
@@ -41,32 +43,34 @@ async function getJSON(path, params) {
 }
 
 /**
- * Fetch a binary typed array. `expectedBytes` (decoded size, when known) drives `onProgress(fraction)`:
- * Content-Length is the *compressed* size under gzip, so it cannot be trusted for progress.
+ * Read a response body, reporting `onProgress(fraction)` against `expectedBytes` (the decoded
+ * size, when known): Content-Length is the *compressed* size under gzip, so it cannot be
+ * trusted for progress. Without a known size the body is read in one go.
  */
+async function readBody(res, expectedBytes, onProgress) {
+  if (!(onProgress && res.body && expectedBytes > 0)) return res.arrayBuffer();
+  const out = new Uint8Array(expectedBytes);
+  const extra = [];
+  let got = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (got + value.length <= out.length) out.set(value, got);
+    else extra.push(value); // larger than announced: fall back to concatenation below
+    got += value.length;
+    onProgress(Math.min(1, got / expectedBytes));
+  }
+  if (got === out.length && !extra.length) return out.buffer;
+  return new Blob([out.subarray(0, Math.min(got, out.length)), ...extra]).arrayBuffer();
+}
+
+/** Fetch a binary typed array; `expectedBytes` (decoded size, when known) drives `onProgress`. */
 async function getArray(path, params, { expectedBytes = 0, onProgress = null } = {}) {
   const res = await check(await fetch(url(path, params)));
   const dtype = res.headers.get("X-Cellucid-Dtype") || "float32";
   const shape = (res.headers.get("X-Cellucid-Shape") || "").split(",").filter(Boolean).map(Number);
-  let buf;
-  if (onProgress && res.body && expectedBytes > 0) {
-    const out = new Uint8Array(expectedBytes);
-    const extra = [];
-    let got = 0;
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (got + value.length <= out.length) out.set(value, got);
-      else extra.push(value); // larger than announced: fall back to concatenation below
-      got += value.length;
-      onProgress(Math.min(1, got / expectedBytes));
-    }
-    if (got === out.length && !extra.length) buf = out.buffer;
-    else buf = (await new Blob([out.subarray(0, Math.min(got, out.length)), ...extra]).arrayBuffer());
-  } else {
-    buf = await res.arrayBuffer();
-  }
+  const buf = await readBody(res, expectedBytes, onProgress);
   const Ctor = DTYPES[dtype];
   if (!Ctor) throw new ApiError(500, `unsupported dtype ${dtype}`, "the server and viewer versions differ");
   return { data: new Ctor(buf), dtype, shape, headers: res.headers };
@@ -112,17 +116,39 @@ export const api = {
     return { source: "field", name, kind: "categorical", codes: r.data, missing, meta, categories: meta.categories || [] };
   },
 
-  /** One gene's expression: {values: Float32Array, name, index, min, max}. */
+  /**
+   * One gene's expression: {source, kind, name, index, values: Float32Array(nCells), min, max}.
+   * Asks for the sparse encoding (only the expressing cells travel; see docs/http-api.md) and
+   * decodes it to dense values. Progress is exact: the headers announce the decoded body size.
+   */
   async gene(name, nCells, onProgress) {
-    const r = await getArray("_cellucid/api/gene", { name }, { expectedBytes: nCells * 4, onProgress });
-    const h = r.headers;
+    const res = await check(await fetch(url("_cellucid/api/gene", { name, encoding: "sparse" })));
+    const h = res.headers;
+    let values;
+    if (h.get("X-Cellucid-Encoding") === "sparse") {
+      const n = headerNumber(h, "X-Cellucid-N-Cells");
+      const nnz = headerNumber(h, "X-Cellucid-Nnz");
+      const nEscapes = headerNumber(h, "X-Cellucid-Escapes");
+      if (![n, nnz, nEscapes].every(Number.isInteger)) {
+        throw new ApiError(500, "sparse gene response without its size headers", "the server and viewer versions differ");
+      }
+      const buf = await readBody(res, sparseGeneBytes(nnz, nEscapes), onProgress);
+      try {
+        values = decodeSparseGene(buf, n, nnz, nEscapes);
+      } catch (e) {
+        throw new ApiError(500, `gene ${name}: ${e.message}`, "the response was damaged or the versions differ; reload");
+      }
+    } else {
+      // A server that ignores encoding= answers dense float32.
+      values = new Float32Array(await readBody(res, nCells * 4, onProgress));
+    }
     const gname = h.get("X-Cellucid-Gene-Name");
     return {
       source: "gene",
       kind: "continuous",
       name: gname ? decodeURIComponent(gname) : name,
       index: headerNumber(h, "X-Cellucid-Gene-Index"),
-      values: r.data,
+      values,
       min: headerNumber(h, "X-Cellucid-Min"),
       max: headerNumber(h, "X-Cellucid-Max"),
     };
