@@ -67,6 +67,11 @@ class ColumnReader:
         self.indices = indices
         self.data = data
         self._indptr_cache: np.ndarray | None = None
+        # How a column is read, for tests and diagnostics: "dense", "csc", "csr-memory",
+        # "csr-direct" (pread scan, see cellucid.data.hdf5_chunks) or "csr-h5py".
+        self.strategy = layout if layout != "csr" else ("csr-h5py" if on_disk else "csr-memory")
+        # (indices, data) as DirectArray when the on-disk CSR arrays can be read directly.
+        self.direct: tuple[Any, Any] | None = None
 
     def read(self, j: int) -> np.ndarray:
         """Dense float32 values of column ``j`` for every row."""
@@ -94,6 +99,8 @@ class ColumnReader:
     def _read_csr(self, j: int) -> np.ndarray:
         indptr = self._full_indptr()
         nnz = int(indptr[-1])
+        if self.direct is not None:
+            return self._read_csr_direct(j, indptr, nnz)
         if not self.on_disk:
             # Everything is in memory: one vectorized pass.
             pos = np.flatnonzero(np.asarray(self.indices[:nnz]) == j)
@@ -115,14 +122,54 @@ class ColumnReader:
         return _scatter(self.shape[0], np.concatenate(rows_parts), np.concatenate(vals_parts))
 
 
+    def _read_csr_direct(self, j: int, indptr: np.ndarray, nnz: int) -> np.ndarray:
+        indices, data = self.direct
+        indices.check_size()  # a file truncated in place: a clear OSError, not garbage
+        data.check_size()
+        pos = indices.find(j, nnz)
+        vals = data.gather(pos)
+        rows = np.searchsorted(indptr, pos, side="right") - 1
+        return _scatter(self.shape[0], rows, vals, rows_sorted=True)
+
+    def enable_direct(self) -> bool:
+        """Switch an on-disk CSR reader over h5py datasets to direct reads when both
+        ``indices`` and ``data`` are stored uncompressed (see
+        :mod:`cellucid.data.hdf5_chunks`). Returns whether it did."""
+        if self.layout != "csr" or not self.on_disk or self.direct is not None:
+            return self.direct is not None
+        from cellucid.data.hdf5_chunks import DirectArray
+
+        indices = DirectArray.open(self.indices)
+        data = DirectArray.open(self.data) if indices is not None else None
+        if indices is None or data is None:
+            if indices is not None:
+                indices.close()
+            return False
+        self.direct = (indices, data)
+        self.strategy = "csr-direct"
+        return True
+
+    def close(self) -> None:
+        """Release direct-read file descriptors (the h5py file is closed by its owner)."""
+        direct, self.direct = self.direct, None
+        if direct is not None:
+            for arr in direct:
+                arr.close()
+            self.strategy = "csr-h5py"
+
+
 def _as_f32(values: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(values, dtype=np.float32)
 
 
-def _scatter(n: int, rows: np.ndarray, vals: np.ndarray) -> np.ndarray:
+def _scatter(n: int, rows: np.ndarray, vals: np.ndarray, rows_sorted: bool = False) -> np.ndarray:
     out = np.zeros(n, dtype=np.float32)
     vals = np.asarray(vals, dtype=np.float32)
-    if rows.size > 1 and np.unique(rows).size != rows.size:
+    if rows_sorted:  # ascending rows (a CSR scan): duplicates are neighbours, no sort needed
+        dup = rows.size > 1 and bool(np.any(rows[1:] == rows[:-1]))
+    else:
+        dup = rows.size > 1 and np.unique(rows).size != rows.size
+    if dup:
         np.add.at(out, rows, vals)  # non-canonical matrix: duplicates add up, as in scipy
     else:
         out[rows] = vals
@@ -187,6 +234,9 @@ def _sparse_group_reader(group: Any) -> ColumnReader:
     else:
         raise TypeError(f"unsupported matrix encoding {enc!r} (expected csr_matrix or csc_matrix)")
     shape = tuple(int(v) for v in group.attrs.get("shape", group.attrs.get("h5sparse_shape")))
-    return ColumnReader(
+    reader = ColumnReader(
         layout, shape, True, indptr=group["indptr"], indices=group["indices"], data=group["data"]
     )
+    if layout == "csr":
+        reader.enable_direct()  # no-op (h5py scan kept) for zarr, compressed or odd datasets
+    return reader
