@@ -90,7 +90,7 @@ class Cellucid:
         return b1 + b2 + b3, t1 + t2 + t3
 
     def gene(self, srv, name):
-        return _ok(get(srv.base + "/_cellucid/api/gene?name=" + urllib.parse.quote(name)), f"gene {name}")
+        return _ok(get(srv.base + "/_cellucid/api/gene?name=" + urllib.parse.quote(name) + "&encoding=sparse"), f"gene {name}")  # what the viewer asks
 
     def health(self, srv):
         return _ok(get(srv.base + "/_cellucid/health"), "health")
