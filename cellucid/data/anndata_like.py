@@ -771,6 +771,14 @@ class AnnDataLikeSource(DataSource):
             raise BadParameter(f"gene index {index} out of range", hint=f"use 0..{len(self._genes) - 1}")
         return self._reader.read(index)
 
+    def gene_sparse_by_index(self, index: int) -> tuple[np.ndarray, np.ndarray] | None:
+        # Only readers holding a column-major copy (the gene index) answer; anything unusual
+        # (closed, no genes, bad index) goes to gene_by_index, which raises the right error.
+        read = getattr(self._reader, "read_sparse", None)
+        if read is None or self._closed or not 0 <= int(index) < len(self._genes):
+            return None
+        return read(int(index))
+
     def vectors(self, field_id: str, dim: int) -> np.ndarray:
         self._check_open()
         vec = self._vector_by_id.get(field_id)

@@ -240,6 +240,13 @@ class DataSource(abc.ABC):
     def gene_by_index(self, index: int) -> np.ndarray:
         """Dense float32 expression of var position ``index`` for all cells."""
 
+    def gene_sparse_by_index(self, index: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The stored cells of var position ``index`` as ``(rows, float32 values)`` when the
+        source has them without building the dense column (e.g. from a gene index), else
+        ``None``: callers then use :meth:`gene_by_index`. Rows are in cell order unless the
+        matrix has duplicates; values may include explicit zeros."""
+        return None
+
     @abc.abstractmethod
     def vectors(self, field_id: str, dim: int) -> np.ndarray:
         """float32 ``(n_cells, dim)`` vectors in the raw units of the embedding."""

@@ -119,6 +119,15 @@ class IndexedReader:
                 pass
         return self.reader.read(j)
 
+    def read_sparse(self, j: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(rows, values)`` of column ``j`` from the ready index, else ``None`` (read dense)."""
+        if self.index.ready:
+            try:
+                return self.index.column_sparse(j)
+            except OSError:
+                pass
+        return None
+
     def close(self) -> None:
         self.index.close()
 
@@ -218,6 +227,21 @@ class GeneIndex:
             vals = np.frombuffer(buf, dtype="<f4", count=n, offset=4 * n)
             out[rows] = vals
         return out
+
+    def column_sparse(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """Stored entries of column ``j``: ``(rows uint32, values float32)`` in CSR row order
+        (one contiguous read; no dense array is built — the server's sparse gene route)."""
+        if not self.ready:
+            raise RuntimeError("gene index is not ready yet; check .ready first")
+        j = int(j)
+        if not 0 <= j < self.n_cols:
+            raise IndexError(f"column {j} out of range 0..{self.n_cols - 1}")
+        lo, hi = int(self._colptr[j]), int(self._colptr[j + 1])
+        n = hi - lo
+        buf = os.pread(self._fd, 8 * n, self._blocks_offset + 8 * lo) if n else b""
+        if len(buf) != 8 * n:
+            raise OSError(f"gene index {self.path} is truncated")
+        return np.frombuffer(buf, dtype="<u4", count=n), np.frombuffer(buf, dtype="<f4", count=n, offset=4 * n)
 
     def nnz(self, j: int) -> int:
         """Number of stored entries of column ``j``."""

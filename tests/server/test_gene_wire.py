@@ -197,3 +197,35 @@ def test_decoder_refuses_a_body_that_does_not_match_its_headers():
         decode_sparse_gene(b"\x00" * 6, 10, 1, 0)
     with pytest.raises(ValueError, match="past the last cell"):
         decode_sparse_gene(bytes([9]) + b"\x00" * 4, 5, 1, 0)
+
+
+def test_sparse_from_the_gene_index_equals_dense(tmp_path, monkeypatch):
+    """With a ready gene index the sparse body is built from its stored entries (no dense
+    column); explicit zeros and -0.0 stored in the CSR matrix must come out as in the dense route."""
+    import time
+
+    from cellucid.anndata_server import AnnDataServer
+    from cellucid.data import store_source
+
+    monkeypatch.setenv("CELLUCID_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(store_source, "GENE_INDEX_MIN_NNZ", 0)
+    adata = make_adata(n_cells=3000)
+    m = adata.X.tocsr()
+    m.data[:5] = 0.0  # explicitly stored zeros (kept as entries by anndata)
+    m.data[5] = -0.0
+    adata.X = m
+    path = tmp_path / "data.h5ad"
+    adata.write_h5ad(path)
+    with AnnDataServer(path, port=0, quiet=True) as server:
+        client = Client(server.base_url)
+        deadline = time.monotonic() + 60
+        while client.get("/_cellucid/health").json().get("gene_index") != 1.0:
+            assert time.monotonic() < deadline, "gene index never became ready"
+            time.sleep(0.05)
+        entries = [server.source.gene_sparse_by_index(j) for j in range(6)]
+        assert all(e is not None for e in entries)
+        assert any((e[1] == 0).any() for e in entries)  # the explicit zeros are in the index
+        genes = [assert_same_gene(*fetch_both(client, j)) for j in range(6)]
+    np.testing.assert_array_equal(np.stack(genes, 1), m.toarray())
+    row, col = int(np.searchsorted(m.indptr, 5, side="right")) - 1, int(m.indices[5])
+    assert genes[col][row] == 0 and np.signbit(genes[col][row])  # the stored -0.0 survives

@@ -198,19 +198,26 @@ class GeneHandler(DataHandler):
             raise BadParameter("a gene needs name= or index=",
                                "For example /_cellucid/api/gene?name=CD3E or ?index=0.")
         source = self.state.source
+        n_cells = self.state.identity["stats"]["n_cells"]
 
         def build() -> Encoded:
             # One executor hop: read, encode and compress here. The gzip body is made up front
             # (every browser asks for it); the raw body stays for clients that do not.
-            idx = index if index is not None else source.resolve_gene(name, column)
-            values = np.asarray(source.gene_by_index(int(idx)), dtype=np.float32)
+            idx = int(index if index is not None else source.resolve_gene(name, column))
             names = {
-                "X-Cellucid-Gene-Index": str(int(idx)),
-                "X-Cellucid-Gene-Name": encode.name_header(str(source.gene_names()[int(idx)])),
+                "X-Cellucid-Gene-Index": str(idx),
+                "X-Cellucid-Gene-Name": encode.name_header(str(source.gene_names()[idx])),
             }
             if encoding == "sparse":
-                parts, headers = encode.sparse_gene(values)
+                # From the gene index's stored entries when the source has them: no dense
+                # column of n_cells floats to build and scan again (~2.5 ms at 1M cells).
+                entries = source.gene_sparse_by_index(idx)
+                sparse = encode.sparse_gene_from_entries(*entries, n_cells) if entries is not None else None
+                if sparse is None:
+                    sparse = encode.sparse_gene(np.asarray(source.gene_by_index(idx), dtype=np.float32))
+                parts, headers = sparse
                 return Encoded(b"".join(parts), OCTET, {**headers, **names}, encode.gzip_rle(parts))
+            values = np.asarray(source.gene_by_index(idx), dtype=np.float32)
             rng = encode.finite_range(values)
             body = encode.le(values, "float32")
             return Encoded(body, OCTET, {
