@@ -27,6 +27,7 @@ The descriptor is a ``dup`` of the one h5py holds, so reads always see the same 
 
 from __future__ import annotations
 
+import mmap
 import os
 import threading
 from typing import Any, NamedTuple
@@ -38,6 +39,8 @@ __all__ = ["DirectArray", "Extent"]
 # Elements per read step: 1 MB of int32 stays in the L2/L3 cache between the copy and the
 # compare; measured no better with 4 MB, worse with 64 KB (syscall count).
 DEFAULT_BLOCK = 1 << 18
+# Bytes mapped at a time by gather_mapped: bounds what a gather adds to the resident set.
+MAP_WINDOW = 32 << 20
 
 
 class Extent(NamedTuple):
@@ -118,6 +121,8 @@ class DirectArray:
         self._starts = np.asarray([e.start for e in extents], dtype=np.int64)
         self._end = max((e.offset + e.count * self.dtype.itemsize for e in extents), default=0)
         self._local = threading.local()
+        # "mmap" or "pread": how gather() picks scattered elements (see the module docstring).
+        self.gather_method = os.environ.get("CELLUCID_GATHER", "mmap")
 
     @classmethod
     def open(cls, dset: Any) -> "DirectArray | None":
@@ -180,10 +185,11 @@ class DirectArray:
         return True
 
     # -- reading --------------------------------------------------------------------------
-    def check_size(self) -> None:
-        """Raise :class:`OSError` if the file is now shorter than the data it must hold."""
+    def check_size(self, end: int | None = None) -> None:
+        """Raise :class:`OSError` if the file is now shorter than the data it must hold
+        (up to byte ``end``, default: all of it)."""
         size = os.fstat(self.fd).st_size
-        if size < self._end:
+        if size < (self._end if end is None else end):
             raise OSError(f"{self.name}: the file shrank to {size} bytes while being read (truncated?)")
 
     def blocks(self, start: int = 0, stop: int | None = None, block: int = DEFAULT_BLOCK):
@@ -215,6 +221,21 @@ class DirectArray:
         for s, cnt, off in self.blocks(start, stop, block=1 << 62):
             _pread_into(self.fd, out[s - start : s - start + cnt], off)
         return out[: stop - start]
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.n,)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        """``arr[a:b]`` (step 1 only), read from the file: lets code written for numpy or
+        h5py slicing (e.g. the gene index builder) use direct reads."""
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("DirectArray supports only arr[start:stop]")
+        start, stop, _ = key.indices(self.n)
+        return self.read(start, max(start, stop))
 
     def buffer(self, n: int, slot: str = "main") -> np.ndarray:
         """A per-thread scratch array of this dtype with at least ``n`` elements."""
@@ -250,7 +271,59 @@ class DirectArray:
             return np.zeros(0, dtype=np.int64)
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
-    def gather(self, pos: np.ndarray, gap: int = 1 << 14, window: int = DEFAULT_BLOCK) -> np.ndarray:
+    def gather(self, pos: np.ndarray) -> np.ndarray:
+        """Elements at the ascending positions ``pos`` (see :meth:`gather_mapped` and
+        :meth:`gather_pread`; :attr:`gather_method` picks one)."""
+        if self.gather_method == "mmap":
+            try:
+                return self.gather_mapped(pos)
+            except (OSError, ValueError, BufferError) as exc:
+                if isinstance(exc, OSError) and "shrank" in str(exc):
+                    raise
+                # mmap unavailable here (odd filesystem, address space): copy instead
+        return self.gather_pread(pos)
+
+    def gather_mapped(self, pos: np.ndarray, window: int = MAP_WINDOW) -> np.ndarray:
+        """Elements at the ascending positions ``pos``, picked from read-only mappings of
+        at most ``window`` bytes of the file, each unmapped right after use.
+
+        Only the pages holding the positions are touched (no copy of the spans between
+        them), and the resident set grows by at most one window. The file size is checked
+        before each mapping (see the module docstring for the remaining risk).
+        """
+        pos = np.asarray(pos, dtype=np.int64)
+        out = np.empty(pos.shape[0], dtype=self.dtype)
+        if pos.size == 0:
+            return out
+        if pos[0] < 0 or pos[-1] >= self.n:
+            raise IndexError("position out of range")
+        item = self.dtype.itemsize
+        per = max(window // item, 1)
+        ext = np.searchsorted(self._starts, pos, side="right") - 1
+        brk = np.empty(pos.shape[0], dtype=bool)
+        brk[0] = True
+        brk[1:] = ext[1:] != ext[:-1]
+        brk[1:] |= (pos[1:] // per) != (pos[:-1] // per)
+        firsts = np.flatnonzero(brk)
+        lasts = np.append(firsts[1:], pos.shape[0])
+        gran = mmap.ALLOCATIONGRANULARITY
+        for a, b, k in zip(firsts.tolist(), lasts.tolist(), ext[firsts].tolist()):
+            e = self.extents[k]
+            lo, hi = int(pos[a]), int(pos[b - 1]) + 1
+            start = e.offset + (lo - e.start) * item
+            end = e.offset + (hi - e.start) * item
+            base = start - start % gran
+            self.check_size(end)
+            mm = mmap.mmap(self.fd, end - base, prot=mmap.PROT_READ, offset=base)
+            try:
+                view = np.frombuffer(mm, dtype=self.dtype, count=hi - lo, offset=start - base)
+                view.take(pos[a:b] - lo, out=out[a:b])
+                del view
+            finally:
+                mm.close()
+        return out
+
+    def gather_pread(self, pos: np.ndarray, gap: int = 1 << 14, window: int = DEFAULT_BLOCK) -> np.ndarray:
         """Elements at the ascending positions ``pos``.
 
         Nearby positions share one read: a run of positions with gaps below ``gap``

@@ -1,0 +1,190 @@
+"""Direct (pread / mmap) reads of uncompressed on-disk CSR columns equal scipy's columns,
+the fast path is really taken for anndata's default layout, and anything unusual falls
+back to the h5py scan, still exact. The user's file is never written."""
+
+from __future__ import annotations
+
+import os
+
+import anndata as ad
+import h5py
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from cellucid.data.expression import column_reader
+from cellucid.data.hdf5_chunks import DirectArray
+
+
+def _csr(n_rows=2000, n_cols=97, density=0.06, seed=0, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    m = sp.random(n_rows, n_cols, density=density, format="csr", random_state=seed, dtype=np.float64)
+    m.data = rng.integers(1, 50, m.data.size).astype(np.float64) + (rng.random(m.data.size) if dtype != "int" else 0)
+    m = m.tolil()
+    m[:, 11] = 0  # a gene with no entries
+    m[5, :] = 0  # empty rows, including the last one
+    m[n_rows - 1, :] = 0
+    m[:, n_cols - 1] = 0
+    m[3, n_cols - 1] = 7  # the last gene has exactly one entry
+    m = m.tocsr()
+    m.sort_indices()
+    return m.astype(np.int32 if dtype == "int" else dtype)
+
+
+def _write_group(f: h5py.File, name: str, m: sp.csr_matrix, index_dtype=np.int32, chunks=None, **kw):
+    """An anndata-style csr_matrix group written with plain h5py (layout under our control)."""
+    g = f.create_group(name)
+    g.attrs["encoding-type"] = "csr_matrix"
+    g.attrs["encoding-version"] = "0.1.0"
+    g.attrs["shape"] = np.asarray(m.shape)
+    g.create_dataset("indptr", data=m.indptr.astype(np.int64))
+    g.create_dataset("indices", data=np.asarray(m.indices, dtype=index_dtype), chunks=chunks, **kw)
+    g.create_dataset("data", data=m.data, chunks=chunks, **kw)
+    return g
+
+
+def _assert_columns_equal(reader, m, cols=None):
+    dense = m.toarray().astype(np.float32)
+    for j in cols if cols is not None else range(m.shape[1]):
+        got = reader.read(j)
+        assert got.dtype == np.float32 and got.shape == (m.shape[0],)
+        assert np.array_equal(got, dense[:, j]), j
+
+
+def _fingerprint(path):
+    st = os.stat(path)
+    with open(path, "rb") as fh:
+        return fh.read(), st.st_mtime_ns
+
+
+def test_anndata_default_file_takes_the_direct_path_and_equals_scipy(tmp_path):
+    m = _csr()
+    path = tmp_path / "a.h5ad"
+    ad.AnnData(X=m).write_h5ad(path)
+    before = _fingerprint(path)
+    with h5py.File(path, "r") as f:
+        assert f["X/indices"].chunks is not None and f["X/indices"].compression is None  # the default layout
+        reader = column_reader(f["X"])
+        assert reader.strategy == "csr-direct"  # fails if the fast path silently fell back
+        _assert_columns_equal(reader, m)
+        reader.close()
+        assert reader.strategy == "csr-h5py"
+        _assert_columns_equal(reader, m, cols=[0, 11, 96])  # the h5py scan agrees
+    assert _fingerprint(path) == before
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64, np.uint16])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, "int"])
+@pytest.mark.parametrize("chunks", [None, (64,), (1000,)])  # contiguous; many small chunks; few
+def test_layouts_and_dtypes(tmp_path, index_dtype, dtype, chunks):
+    m = _csr(dtype=dtype, seed=3)
+    path = tmp_path / "m.h5"
+    with h5py.File(path, "w") as f:
+        _write_group(f, "X", m, index_dtype=index_dtype, chunks=chunks)
+    before = _fingerprint(path)
+    with h5py.File(path, "r") as f:
+        reader = column_reader(f["X"])
+        assert reader.strategy == "csr-direct"
+        assert reader.direct[0].dtype == np.dtype(index_dtype)
+        _assert_columns_equal(reader, m)
+        reader.close()
+    assert _fingerprint(path) == before
+
+
+def test_duplicate_and_unsorted_entries_are_summed(tmp_path):
+    # Row 0: gene 2 twice and out of order; row 2: gene 0 three times; row 1 empty.
+    indptr = np.array([0, 4, 4, 8])
+    indices = np.array([5, 2, 0, 2, 0, 3, 0, 0], dtype=np.int32)
+    data = np.array([1.5, 2.0, 3.0, 4.0, 1.0, 9.0, 2.0, 0.5], dtype=np.float32)
+    m = sp.csr_matrix((data, indices, indptr), shape=(3, 6))
+    assert not m.has_canonical_format
+    path = tmp_path / "dup.h5"
+    with h5py.File(path, "w") as f:
+        _write_group(f, "X", m, chunks=(3,))
+    with h5py.File(path, "r") as f:
+        reader = column_reader(f["X"])
+        assert reader.strategy == "csr-direct"
+        expected = m.toarray().astype(np.float32)  # scipy sums duplicates
+        assert expected[0, 2] == 6.0 and expected[2, 0] == 3.5
+        for j in range(6):
+            assert np.array_equal(reader.read(j), expected[:, j]), j
+
+
+@pytest.mark.parametrize("kw", [{"compression": "gzip"}, {"shuffle": True}, {"compression": "lzf"}])
+def test_filtered_datasets_fall_back_and_stay_exact(tmp_path, kw):
+    m = _csr(seed=4)
+    path = tmp_path / "z.h5"
+    with h5py.File(path, "w") as f:
+        _write_group(f, "X", m, chunks=(500,), **kw)
+    with h5py.File(path, "r") as f:
+        assert DirectArray.open(f["X/indices"]) is None
+        reader = column_reader(f["X"])
+        assert reader.strategy == "csr-h5py" and reader.direct is None
+        _assert_columns_equal(reader, m)
+
+
+def test_compressed_anndata_file_falls_back(tmp_path):
+    m = _csr(seed=5)
+    path = tmp_path / "gz.h5ad"
+    ad.AnnData(X=m).write_h5ad(path, compression="gzip")
+    with h5py.File(path, "r") as f:
+        reader = column_reader(f["X"])
+        assert reader.strategy == "csr-h5py"
+        _assert_columns_equal(reader, m, cols=range(0, 97, 7))
+
+
+def test_file_opened_for_writing_is_not_read_directly(tmp_path):
+    # Another writer (the same h5py handle in r+) could move chunks: only read-only files.
+    m = _csr(seed=6)
+    path = tmp_path / "rw.h5"
+    with h5py.File(path, "w") as f:
+        _write_group(f, "X", m)
+    with h5py.File(path, "r+") as f:
+        reader = column_reader(f["X"])
+        assert reader.strategy == "csr-h5py"
+        _assert_columns_equal(reader, m, cols=[0, 1, 96])
+
+
+def test_direct_array_reads_match_h5py_across_chunk_borders(tmp_path):
+    values = np.arange(10_000, dtype=np.int64) * 3 - 7
+    path = tmp_path / "arr.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("a", data=values, chunks=(333,))
+    with h5py.File(path, "r") as f:
+        arr = DirectArray.open(f["a"])
+        assert arr is not None
+        for a, b in [(0, 1), (330, 340), (0, 10_000), (9_990, 10_000), (666, 667)]:
+            assert np.array_equal(arr[a:b], values[a:b])
+        pos = np.array([0, 1, 332, 333, 5000, 9999])
+        for method in ("mmap", "pread"):
+            arr.gather_method = method
+            assert np.array_equal(arr.gather(pos), values[pos])
+        assert np.array_equal(arr.find(values[4321]), [4321])
+        assert arr.find(-2).size == 0  # no 3k - 7 equals -2
+        arr.close()
+
+
+@pytest.mark.parametrize("method", ["mmap", "pread"])
+def test_gather_methods_agree_on_sparse_and_dense_hits(tmp_path, method):
+    m = _csr(n_rows=5000, n_cols=13, density=0.5, seed=7)  # dense genes: long runs of hits
+    path = tmp_path / "d.h5ad"
+    ad.AnnData(X=m).write_h5ad(path)
+    with h5py.File(path, "r") as f:
+        reader = column_reader(f["X"])
+        assert reader.strategy == "csr-direct"
+        reader.direct[1].gather_method = method
+        _assert_columns_equal(reader, m)
+
+
+def test_truncated_file_raises_instead_of_crashing(tmp_path):
+    m = _csr(n_rows=20_000, n_cols=50, seed=8)
+    path = tmp_path / "t.h5ad"
+    ad.AnnData(X=m).write_h5ad(path)
+    with h5py.File(path, "r") as f:
+        reader = column_reader(f["X"])
+        assert reader.strategy == "csr-direct"
+        assert np.array_equal(reader.read(3), m[:, 3].toarray().ravel().astype(np.float32))
+        with open(path, "r+b") as fh:  # in place, same inode: what a careless rewrite does
+            fh.truncate(os.path.getsize(path) // 3)
+        with pytest.raises(OSError, match="shrank|truncated"):
+            reader.read(4)
