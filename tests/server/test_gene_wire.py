@@ -163,6 +163,7 @@ def test_headers_body_size_and_identity_encoding(tmp_path):
     with AnnDataServer(path, port=0, quiet=True) as server:
         client = Client(server.base_url)
         plain_dense, plain = fetch_both(client, 3, gzip_ok=False)
+        later_dense, later = fetch_both(client, 3)  # cached raw, compressed on demand
         _, zipped = fetch_both(client, 4)
         _, empty = fetch_both(client, 0)
         _, full = fetch_both(client, 1)
@@ -174,6 +175,9 @@ def test_headers_body_size_and_identity_encoding(tmp_path):
     assert nnz == 9 and n_esc == 7  # cells 0, 700, …, 4900 (7 skips of 699: escaped) and 4999
     assert int(h["X-Cellucid-N-Cells"]) == 5000 == int(h["X-Cellucid-Shape"])
     assert_same_gene(plain_dense, plain)
+    assert later.headers["Content-Encoding"] == "gzip" == later_dense.headers["Content-Encoding"]
+    assert_same_gene(later_dense, later)
+    assert gzip.decompress(later.body) == plain.body
     # gzip on the wire, and much smaller than the dense float32 column
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert len(zipped.body) < 5000 * 4 * 0.07 * 1.5
@@ -219,9 +223,11 @@ def test_sparse_from_the_gene_index_equals_dense(tmp_path, monkeypatch):
     with AnnDataServer(path, port=0, quiet=True) as server:
         client = Client(server.base_url)
         deadline = time.monotonic() + 60
-        while client.get("/_cellucid/health").json().get("gene_index") != 1.0:
+        # (health can show progress 1.0 a moment before the index file is open)
+        while server.source.gene_sparse_by_index(0) is None:
             assert time.monotonic() < deadline, "gene index never became ready"
             time.sleep(0.05)
+        assert client.get("/_cellucid/health").json()["gene_index"] == 1.0
         entries = [server.source.gene_sparse_by_index(j) for j in range(6)]
         assert all(e is not None for e in entries)
         assert any((e[1] == 0).any() for e in entries)  # the explicit zeros are in the index

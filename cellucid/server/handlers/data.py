@@ -199,10 +199,11 @@ class GeneHandler(DataHandler):
                                "For example /_cellucid/api/gene?name=CD3E or ?index=0.")
         source = self.state.source
         n_cells = self.state.identity["stats"]["n_cells"]
+        # One executor hop: read, encode and compress in build(). The raw body stays for
+        # clients without gzip (send_encoded compresses it later if a gzip client asks).
+        zipped = encode.gzip_rle if "gzip" in self.request.headers.get("Accept-Encoding", "") else (lambda parts: None)
 
         def build() -> Encoded:
-            # One executor hop: read, encode and compress here. The gzip body is made up front
-            # (every browser asks for it); the raw body stays for clients that do not.
             idx = int(index if index is not None else source.resolve_gene(name, column))
             names = {
                 "X-Cellucid-Gene-Index": str(idx),
@@ -216,7 +217,7 @@ class GeneHandler(DataHandler):
                 if sparse is None:
                     sparse = encode.sparse_gene(np.asarray(source.gene_by_index(idx), dtype=np.float32))
                 parts, headers = sparse
-                return Encoded(b"".join(parts), OCTET, {**headers, **names}, encode.gzip_rle(parts))
+                return Encoded(b"".join(parts), OCTET, {**headers, **names}, zipped(parts))
             values = np.asarray(source.gene_by_index(idx), dtype=np.float32)
             rng = encode.finite_range(values)
             body = encode.le(values, "float32")
@@ -224,7 +225,7 @@ class GeneHandler(DataHandler):
                 "X-Cellucid-Dtype": "float32", "X-Cellucid-Shape": str(values.size), **names,
                 "X-Cellucid-Min": encode.number_header(rng[0] if rng else None),
                 "X-Cellucid-Max": encode.number_header(rng[1] if rng else None),
-            }, encode.gzip_rle([body]))
+            }, zipped([body]))
 
         key = ("gene", encoding, index) if index is not None else ("gene", encoding, name, column)
         await self.send_encoded(key, build)
