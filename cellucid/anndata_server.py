@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-import webbrowser
 from typing import Any, Iterable, Sequence
 
 from cellucid.server.runner import ServerRunner
@@ -33,6 +32,8 @@ def configure_logging(verbose: bool) -> None:
 
 def open_in_browser(url: str) -> None:
     """Open ``url`` without blocking (some browsers block ``webbrowser.open``)."""
+    import webbrowser  # imported here: it pulls in subprocess & co., and only this needs it
+
     threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
 
 

@@ -204,8 +204,16 @@ class StoreSource(AnnDataLikeSource):
     """
 
     def __init__(self, backend: "StoreBackend", options: SourceOptions, kind: SourceKind, default_name: str):
+        self._dataset_id: str | None = None
         super().__init__(backend, options, kind, default_name)
         self._attach_gene_index()
+
+    def dataset_id(self) -> str:
+        # Asked by the gene index and the server identity at start-up: compute it once
+        # (it reads cell names from the file).
+        if self._dataset_id is None:
+            self._dataset_id = super().dataset_id()
+        return self._dataset_id
 
     def _attach_gene_index(self) -> None:
         from cellucid.data.gene_index import IndexedReader, index_for_reader
