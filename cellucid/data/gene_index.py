@@ -499,7 +499,10 @@ def _write_staged(fd, blocks, indptr, indices, data, colptr, counts, chunk_nnz, 
         rows_off = blocks + 8 * colptr[js] + 4 * filled[js]
         vals_off = rows_off + 4 * counts[js]
         rows_b, vals_b = stage_rows.data.cast("B"), stage_vals.data.cast("B")
-        for s, e, ro, vo in zip(sstart[js].tolist(), sstart[js + 1].tolist(), rows_off.tolist(), vals_off.tolist()):
+        for i, (s, e, ro, vo) in enumerate(zip(sstart[js].tolist(), sstart[js + 1].tolist(), rows_off.tolist(),
+                                               vals_off.tolist())):
+            if i % 128 == 0:
+                pause()  # ~10 ms of writes between checks: a request never waits long for the GIL
             _pwrite_all(fd, rows_b[4 * s : 4 * e], ro)
             _pwrite_all(fd, vals_b[4 * s : 4 * e], vo)
         filled += scount

@@ -40,7 +40,7 @@ __all__ = ["DirectArray", "Extent"]
 # compare; measured no better with 4 MB, worse with 64 KB (syscall count).
 DEFAULT_BLOCK = 1 << 18
 # Bytes mapped at a time by gather_mapped: bounds what a gather adds to the resident set.
-MAP_WINDOW = 32 << 20
+MAP_WINDOW = 8 << 20
 
 
 class Extent(NamedTuple):
