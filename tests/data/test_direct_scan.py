@@ -188,3 +188,52 @@ def test_truncated_file_raises_instead_of_crashing(tmp_path):
             fh.truncate(os.path.getsize(path) // 3)
         with pytest.raises(OSError, match="shrank|truncated"):
             reader.read(4)
+
+
+def test_gene_index_built_from_direct_reads_equals_scipy_and_reports_ready(tmp_path, monkeypatch):
+    from cellucid.data.gene_index import IndexedReader, index_for_reader
+
+    monkeypatch.setenv("CELLUCID_CACHE_DIR", str(tmp_path / "cache"))
+    m = _csr(n_rows=3000, n_cols=40, seed=9)
+    path = tmp_path / "i.h5ad"
+    ad.AnnData(X=m).write_h5ad(path)
+    before = _fingerprint(path)
+    with h5py.File(path, "r") as f:
+        reader = column_reader(f["X"])
+        assert reader.strategy == "csr-direct"
+        idx = index_for_reader(reader, path, "ds", background=False, progress=False)
+        assert idx.error is None and idx.ready and idx.progress == 1.0
+        _assert_columns_equal(IndexedReader(reader, idx), m)
+        idx.close()
+        reader.close()
+    assert _fingerprint(path) == before
+    assert not any(p.parent == tmp_path and p.name != "i.h5ad" for p in tmp_path.iterdir() if p.is_file())
+
+
+def test_build_waits_while_a_foreground_read_is_in_flight(tmp_path, monkeypatch):
+    import time
+
+    from cellucid.data import gene_index
+    from cellucid.data.gene_index import GeneIndex
+
+    monkeypatch.setenv("CELLUCID_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(gene_index, "MAX_PAUSE_S", 60.0)
+    m = _csr(n_rows=500, n_cols=20, seed=10)
+    # A foreground read is in flight from the moment the index object exists: a build that
+    # did not wait would be done (ready) long before we look; one that waits wrote nothing.
+    original_init = GeneIndex.__init__
+
+    def init_and_hold(self, *a, **kw):
+        original_init(self, *a, **kw)
+        self._busy = 1
+
+    monkeypatch.setattr(GeneIndex, "__init__", init_and_hold)
+    idx = GeneIndex.open_or_build("paused", m.indptr, m.indices, m.data, *m.shape, background=True, progress=False)
+    time.sleep(0.5)
+    assert not idx.ready and idx.progress == 0.0 and idx.error is None
+    with idx._idle:  # the foreground read ends
+        idx._busy = 0
+        idx._idle.notify_all()
+    assert idx.wait(30) and idx.error is None
+    assert np.array_equal(idx.column(3), m[:, 3].toarray().ravel().astype(np.float32))
+    idx.close()
