@@ -27,6 +27,8 @@ The descriptor is a ``dup`` of the one h5py holds, so reads always see the same 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import mmap
 import os
 import threading
@@ -99,10 +101,29 @@ def _pread_into(fd: int, buf: np.ndarray, offset: int) -> None:
     """Fill ``buf`` from ``offset``; a short read (file shrank) raises :class:`OSError`."""
     view = memoryview(buf).cast("B")
     while view:
-        n = os.preadv(fd, [view], offset)
+        if _HAVE_PREADV:
+            n = os.preadv(fd, [view], offset)
+        else:  # macOS before Python 3.13: one extra copy
+            chunk = os.pread(fd, len(view), offset)
+            n = len(chunk)
+            view[:n] = chunk
         if n <= 0:
             raise OSError(f"the file ended at byte {offset} while reading it (it was truncated?)")
         view, offset = view[n:], offset + n
+
+
+_HAVE_PREADV = hasattr(os, "preadv")
+
+
+def _holding_fd(method):
+    """Run a read method with the descriptor held open (:meth:`DirectArray._in_use`)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._in_use():
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 class DirectArray:
@@ -121,6 +142,9 @@ class DirectArray:
         self._starts = np.asarray([e.start for e in extents], dtype=np.int64)
         self._end = max((e.offset + e.count * self.dtype.itemsize for e in extents), default=0)
         self._local = threading.local()
+        self._users = 0  # reads in flight: close() waits for them (no reuse of a closed fd)
+        self._closing = False
+        self._lock = threading.Lock()
         # "mmap" or "pread": how gather() picks scattered elements (see the module docstring).
         self.gather_method = os.environ.get("CELLUCID_GATHER", "mmap")
 
@@ -137,6 +161,8 @@ class DirectArray:
     def _open(cls, dset: Any) -> "DirectArray | None":
         import h5py
 
+        if not hasattr(os, "pread") or not hasattr(mmap, "PROT_READ"):
+            return None  # Windows: no positional reads; h5py it is
         if not isinstance(dset, h5py.Dataset) or dset.ndim != 1:
             return None
         dtype = np.dtype(dset.dtype)
@@ -210,6 +236,7 @@ class DirectArray:
             start = end
             k += 1
 
+    @_holding_fd
     def read(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
         """Elements ``start:stop`` (clipped to the array) as a new array or into ``out``."""
         stop = min(int(stop), self.n)
@@ -246,6 +273,7 @@ class DirectArray:
             setattr(self._local, key, buf)
         return buf[:n]
 
+    @_holding_fd
     def find(self, value: int, stop: int | None = None, block: int = DEFAULT_BLOCK, start: int = 0) -> np.ndarray:
         """Ascending positions ``start <= p < stop`` where the array equals ``value`` (int64).
 
@@ -271,6 +299,7 @@ class DirectArray:
             return np.zeros(0, dtype=np.int64)
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
+    @_holding_fd
     def gather(self, pos: np.ndarray) -> np.ndarray:
         """Elements at the ascending positions ``pos`` (see :meth:`gather_mapped` and
         :meth:`gather_pread`; :attr:`gather_method` picks one)."""
@@ -283,6 +312,7 @@ class DirectArray:
                 # mmap unavailable here (odd filesystem, address space): copy instead
         return self.gather_pread(pos)
 
+    @_holding_fd
     def gather_mapped(self, pos: np.ndarray, window: int = MAP_WINDOW) -> np.ndarray:
         """Elements at the ascending positions ``pos``, picked from read-only mappings of
         at most ``window`` bytes of the file, each unmapped right after use.
@@ -323,6 +353,7 @@ class DirectArray:
                 mm.close()
         return out
 
+    @_holding_fd
     def gather_pread(self, pos: np.ndarray, gap: int = 1 << 14, window: int = DEFAULT_BLOCK) -> np.ndarray:
         """Elements at the ascending positions ``pos``.
 
@@ -359,9 +390,34 @@ class DirectArray:
             span.take(pos[a:b] - lo, out=out[a:b])
         return out
 
+    @contextlib.contextmanager
+    def _in_use(self):
+        """Keep the descriptor open for the duration of one read (see :meth:`close`)."""
+        with self._lock:
+            if self._closing or self.fd < 0:
+                raise OSError(f"{self.name}: the file was closed")
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                last = self._closing and self._users == 0
+            if last:
+                self._close_fd()
+
     def close(self) -> None:
-        """Close the duplicated descriptor. Idempotent."""
-        fd, self.fd = self.fd, -1
+        """Close the duplicated descriptor, once reads in flight are done (closing it under
+        them could let a newly opened file take its number). Idempotent."""
+        with self._lock:
+            self._closing = True
+            busy = self._users > 0
+        if not busy:
+            self._close_fd()
+
+    def _close_fd(self) -> None:
+        with self._lock:
+            fd, self.fd = self.fd, -1
         if fd >= 0:
             os.close(fd)
 

@@ -237,3 +237,18 @@ def test_build_waits_while_a_foreground_read_is_in_flight(tmp_path, monkeypatch)
     assert idx.wait(30) and idx.error is None
     assert np.array_equal(idx.column(3), m[:, 3].toarray().ravel().astype(np.float32))
     idx.close()
+
+
+def test_closed_direct_array_refuses_reads(tmp_path):
+    path = tmp_path / "c.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("a", data=np.arange(100, dtype=np.int32))
+    with h5py.File(path, "r") as f:
+        arr = DirectArray.open(f["a"])
+        assert arr[10:12].tolist() == [10, 11]
+        arr.close()
+        arr.close()  # idempotent
+        with pytest.raises(OSError, match="closed"):
+            arr.read(0, 5)
+        with pytest.raises(OSError, match="closed"):
+            arr.find(3)
