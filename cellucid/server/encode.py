@@ -108,6 +108,12 @@ def name_header(name: str) -> str:
 
 # -- one gene, sparse (``/_cellucid/api/gene?...&encoding=sparse``; layout in docs/http-api.md) --
 SKIP_ESCAPE = 255  # a skip byte of 255: the skip is the next uint32 of the escape block
+MAX_DICT = 256  # values as uint8 codes into a table of at most this many float32s
+
+
+def sparse_body_bytes(nnz: int, n_escapes: int, n_dict: int) -> int:
+    """Length of a sparse gene body: escapes, table, skips, then codes or byte planes."""
+    return 4 * n_escapes + 4 * n_dict + nnz + (nnz if n_dict else 4 * nnz)
 
 
 def sparse_gene(values: np.ndarray) -> tuple[list[np.ndarray], dict[str, str]]:
@@ -118,14 +124,21 @@ def sparse_gene(values: np.ndarray) -> tuple[list[np.ndarray], dict[str, str]]:
     NaN or a -0.0 is a stored value, and the decoded array is bit-for-bit the dense one):
 
     1. ``uint32 escapes[n_escapes]`` — the skips of 255 or more, in order;
-    2. ``uint8 skips[nnz]`` — for each stored cell, how many zero cells precede it since the
+    2. ``float32 table[n_dict]`` — the distinct values, when ``n_dict > 0``;
+    3. ``uint8 skips[nnz]`` — for each stored cell, how many zero cells precede it since the
        previous stored cell (``row[i] - row[i-1] - 1``, with ``row[-1] = -1``); 255 means
        "take the next escape";
-    3. ``uint8 planes[4][nnz]`` — the values' float32 bytes, byte-shuffled: plane ``k`` holds
-       byte ``k`` of every value. Shuffled planes compress far better (exponents repeat).
+    4. the values: with a table, ``uint8 codes[nnz]`` (positions in the table); without
+       (``n_dict = 0``), ``uint8 planes[4][nnz]``, the float32 bytes byte-shuffled: plane
+       ``k`` holds byte ``k`` of every value (shuffled planes compress far better).
+
+    A table is used when every value's low 16 bits are zero (integer counts up to 256, for
+    example) and there are at most 256 distinct values: Huffman then codes each value as a
+    whole, ~30 % fewer bytes than two planes, found with one pass (no sort).
 
     The headers carry what the decoder needs: ``X-Cellucid-N-Cells``, ``X-Cellucid-Nnz``,
-    ``X-Cellucid-Escapes`` and the finite ``X-Cellucid-Min``/``-Max`` over all cells.
+    ``X-Cellucid-Escapes``, ``X-Cellucid-Dict`` (``n_dict``) and the finite
+    ``X-Cellucid-Min``/``-Max`` over all cells.
     """
     values = np.ascontiguousarray(values, dtype="<f4").reshape(-1)
     bits = values.view("<u4")
@@ -150,12 +163,33 @@ def sparse_gene_from_entries(rows: np.ndarray, values: np.ndarray, n_cells: int
     return _sparse_parts(rows.astype(np.int64), bits, n_cells)
 
 
+def _value_table(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(table uint32, codes uint8)`` when every value has zero low 16 bits and there are at
+    most :data:`MAX_DICT` distinct values, else ``None``. A 65,536-bin count of the high
+    halves replaces a sort (~0.3 ms for 100k values)."""
+    if bits.size == 0 or (bits & 0xFFFF).any():
+        return None
+    high = (bits >> 16).astype(np.uint16)
+    present = np.flatnonzero(np.bincount(high, minlength=1 << 16))
+    if present.size > MAX_DICT:
+        return None
+    lut = np.zeros(1 << 16, dtype=np.uint8)
+    lut[present] = np.arange(present.size, dtype=np.uint8)
+    return present.astype("<u4") << 16, lut[high]
+
+
 def _sparse_parts(rows: np.ndarray, bits: np.ndarray, n_cells: int) -> tuple[list[np.ndarray], dict[str, str]]:
     skips = np.diff(rows, prepend=-1)
     skips -= 1
     small = np.minimum(skips, SKIP_ESCAPE).astype(np.uint8)
     escapes = skips[small == SKIP_ESCAPE].astype("<u4")
-    planes = np.ascontiguousarray(bits.astype("<u4", copy=False).view(np.uint8).reshape(-1, 4).T)
+    bits = bits.astype("<u4", copy=False)
+    table = _value_table(bits)
+    if table is not None:
+        parts = [escapes.view(np.uint8), table[0].view(np.uint8), small, table[1]]
+    else:
+        planes = np.ascontiguousarray(bits.view(np.uint8).reshape(-1, 4).T)
+        parts = [escapes.view(np.uint8), small, planes.reshape(-1)]
     rng = finite_range(bits.view("<f4"))
     if rows.size < n_cells:  # the zeros count too
         rng = (min(0.0, rng[0]), max(0.0, rng[1])) if rng else (0.0, 0.0)
@@ -166,18 +200,22 @@ def _sparse_parts(rows: np.ndarray, bits: np.ndarray, n_cells: int) -> tuple[lis
         "X-Cellucid-N-Cells": str(n_cells),
         "X-Cellucid-Nnz": str(rows.size),
         "X-Cellucid-Escapes": str(escapes.size),
+        "X-Cellucid-Dict": str(0 if table is None else table[0].size),
         "X-Cellucid-Min": number_header(rng[0] if rng else None),
         "X-Cellucid-Max": number_header(rng[1] if rng else None),
     }
-    return [escapes.view(np.uint8), small, planes.reshape(-1)], headers
+    return parts, headers
 
 
-def decode_sparse_gene(body: bytes, n_cells: int, nnz: int, n_escapes: int) -> np.ndarray:
+def decode_sparse_gene(body: bytes, n_cells: int, nnz: int, n_escapes: int, n_dict: int = 0) -> np.ndarray:
     """Inverse of :func:`sparse_gene` (for Python clients and tests): the dense float32 array."""
-    if len(body) != 4 * n_escapes + 5 * nnz:
-        raise ValueError(f"sparse gene body has {len(body)} bytes, expected {4 * n_escapes + 5 * nnz}")
+    expected = sparse_body_bytes(nnz, n_escapes, n_dict)
+    if len(body) != expected:
+        raise ValueError(f"sparse gene body has {len(body)} bytes, expected {expected}")
     escapes = np.frombuffer(body, "<u4", n_escapes).astype(np.int64)
-    skips = np.frombuffer(body, np.uint8, nnz, 4 * n_escapes).astype(np.int64)
+    table = np.frombuffer(body, "<f4", n_dict, 4 * n_escapes)
+    at = 4 * n_escapes + 4 * n_dict
+    skips = np.frombuffer(body, np.uint8, nnz, at).astype(np.int64)
     where = np.flatnonzero(skips == SKIP_ESCAPE)
     if where.size != n_escapes:
         raise ValueError("sparse gene body: escape count does not match the header")
@@ -185,9 +223,15 @@ def decode_sparse_gene(body: bytes, n_cells: int, nnz: int, n_escapes: int) -> n
     rows = np.cumsum(skips + 1) - 1
     if rows.size and rows[-1] >= n_cells:
         raise ValueError("sparse gene body: a row is past the last cell")
-    planes = np.frombuffer(body, np.uint8, 4 * nnz, 4 * n_escapes + nnz).reshape(4, nnz)
     out = np.zeros(n_cells, dtype="<f4")
-    out[rows] = np.ascontiguousarray(planes.T).view("<f4").reshape(-1)
+    if n_dict:
+        codes = np.frombuffer(body, np.uint8, nnz, at + nnz)
+        if codes.size and int(codes.max()) >= n_dict:
+            raise ValueError("sparse gene body: a value code is past the table")
+        out[rows] = table[codes]
+    else:
+        planes = np.frombuffer(body, np.uint8, 4 * nnz, at + nnz).reshape(4, nnz)
+        out[rows] = np.ascontiguousarray(planes.T).view("<f4").reshape(-1)
     return out
 
 

@@ -99,6 +99,9 @@ def test_viewer_gene_values_equal_the_server(browser, gene_server):
         for r in responses:
             assert "encoding=sparse" in r.url
             assert r.headers["x-cellucid-encoding"] == "sparse"
+        # both value layouts were decoded: a table of counts, byte planes of log floats
+        dicts = {r.url.split("name=")[1].split("&")[0]: int(r.headers["x-cellucid-dict"]) for r in responses}
+        assert dicts["COUNTS"] > 0 and dicts["FAR"] == 1 and dicts["NANS"] == 0
         assert v.errors == []
     finally:
         v.page.close()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from cellucid.server.encode import decode_sparse_gene
+from cellucid.server.encode import decode_sparse_gene, sparse_body_bytes
 from server_http import Client
 
 API = "/_cellucid/api"
@@ -75,7 +75,7 @@ def decoded(sparse) -> np.ndarray:
     assert h["X-Cellucid-Encoding"] == "sparse" and h["X-Cellucid-Dtype"] == "float32"
     body = gzip.decompress(sparse.body) if h.get("Content-Encoding") == "gzip" else sparse.body
     return decode_sparse_gene(body, int(h["X-Cellucid-N-Cells"]), int(h["X-Cellucid-Nnz"]),
-                              int(h["X-Cellucid-Escapes"]))
+                              int(h["X-Cellucid-Escapes"]), int(h["X-Cellucid-Dict"]))
 
 
 def assert_same_gene(dense, sparse) -> np.ndarray:
@@ -171,9 +171,13 @@ def test_headers_body_size_and_identity_encoding(tmp_path):
     # without Accept-Encoding the body is the raw layout, its size fixed by the headers
     assert "Content-Encoding" not in plain.headers
     h = plain.headers
-    nnz, n_esc = int(h["X-Cellucid-Nnz"]), int(h["X-Cellucid-Escapes"])
-    assert len(plain.body) == 4 * n_esc + 5 * nnz
+    nnz, n_esc, n_dict = (int(h[f"X-Cellucid-{k}"]) for k in ("Nnz", "Escapes", "Dict"))
+    assert len(plain.body) == sparse_body_bytes(nnz, n_esc, n_dict) == 4 * n_esc + 4 * n_dict + 2 * nnz
     assert nnz == 9 and n_esc == 7  # cells 0, 700, …, 4900 (7 skips of 699: escaped) and 4999
+    assert n_dict == 9  # 1.5, 2.5, …, 8.5 and 2.0: a value table, one code byte per cell
+    assert int(plain4.headers["X-Cellucid-Dict"]) == 0  # log-normalized floats: byte planes
+    assert len(plain4.body) == sparse_body_bytes(int(plain4.headers["X-Cellucid-Nnz"]),
+                                                 int(plain4.headers["X-Cellucid-Escapes"]), 0)
     assert int(h["X-Cellucid-N-Cells"]) == 5000 == int(h["X-Cellucid-Shape"])
     assert_same_gene(plain_dense, plain)
     assert zipped.headers["Content-Encoding"] == "gzip" == zipped_dense.headers["Content-Encoding"]
@@ -203,6 +207,8 @@ def test_decoder_refuses_a_body_that_does_not_match_its_headers():
         decode_sparse_gene(b"\x00" * 6, 10, 1, 0)
     with pytest.raises(ValueError, match="past the last cell"):
         decode_sparse_gene(bytes([9]) + b"\x00" * 4, 5, 1, 0)
+    with pytest.raises(ValueError, match="past the table"):  # table of 1, skip 0, code 1
+        decode_sparse_gene(np.float32(2).tobytes() + bytes([0, 1]), 5, 1, 0, 1)
 
 
 def test_sparse_from_the_gene_index_equals_dense(tmp_path, monkeypatch):

@@ -37,8 +37,45 @@ async function check(res) {
   throw new ApiError(res.status, body.error || `${res.status} ${res.statusText}`, body.hint);
 }
 
+/**
+ * fetch(u), unless the inline boot script (boot.js) already asked for exactly this URL while
+ * the viewer's code was loading: then its response, once.
+ */
+async function request(u) {
+  const boot = window.__cellucidBoot;
+  if (boot) {
+    // the boot script registers its data requests once it has read the identity
+    if (!boot.responses.has(u.href)) await boot.planned;
+    const early = boot.responses.get(u.href);
+    if (early) {
+      boot.responses.delete(u.href);
+      return early;
+    }
+  }
+  return fetch(u);
+}
+
+/**
+ * The requests for the first frame of `view` (data/startup.js firstView): identity, the
+ * quantized embedding and the default field. The boot script sends them early; the `api`
+ * functions below build the very same URLs, so they find the responses.
+ */
+export function firstFrameUrls(view) {
+  const out = [];
+  if (view.embedding) out.push(url(EMBEDDING, { key: view.embedding, dim: view.dimension, format: "u16" }));
+  if (view.colorBy && view.colorKind === "field") out.push(url(OBS, { field: view.colorBy }), url(OBS_META, { field: view.colorBy }));
+  return out;
+}
+
+export const IDENTITY = "dataset_identity.json";
+const EMBEDDING = "_cellucid/api/embedding";
+const OBS = "_cellucid/api/obs";
+const OBS_META = "_cellucid/api/obs/meta";
+
+export { url };
+
 async function getJSON(path, params) {
-  const res = await check(await fetch(url(path, params)));
+  const res = await check(await request(url(path, params)));
   return res.json();
 }
 
@@ -67,7 +104,7 @@ async function readBody(res, expectedBytes, onProgress) {
 
 /** Fetch a binary typed array; `expectedBytes` (decoded size, when known) drives `onProgress`. */
 async function getArray(path, params, { expectedBytes = 0, onProgress = null } = {}) {
-  const res = await check(await fetch(url(path, params)));
+  const res = await check(await request(url(path, params)));
   const dtype = res.headers.get("X-Cellucid-Dtype") || "float32";
   const shape = (res.headers.get("X-Cellucid-Shape") || "").split(",").filter(Boolean).map(Number);
   const buf = await readBody(res, expectedBytes, onProgress);
@@ -83,12 +120,12 @@ function headerNumber(headers, name) {
 
 /** Client for the routes of docs/http-api.md. */
 export const api = {
-  identity: () => getJSON("dataset_identity.json"),
+  identity: () => getJSON(IDENTITY),
 
   /** Quantized coordinates: {data: Uint16Array (n*dim), dim, bounds: [[min,max],...]} */
   async embedding(key, dim, nCells, onProgress) {
     const r = await getArray(
-      "_cellucid/api/embedding",
+      EMBEDDING,
       { key, dim, format: "u16" },
       { expectedBytes: nCells * dim * 2, onProgress },
     );
@@ -105,8 +142,8 @@ export const api = {
   /** One obs field: {kind, codes|values, meta} (meta from /obs/meta). */
   async field(name, nCells, onProgress) {
     const [r, meta] = await Promise.all([
-      getArray("_cellucid/api/obs", { field: name }, { expectedBytes: nCells * 4, onProgress }),
-      getJSON("_cellucid/api/obs/meta", { field: name }),
+      getArray(OBS, { field: name }, { expectedBytes: nCells * 4, onProgress }),
+      getJSON(OBS_META, { field: name }),
     ]);
     const kind = r.headers.get("X-Cellucid-Field-Kind") || meta.kind;
     if (kind === "continuous") {
@@ -129,12 +166,13 @@ export const api = {
       const n = headerNumber(h, "X-Cellucid-N-Cells");
       const nnz = headerNumber(h, "X-Cellucid-Nnz");
       const nEscapes = headerNumber(h, "X-Cellucid-Escapes");
-      if (![n, nnz, nEscapes].every(Number.isInteger)) {
+      const nDict = headerNumber(h, "X-Cellucid-Dict");
+      if (![n, nnz, nEscapes, nDict].every(Number.isInteger)) {
         throw new ApiError(500, "sparse gene response without its size headers", "the server and viewer versions differ");
       }
-      const buf = await readBody(res, sparseGeneBytes(nnz, nEscapes), onProgress);
+      const buf = await readBody(res, sparseGeneBytes(nnz, nEscapes, nDict), onProgress);
       try {
-        values = decodeSparseGene(buf, n, nnz, nEscapes);
+        values = decodeSparseGene(buf, n, nnz, nEscapes, nDict);
       } catch (e) {
         throw new ApiError(500, `gene ${name}: ${e.message}`, "the response was damaged or the versions differ; reload");
       }

@@ -5,43 +5,53 @@
 /** A skip byte of 255: the skip is the next uint32 of the escape block. */
 const SKIP_ESCAPE = 255;
 
-/** Body length in bytes announced by the headers: 4 × escapes + 5 × nnz. */
-export function sparseGeneBytes(nnz, nEscapes) {
-  return 4 * nEscapes + 5 * nnz;
+/** Body length announced by the headers: escapes, value table, skips, then codes or byte planes. */
+export function sparseGeneBytes(nnz, nEscapes, nDict) {
+  return 4 * nEscapes + 4 * nDict + nnz + (nDict ? nnz : 4 * nnz);
 }
 
 /**
  * Sparse gene body → dense Float32Array(nCells), bit for bit the server's float32 values
- * (NaN and -0.0 are stored values; every other cell is 0).
+ * (NaN and -0.0 are stored values; every other cell is 0). `nDict` > 0: values are uint8
+ * codes into a table of `nDict` float32s; 0: four byte planes.
  * Throws an Error naming the problem when the body does not match the headers.
  */
-export function decodeSparseGene(buffer, nCells, nnz, nEscapes) {
-  const expected = sparseGeneBytes(nnz, nEscapes);
+export function decodeSparseGene(buffer, nCells, nnz, nEscapes, nDict = 0) {
+  const expected = sparseGeneBytes(nnz, nEscapes, nDict);
   if (buffer.byteLength !== expected) {
     throw new Error(`sparse gene body has ${buffer.byteLength} bytes, the headers announce ${expected}`);
   }
   const out = new Float32Array(nCells);
   if (nnz === 0) return out;
   const bytes = new Uint8Array(buffer);
-  const escapes = new DataView(buffer, 0, 4 * nEscapes);
-  const s0 = 4 * nEscapes; // skips
-  const p0 = s0 + nnz; // byte planes: p0 (byte 0), p1, p2, p3 (byte 3, sign + exponent)
-  const p1 = p0 + nnz;
-  const p2 = p1 + nnz;
-  const p3 = p2 + nnz;
-  // Writing the assembled bits through a Uint32 view copies NaN payloads and -0.0 exactly.
+  const view = new DataView(buffer);
+  const t0 = 4 * nEscapes; // value table (float32 bit patterns)
+  const s0 = t0 + 4 * nDict; // skips
+  const v0 = s0 + nnz; // codes, or byte planes v0 (byte 0), v1, v2, v3 (byte 3: sign + exponent)
+  // Writing bit patterns through a Uint32 view copies NaN payloads and -0.0 exactly.
   const bits = new Uint32Array(out.buffer);
+  const table = new Uint32Array(nDict);
+  for (let k = 0; k < nDict; k++) table[k] = view.getUint32(t0 + 4 * k, true);
+  const v1 = v0 + nnz;
+  const v2 = v1 + nnz;
+  const v3 = v2 + nnz;
   let row = -1;
   let e = 0;
   for (let i = 0; i < nnz; i++) {
     let skip = bytes[s0 + i];
     if (skip === SKIP_ESCAPE) {
       if (e >= nEscapes) throw new Error("sparse gene body: more escapes than the headers announce");
-      skip = escapes.getUint32(4 * e++, true);
+      skip = view.getUint32(4 * e++, true);
     }
     row += skip + 1;
     if (row >= nCells) throw new Error(`sparse gene body: row ${row} is past the last cell (${nCells})`);
-    bits[row] = bytes[p0 + i] | (bytes[p1 + i] << 8) | (bytes[p2 + i] << 16) | (bytes[p3 + i] << 24);
+    if (nDict) {
+      const code = bytes[v0 + i];
+      if (code >= nDict) throw new Error("sparse gene body: a value code is past the table");
+      bits[row] = table[code];
+    } else {
+      bits[row] = bytes[v0 + i] | (bytes[v1 + i] << 8) | (bytes[v2 + i] << 16) | (bytes[v3 + i] << 24);
+    }
   }
   if (e !== nEscapes) throw new Error("sparse gene body: fewer escapes than the headers announce");
   return out;
