@@ -272,8 +272,11 @@ def _continuous_data(name: str, values: Any) -> FieldData:
     )
 
 
-def _string_categories(values: Any) -> tuple[np.ndarray, list[str], int]:
-    """Factorize strings: (codes int32 with -1 = missing, sorted categories, n non-missing)."""
+def _string_categories(values: Any) -> tuple[np.ndarray | None, list[str] | None, int, int]:
+    """Factorize strings: ``(codes, categories, n_distinct, n_present)`` — codes int32 with
+    -1 = missing, sorted categories, number of distinct and of non-missing values. Codes and
+    categories are ``None`` when the strings are not categorical
+    (:func:`_string_is_categorical`): nobody needs them then."""
     plain = _plain_strings(values)
     if plain is not None:
         return _factorize_str(*plain)
@@ -283,7 +286,10 @@ def _string_categories(values: Any) -> tuple[np.ndarray, list[str], int]:
     missing = series.isna().to_numpy()
     strings = series.where(~missing, None).map(lambda v: v.decode() if isinstance(v, bytes) else v)
     codes, uniques = pd.factorize(strings, sort=True, use_na_sentinel=True)
-    return codes.astype(np.int32), _to_str_list(uniques), int((~missing).sum())
+    n_present = int((~missing).sum())
+    if not _string_is_categorical(len(uniques), n_present):
+        return None, None, len(uniques), n_present
+    return codes.astype(np.int32), _to_str_list(uniques), len(uniques), n_present
 
 
 def _plain_strings(values: Any) -> tuple[list[str], np.ndarray | None] | None:
@@ -301,29 +307,27 @@ def _plain_strings(values: Any) -> tuple[list[str], np.ndarray | None] | None:
         return values.tolist(), None
     if values.dtype.kind == "O":
         items = values.tolist()
-        if all(type(v) is str for v in items):
+        if not items or set(map(type, items)) == {str}:
             return items, None
     return None
 
 
-def _factorize_str(items: list[str], missing: np.ndarray | None) -> tuple[np.ndarray, list[str], int]:
-    """What ``pandas.factorize(sort=True)`` gives for plain strings, with a dict."""
-    table: dict[str, int] = {}
+def _factorize_str(items: list[str], missing: np.ndarray | None):
+    """:func:`_string_categories` for plain strings: what ``pandas.factorize(sort=True)``
+    gives, with C-level set/dict work instead of pandas. A column that is not categorical
+    (say a million barcodes) costs one ``set``: no sort, no per-cell codes."""
+    present = items if missing is None else [v for v, m in zip(items, missing.tolist()) if not m]
+    distinct = set(present)
+    if not _string_is_categorical(len(distinct), len(present)):
+        return None, None, len(distinct), len(present)
+    uniques = sorted(distinct)  # str order = code points, as pandas sorts
+    lookup = {v: i for i, v in enumerate(uniques)}
+    found = np.fromiter(map(lookup.__getitem__, present), dtype=np.int32, count=len(present))
     if missing is None:
-        first = np.fromiter((table.setdefault(v, len(table)) for v in items), dtype=np.int64, count=len(items))
-    else:
-        first = np.fromiter(
-            (-1 if m else table.setdefault(v, len(table)) for v, m in zip(items, missing.tolist())),
-            dtype=np.int64, count=len(items),
-        )
-    uniques = list(table)
-    order = sorted(range(len(uniques)), key=uniques.__getitem__)  # str order = code points
-    rank = np.empty(len(uniques) + 1, dtype=np.int32)
-    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(uniques), dtype=np.int32)
-    rank[-1] = -1  # code -1 indexes the last slot: stays missing
-    codes = rank[first]
-    n_present = len(items) if missing is None else int((~missing).sum())
-    return codes, [uniques[i] for i in order], n_present
+        return found, uniques, len(uniques), len(present)
+    codes = np.full(len(items), -1, dtype=np.int32)
+    codes[~missing] = found
+    return codes, uniques, len(uniques), len(present)
 
 
 def _string_is_categorical(n_distinct: int, n_present: int) -> bool:
@@ -612,15 +616,15 @@ class AnnDataLikeSource(DataSource):
             elif hint == "continuous":
                 fields.append(FieldInfo(name, "continuous"))
             elif hint == "string":
-                codes, cats, n_present = _string_categories(self._backend.obs_column(name))
-                if _string_is_categorical(len(cats), n_present):
+                codes, cats, n_distinct, n_present = _string_categories(self._backend.obs_column(name))
+                if codes is not None and cats is not None:
                     strings[name] = FieldData(
                         name, "categorical", codes=codes, categories=cats, n_missing=int((codes < 0).sum())
                     )
                     fields.append(FieldInfo(name, "categorical", len(cats)))
                 else:
                     skipped[name] = (
-                        f"{len(cats)} distinct strings in {n_present} cells: looks like an identifier, "
+                        f"{n_distinct} distinct strings in {n_present} cells: looks like an identifier, "
                         "not a category"
                     )
             else:
