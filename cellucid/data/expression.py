@@ -122,8 +122,25 @@ class ColumnReader:
 
     def _full_indptr(self) -> np.ndarray:
         if self._indptr_cache is None:
-            self._indptr_cache = np.asarray(self.indptr[:], dtype=np.int64)
+            source = self.indptr
+            if self.direct is not None:
+                from cellucid.data.hdf5_chunks import DirectArray
+
+                # 4–8 MB at 1M rows: ~2 ms by pread against ~10 ms through h5py.
+                direct = DirectArray.open(self.indptr)
+                if direct is not None:
+                    source = direct
+            try:
+                self._indptr_cache = np.asarray(source[:], dtype=np.int64)
+            finally:
+                if source is not self.indptr:
+                    source.close()
         return self._indptr_cache
+
+    def full_indptr(self) -> "SharedIndptr":
+        """``indptr`` as something that slices like an array and reads the file at most
+        once for this reader (a gene index builder and the scans then share one copy)."""
+        return SharedIndptr(self)
 
     def _read_csr(self, j: int) -> np.ndarray:
         indptr = self._full_indptr()
@@ -198,6 +215,17 @@ class ColumnReader:
             for arr in direct:
                 arr.close()
             self.strategy = "csr-h5py"
+
+
+class SharedIndptr:
+    """Slices of a reader's cached int64 ``indptr``, read on first use (by any thread)."""
+
+    def __init__(self, reader: ColumnReader):
+        self._reader = reader
+        self.shape = (reader.shape[0] + 1,)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return self._reader._full_indptr()[key]
 
 
 def _as_f32(values: np.ndarray) -> np.ndarray:

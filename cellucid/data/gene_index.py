@@ -115,7 +115,8 @@ def index_for_reader(reader: Any, path: str | os.PathLike, dataset_id: str = "",
     # Direct (pread) access when the reader has it: faster, and no h5py global lock held
     # for seconds by the build thread while a request wants to read.
     indices, data = getattr(reader, "direct", None) or (reader.indices, reader.data)
-    return GeneIndex.open_or_build(key, reader.indptr, indices, data, n_rows, n_cols,
+    indptr = reader.full_indptr() if hasattr(reader, "full_indptr") else reader.indptr  # one shared copy
+    return GeneIndex.open_or_build(key, indptr, indices, data, n_rows, n_cols,
                                    background=background, progress=progress)
 
 
