@@ -24,7 +24,7 @@ Cost of reading column ``j`` (``n`` rows, ``nnz`` stored entries, ``nnz_j`` in c
   :mod:`cellucid.data.hdf5_chunks`). Large scans are split over two threads. Memory: a few
   MB per thread. At 1M cells × 2,000 genes (140 M entries, 560 MB of ``indices``, page
   cache warm, this 2-core VM): figures in :mod:`cellucid.data.hdf5_chunks`.
-- CSR on disk otherwise (compressed or zarr; ``strategy == "csr-h5py"``): ``indices`` is
+- CSR on disk otherwise (compressed or zarr; ``strategy == "csr-chunked"``): ``indices`` is
   read through the storage library in chunks of :data:`SCAN_CHUNK` entries, and for each
   chunk with matches only the span of ``data`` between the first and last match. ~840 ms
   at 1M cells.
@@ -97,8 +97,9 @@ class ColumnReader:
         self.data = data
         self._indptr_cache: np.ndarray | None = None
         # How a column is read, for tests and diagnostics: "dense", "csc", "csr-memory",
-        # "csr-direct" (pread scan, see cellucid.data.hdf5_chunks) or "csr-h5py".
-        self.strategy = layout if layout != "csr" else ("csr-h5py" if on_disk else "csr-memory")
+        # "csr-direct" (pread scan, see cellucid.data.hdf5_chunks) or "csr-chunked" (slices
+        # through h5py / zarr).
+        self.strategy = layout if layout != "csr" else ("csr-chunked" if on_disk else "csr-memory")
         # (indices, data) as DirectArray when the on-disk CSR arrays can be read directly.
         self.direct: tuple[Any, Any] | None = None
 
@@ -214,7 +215,7 @@ class ColumnReader:
         if direct is not None:
             for arr in direct:
                 arr.close()
-            self.strategy = "csr-h5py"
+            self.strategy = "csr-chunked"
 
 
 class SharedIndptr:

@@ -68,7 +68,7 @@ def test_anndata_default_file_takes_the_direct_path_and_equals_scipy(tmp_path):
         assert reader.strategy == "csr-direct"  # fails if the fast path silently fell back
         _assert_columns_equal(reader, m)
         reader.close()
-        assert reader.strategy == "csr-h5py"
+        assert reader.strategy == "csr-chunked"
         _assert_columns_equal(reader, m, cols=[0, 11, 96])  # the h5py scan agrees
     assert _fingerprint(path) == before
 
@@ -119,7 +119,7 @@ def test_filtered_datasets_fall_back_and_stay_exact(tmp_path, kw):
     with h5py.File(path, "r") as f:
         assert DirectArray.open(f["X/indices"]) is None
         reader = column_reader(f["X"])
-        assert reader.strategy == "csr-h5py" and reader.direct is None
+        assert reader.strategy == "csr-chunked" and reader.direct is None
         _assert_columns_equal(reader, m)
 
 
@@ -129,7 +129,7 @@ def test_compressed_anndata_file_falls_back(tmp_path):
     ad.AnnData(X=m).write_h5ad(path, compression="gzip")
     with h5py.File(path, "r") as f:
         reader = column_reader(f["X"])
-        assert reader.strategy == "csr-h5py"
+        assert reader.strategy == "csr-chunked"
         _assert_columns_equal(reader, m, cols=range(0, 97, 7))
 
 
@@ -141,7 +141,7 @@ def test_file_opened_for_writing_is_not_read_directly(tmp_path):
         _write_group(f, "X", m)
     with h5py.File(path, "r+") as f:
         reader = column_reader(f["X"])
-        assert reader.strategy == "csr-h5py"
+        assert reader.strategy == "csr-chunked"
         _assert_columns_equal(reader, m, cols=[0, 1, 96])
 
 
@@ -252,3 +252,15 @@ def test_closed_direct_array_refuses_reads(tmp_path):
             arr.read(0, 5)
         with pytest.raises(OSError, match="closed"):
             arr.find(3)
+
+
+def test_zarr_csr_uses_the_chunked_scan(tmp_path):
+    import zarr
+    from anndata.io import write_elem
+
+    m = _csr(n_rows=400, n_cols=30, seed=11)
+    z = zarr.open_group(tmp_path / "m.zarr", mode="w", zarr_format=2)
+    write_elem(z, "X", m)
+    reader = column_reader(z["X"])
+    assert reader.strategy == "csr-chunked" and reader.direct is None
+    _assert_columns_equal(reader, m)
