@@ -182,6 +182,10 @@ def _hint_from_dtype(dtype: Any) -> str:
 
 
 def _to_str_list(values: Iterable[Any]) -> list[str]:
+    if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "OUT":
+        items = values.tolist()  # the very objects (object), or str (U, T)
+        if set(map(type, items)) <= {str}:  # the usual case, e.g. var names: no Python loop
+            return items
     out = []
     for v in values:
         if isinstance(v, bytes):
