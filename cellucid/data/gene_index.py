@@ -40,6 +40,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,10 @@ STAGE_FACTOR = 4
 # Longest the build waits for foreground reads to finish before taking a step anyway
 # (so a steady stream of requests cannot stall it for ever).
 MAX_PAUSE_S = 2.0
+# A background build starts this many seconds after it is requested (at source open), so
+# it does not compete with the viewer's first requests; $CELLUCID_GENE_INDEX_DELAY overrides.
+START_DELAY_S = 1.5
+ENV_DELAY = "CELLUCID_GENE_INDEX_DELAY"
 
 __all__ = ["GeneIndex", "IndexedReader", "cache_dir", "file_cache_key", "index_for_reader"]
 # Set to "0" to never build or use gene indexes (e.g. no writable cache dir wanted).
@@ -194,13 +199,16 @@ class GeneIndex:
         background: bool = True,
         progress: bool = True,
         chunk_nnz: int = DEFAULT_CHUNK_NNZ,
+        start_delay: float | None = None,
     ) -> "GeneIndex":
         """Open the cached index for ``cache_key``, or build it from the CSR arrays.
 
         ``indptr`` (length ``n_rows + 1``), ``indices`` and ``data`` may be numpy arrays or
         h5py/zarr datasets; they are read in slices of about ``chunk_nnz`` non-zeros. With
         ``background=True`` the build runs in a daemon thread and this returns at once
-        (``ready`` becomes true when done); otherwise it blocks until built.
+        (``ready`` becomes true when done), after ``start_delay`` seconds (default
+        ``$CELLUCID_GENE_INDEX_DELAY`` or :data:`START_DELAY_S`); otherwise it blocks until
+        built.
         Never raises for a build problem: it is stored in :attr:`error`.
         """
         if not all(c.isalnum() or c in "-_." for c in cache_key) or not cache_key:
@@ -208,8 +216,17 @@ class GeneIndex:
         idx = cls(cache_dir() / f"{cache_key}.cgidx", n_rows, n_cols)
         if idx._try_open():
             return idx
+        if start_delay is None:
+            try:
+                start_delay = float(os.environ.get(ENV_DELAY, START_DELAY_S))
+            except ValueError:
+                start_delay = START_DELAY_S
 
         def run() -> None:
+            if background and start_delay > 0:
+                # Let the first requests after start (embedding, coloring, the first gene)
+                # have the machine: they are what a user waits for; the build is not.
+                time.sleep(start_delay)
             try:
                 _build(idx.path, indptr, indices, data, idx.n_rows, idx.n_cols, chunk_nnz, progress, idx)
                 if not idx._try_open():

@@ -228,7 +228,8 @@ def test_build_waits_while_a_foreground_read_is_in_flight(tmp_path, monkeypatch)
         self._busy = 1
 
     monkeypatch.setattr(GeneIndex, "__init__", init_and_hold)
-    idx = GeneIndex.open_or_build("paused", m.indptr, m.indices, m.data, *m.shape, background=True, progress=False)
+    idx = GeneIndex.open_or_build("paused", m.indptr, m.indices, m.data, *m.shape, background=True, progress=False,
+                                start_delay=0)
     time.sleep(0.5)
     assert not idx.ready and idx.progress == 0.0 and idx.error is None
     with idx._idle:  # the foreground read ends
