@@ -14,8 +14,10 @@ single small contiguous read (``8 × nnz_of_that_gene`` bytes).
   bus and the GIL.
 - Memory while building: ``indptr`` (8 bytes per row), a stage of 4M non-zeros held
   column-major (32 MB) and one 1M-non-zero chunk being sorted (~30 MB). At 1M cells ×
-  2,000 genes the serving process peaked at 228 MB during the build (248 MB before this
-  writer) and the build took ~10–11 s on this shared, loaded 2-core VM (11–18 s before).
+  2,000 genes ``cellucid serve`` peaked at 219–220 MB (VmHWM) while building with gene
+  requests in between (246–253 MB before direct reads and this writer); the build took
+  13–18 s on this shared, loaded 2-core VM (before: 11–40 s under the same load; ~9–19 s
+  standalone for both, the writes to the page cache and the sorts dominate).
 - Stored under :func:`cache_dir` (``$CELLUCID_CACHE_DIR``, else
   ``$XDG_CACHE_HOME/cellucid``, else ``~/.cache/cellucid``), never next to the user's
   file; named by a key that changes when the file changes (:func:`file_cache_key`).
@@ -493,6 +495,7 @@ def _write_staged(fd, blocks, indptr, indices, data, colptr, counts, chunk_nnz, 
     biggest = max((b - a for _r, _e, a, b, _c in stages), default=0)
     stage_rows = np.empty(biggest, dtype="<u4")
     stage_vals = np.empty(biggest, dtype="<f4")
+    ramp = np.arange(0, dtype=np.int64)
     for srow, send, sa, sb, scount in stages:
         if sb == sa:
             continue
@@ -512,7 +515,9 @@ def _write_staged(fd, blocks, indptr, indices, data, colptr, counts, chunk_nnz, 
             bounds = np.searchsorted(cols, np.arange(n_cols + 1))  # each column's run here
             # Entry i (sorted) of column c goes to stage slot sstart[c] + sfill[c] + (i - bounds[c]).
             dest = (sstart[:-1] + sfill - bounds[:-1])[cols]
-            dest += np.arange(b - a, dtype=np.int64)
+            if ramp.shape[0] < b - a:
+                ramp = np.arange(b - a, dtype=np.int64)
+            dest += ramp[: b - a]  # reused: a fresh 8 MB arange costs ~2k page faults
             if dest.size and (dest.max() >= sb - sa or dest.min() < 0):
                 raise ValueError("CSR arrays are inconsistent: column counts changed between passes")
             stage_rows[dest] = rows
