@@ -1,10 +1,10 @@
 // One build script for everything the Python package ships from js/:
 //   (a) the standalone viewer: src/main.js -> ../cellucid/static/viewer/assets/app.js (+ app.css),
-//       src/index.html -> ../cellucid/static/viewer/index.html
+//       src/index.html (+ src/boot.js inlined) -> ../cellucid/static/viewer/index.html
 //   (b) the anywidget front end, if js/widget/index.js exists -> ../cellucid/static/widget/widget.js (ESM)
 // Usage: `npm run build` (add `-- --watch` to rebuild on change, `-- --dev` for unminified output).
 import * as esbuild from "esbuild";
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -43,8 +43,26 @@ if (existsSync(widgetEntry)) {
   });
 }
 
+// index.html gets the boot script (src/boot.js) inlined at <!-- cellucid:boot -->: it starts
+// the first frame's requests before assets/app.js has arrived.
+async function writeIndex() {
+  const boot = await esbuild.build({
+    ...common,
+    logLevel: "warning",
+    entryPoints: [join(here, "src", "boot.js")],
+    format: "iife",
+    sourcemap: false,
+    write: false,
+  });
+  const js = boot.outputFiles[0].text.trim().replace(/<\/script/gi, "<\\/script");
+  const html = readFileSync(join(here, "src", "index.html"), "utf8");
+  if (!html.includes(BOOT_MARK)) throw new Error(`src/index.html lacks ${BOOT_MARK}`);
+  writeFileSync(join(viewerDir, "index.html"), html.replace(BOOT_MARK, `<script>${js}</script>`));
+}
+const BOOT_MARK = "<!-- cellucid:boot -->";
+
 mkdirSync(viewerDir, { recursive: true });
-copyFileSync(join(here, "src", "index.html"), join(viewerDir, "index.html"));
+await writeIndex();
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

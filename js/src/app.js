@@ -8,41 +8,15 @@ import { Renderer } from "./render/renderer.js";
 import { Camera } from "./camera/camera.js";
 import { ScreenIndex } from "./interaction/spatial.js";
 import { attachPointer, attachFlyKeys } from "./interaction/pointer.js";
-import { colorize, applyHighlights, colorRange } from "./color/colorize.js";
+import { colorRange, buildPalette, columnLevels, withGroups, levelOrder, rgbaFromIndex } from "./color/colorize.js";
+import { firstView } from "./data/startup.js";
 import { parseColor } from "./color/palettes.js";
 import { union, difference } from "./state/sets.js";
 import { VectorOverlay } from "./render/vectors.js";
 import { NeighborGrid } from "./interaction/neighbors.js";
 
-/**
- * Cells in ascending value order (missing first), so high expression is drawn on top.
- * A counting sort into 4096 value buckets: O(n) (a comparison sort of 1M cells takes
- * seconds), and finer than the 256 color levels, so the picture is the same.
- */
-function drawOrder(values) {
-  const n = values.length;
-  const B = 4096;
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  const span = hi > lo ? hi - lo : 1;
-  const bucket = new Uint16Array(n);
-  const counts = new Uint32Array(B + 2);
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    // bucket 0 = missing, 1..B = value buckets
-    const b = Number.isFinite(v) ? 1 + Math.min(B - 1, Math.floor(((v - lo) / span) * B)) : 0;
-    bucket[i] = b;
-    counts[b + 1]++;
-  }
-  for (let b = 0; b <= B; b++) counts[b + 1] += counts[b];
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[counts[bucket[i]]++] = i;
-  return order;
-}
+/** How long the first frame waits for the default colors when the points are there first. */
+const FIRST_COLOR_WAIT_MS = 100;
 
 export function defaultPointSize(n) {
   return n < 5e3 ? 5 : n < 5e4 ? 4 : n < 5e5 ? 2.5 : 1.5;
@@ -53,7 +27,7 @@ export class App {
     this.dom = dom; // {canvas, overlay}
     this.store = new Store(initialState());
     this.camera = new Camera();
-    this.renderer = new Renderer(dom.canvas);
+    this.renderer = new Renderer(dom.canvas, window.__cellucidBoot && window.__cellucidBoot.gl);
     this.renderer.camera = this.camera;
     this.index = new ScreenIndex();
     this.vectorOverlay = new VectorOverlay(dom.vectorCanvas);
@@ -106,43 +80,54 @@ export class App {
 
   // ---------------------------------------------------------------- startup
 
+  /**
+   * Read the dataset's identity and start loading what the first frame shows: the embedding
+   * and the default color field are requested together (the smaller color column usually
+   * arrives first, so the first frame is already colored; if not, the points are drawn in a
+   * neutral color and colored when it arrives). Resolves once both loads are under way;
+   * `geometryLoading` resolves when the points are on the GPU.
+   */
   async start(initial = {}) {
     this.progress("Loading dataset description…", 0);
     const id = (this.identity = await api.identity());
     this.n = id.stats.n_cells;
     this.hidden = new Uint8Array(this.n);
-    this.colors = new Uint8Array(this.n * 4);
     this.flags = new Uint8Array(this.n);
-    const emb = initial.embedding || id.default_embedding || (id.embeddings[0] && id.embeddings[0].key);
-    const embInfo = id.embeddings.find((e) => e.key === emb);
-    let dim = Number(initial.dimension || id.default_dimension || 2);
-    if (embInfo && !embInfo.dimensions.includes(dim)) dim = Math.max(...embInfo.dimensions.filter((d) => d <= 3));
+    const view = firstView(id, initial);
     this.store.set({ pointSize: defaultPointSize(this.n), theme: initial.theme || this.store.get().theme });
     this.store.subscribe((s, changed) => this.onChange(s, changed));
     this.applyTheme();
-    if (!emb) {
+    this.recolor(); // the neutral palette until colors arrive
+    if (!view.embedding) {
       this.emit("error", "This dataset has no embedding to show.", "add an obsm key such as X_umap (2 or 3 columns)");
       return;
     }
-    // Points first (neutral color), then colors.
-    this.store.set({ embedding: emb, dimension: dim });
-    await this.geometryLoading;
-    const field = initial.colorBy || id.default_field || (id.fields[0] && id.fields[0].name);
-    if (field) this.setColorBy(field);
+    this.store.set({ embedding: view.embedding, dimension: view.dimension });
+    if (view.colorBy) this.setColorBy(view.colorBy);
     else {
       // nothing to color by: the neutral picture is the first "colored" frame
       this.colorColumn = { kind: "none" };
       this.renderer.requestRender();
     }
+    // while the data are on the wire: let the GPU compile what the first frame needs
+    setTimeout(() => {
+      if (this.geom) return;
+      try {
+        this.renderer.warmUp(view.dimension === 3 ? 3 : 2, !!view.colorBy);
+      } catch (e) {
+        this.fail(e, "WebGL");
+      }
+    }, 0);
   }
 
   // ---------------------------------------------------------------- reactions
 
   onChange(s, changed) {
     if (changed.has("embedding") || changed.has("dimension")) this.loadGeometry(s.embedding, s.dimension);
-    if (changed.has("colorBy")) this.loadColor(s.colorBy);
+    if (changed.has("colorBy")) this.colorLoading = this.loadColor(s.colorBy);
     if (["colormap", "clip", "range", "highlightGroups", "activePage", "theme"].some((k) => changed.has(k))) this.recolor();
-    if (["hiddenCategories", "filters", "externalHidden", "colorBy"].some((k) => changed.has(k))) this.recomputeHidden();
+    // (a new colorBy changes what is hidden only once its column is applied: loadColor)
+    if (["hiddenCategories", "filters", "externalHidden"].some((k) => changed.has(k))) this.recomputeHidden();
     if (["selection", "highlightGroups", "activePage"].some((k) => changed.has(k))) this.updateFlags();
     if (["pointSize", "opacity", "theme"].some((k) => changed.has(k))) this.updateParams();
     if (changed.has("theme")) this.applyTheme();
@@ -156,16 +141,18 @@ export class App {
 
   applyTheme() {
     document.documentElement.dataset.theme = this.store.get().theme;
+    // read once per theme: getComputedStyle forces a style recalculation
+    const bg = getComputedStyle(document.documentElement).getPropertyValue("--bg").trim() || "#ffffff";
+    this.bg = parseColor(bg).map((v) => v / 255);
     this.updateParams();
   }
 
   updateParams() {
     const s = this.store.get();
-    const bg = getComputedStyle(document.documentElement).getPropertyValue("--bg").trim() || "#ffffff";
     this.renderer.setParams({
       size: s.pointSize,
       opacity: s.opacity,
-      bg: parseColor(bg).map((v) => v / 255),
+      bg: this.bg || [1, 1, 1],
       dpr: window.devicePixelRatio || 1,
       dimOthers: s.selection.length > 0,
     });
@@ -181,6 +168,12 @@ export class App {
         geom = buildGeometry(emb, this.n);
         this.geomCache.set(cacheKey, geom);
       }
+      if (!this.colorColumn && this.colorLoading) {
+        // The first colors are on their way (requested with the embedding): give them a
+        // moment, so the first frame is drawn once, colored — a neutral frame first would
+        // hold the colored one back by a whole draw (~1 s for 1M points on software GL).
+        await Promise.race([this.colorLoading, new Promise((r) => setTimeout(r, FIRST_COLOR_WAIT_MS))]);
+      }
       const s = this.store.get();
       if (s.embedding !== key || s.dimension !== dim) return; // superseded
       const sceneChanged = !this.geom || this.geom.dim !== geom.dim || this.geom !== geom;
@@ -188,10 +181,6 @@ export class App {
       this.renderer.setGeometry(geom, this.n);
       if (sceneChanged) this.camera.setScene(geom.dim, geom.extent);
       this.recomputeHidden();
-      if (!this.colorColumn) {
-        colorize(this.colors, this.n, null, s);
-        this.renderer.setColors(this.colors);
-      }
       this.progress("", 1);
     };
     this.geometryLoading = run().catch((e) => this.fail(e, `could not load embedding ${key}`));
@@ -307,60 +296,130 @@ export class App {
       const s = this.store.get();
       if (s.colorBy !== colorBy) return; // superseded
       this.colorColumn = col;
-      this.order = col.kind === "continuous" ? drawOrder(col.values) : null;
-      this.renderer.setOrder(this.order);
-      this.updateFlags();
-      this.recolor();
-      this.recomputeHidden();
-      this.emit("colors", col);
+      this.recolor(false); // indices, draw order, palette
+      this.recomputeHidden(false); // hidden categories of this field
+      this.updateFlags(); // the emphasized cells follow the new draw order
+      this.emit("colors", col); // once, now that all of it is applied
     } catch (e) {
       this.fail(e, `could not color by ${colorBy.name}`);
     }
   }
 
-  recolor() {
-    if (!this.n || !this.colorColumn || this.colorColumn.kind === "none") return;
+  /**
+   * Bring the GPU's colors up to date with the column and the color state: palette indices
+   * (rebuilt only when the column, its range or the highlighted cells change) and the palette
+   * (always: a few KB). Before any column, every cell takes the neutral palette entry.
+   */
+  recolor(notify = true) {
+    if (!this.n) return;
     const s = this.store.get();
-    colorize(this.colors, this.n, this.colorColumn, s);
-    applyHighlights(this.colors, this.activeGroups());
-    this.renderer.setColors(this.colors);
-    this.emit("colors", this.colorColumn);
+    const col = this.colorColumn && this.colorColumn.kind !== "none" ? this.colorColumn : null;
+    const groups = this.activeGroups();
+    const range = col && col.kind === "continuous" ? colorRange(col, s) : null;
+    const wide = (col ? (col.kind === "categorical" ? col.categories.length + 1 : 257) : 1) + groups.length > 65536;
+    const lk = this._levelsKey;
+    if (!lk || lk.col !== col || lk.wide !== wide || (range && (range[0] !== lk.range[0] || range[1] !== lk.range[1]))) {
+      this.levels = col ? columnLevels(col, this.n, s, groups.length) : null;
+      this._levelsKey = { col, wide, range };
+      const order = col && col.kind === "continuous" ? levelOrder(this.levels) : null;
+      if (order || this.order) {
+        this.order = order;
+        this.renderer.setOrder(order);
+        this.updateFlags(); // the emphasized cells are drawn in this order too
+      }
+    }
+    let index = this.levels;
+    if (groups.some((g) => g.visible && g.cells.length)) {
+      // reuse the last copy when neither the levels nor the groups changed (e.g. a colormap change)
+      const gk = [this.levels, ...groups];
+      const last = this._groupKey;
+      if (last && last.length === gk.length && gk.every((x, i) => x === last[i])) index = this.colorIndex;
+      else {
+        index = withGroups(this.levels || new Uint16Array(this.n), col, groups);
+        this._groupKey = gk;
+      }
+    } else this._groupKey = null;
+    if (index !== this.colorIndex) {
+      this.colorIndex = index;
+      this.renderer.setColorIndex(index);
+    }
+    this.palette = buildPalette(col, s, groups);
+    this.renderer.setPalette(this.palette);
+    this._rgba = null;
+    if (col && notify) this.emit("colors", this.colorColumn);
   }
 
-  recomputeHidden() {
+  /** RGBA bytes per cell as drawn (Uint8Array n*4; built on demand, for export and tests). */
+  get colors() {
+    if (!this._rgba) this._rgba = rgbaFromIndex(this.colorIndex, this.palette, this.n);
+    return this._rgba;
+  }
+
+  recomputeHidden(notify = true) {
     if (!this.geom) return;
     const s = this.store.get();
     const col = this.colorColumn;
+    const hiddenCodes = col && col.kind === "categorical" ? s.hiddenCategories[col.name] : null;
+    // same inputs, same mask: skip the passes over every cell
+    const key = [this.geom, s.filters, hiddenCodes && hiddenCodes.length ? col : null, hiddenCodes, s.externalHidden];
+    if (this._hiddenKey && key.every((x, i) => x === this._hiddenKey[i])) {
+      if (notify) this.emit("colors", col);
+      return;
+    }
+    this._hiddenKey = key;
     this.visibleCount = computeHidden(this.hidden, this.n, {
-      invalid: this.geom.invalid,
+      invalid: this.geom.nInvalid ? this.geom.invalid : null,
       filters: s.filters,
       colorColumn: col,
-      hiddenCodes: col && col.kind === "categorical" ? s.hiddenCategories[col.name] : null,
+      hiddenCodes,
       externalHidden: s.externalHidden,
     });
     this.index.hiddenVersion = ++this.hiddenVersion;
     this.updateFlags();
-    this.emit("colors", col);
+    if (notify) this.emit("colors", col);
   }
 
+  /**
+   * Per-cell flags (hidden / selected / highlighted) and the emphasized cells drawn on top.
+   * Nothing flagged (the common case) uploads nothing: the shader hides cells without
+   * coordinates by itself.
+   */
   updateFlags() {
     if (!this.geom) return;
     const s = this.store.get();
-    const f = this.flags;
+    const groups = this.activeGroups().filter((g) => g.visible && g.cells.length);
+    const key = [this.hiddenVersion, s.selection, this.order, ...groups];
+    if (this._flagsKey && key.length === this._flagsKey.length && key.every((x, i) => x === this._flagsKey[i])) return;
+    this._flagsKey = key;
     const hidden = this.hidden;
-    for (let i = 0; i < this.n; i++) f[i] = hidden[i];
+    const hiddenBeyondInvalid = this.visibleCount < this.n - this.geom.nInvalid;
+    if (!hiddenBeyondInvalid && !s.selection.length && !groups.length) {
+      this.renderer.setFlags(null, null);
+      this.updateParams();
+      return;
+    }
+    const f = this.flags;
+    f.set(hidden);
     for (const i of s.selection) f[i] |= 2;
-    for (const g of this.activeGroups()) if (g.visible) for (const i of g.cells) f[i] |= 4;
+    for (const g of groups) for (const i of g.cells) f[i] |= 4;
     // emphasized cells are drawn again on top, in the same order as pass 1 (value order for
     // continuous colors, so high values stay on top inside the selection too)
-    let k = 0;
-    for (let i = 0; i < this.n; i++) if (f[i] & 6 && !hidden[i]) k++;
-    const emph = new Uint32Array(k);
-    k = 0;
-    if (this.order) {
-      for (const i of this.order) if (f[i] & 6 && !hidden[i]) emph[k++] = i;
-    } else {
-      for (let i = 0; i < this.n; i++) if (f[i] & 6 && !hidden[i]) emph[k++] = i;
+    let emph = new Uint32Array(0);
+    if (s.selection.length || groups.length) {
+      let k = 0;
+      const n = this.n;
+      for (let i = 0; i < n; i++) if (f[i] & 6 && !hidden[i]) k++;
+      emph = new Uint32Array(k);
+      k = 0;
+      if (this.order) {
+        const o = this.order;
+        for (let j = 0; j < n; j++) {
+          const i = o[j];
+          if (f[i] & 6 && !hidden[i]) emph[k++] = i;
+        }
+      } else {
+        for (let i = 0; i < n; i++) if (f[i] & 6 && !hidden[i]) emph[k++] = i;
+      }
     }
     this.renderer.setFlags(f, emph);
     this.updateParams();

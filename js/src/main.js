@@ -1,7 +1,7 @@
 // Entry point: build the page, start the app, expose `window.cellucid` for tests and scripts.
 import "./styles.css";
 import { App } from "./app.js";
-import { buildLayout, watchSize, mountProgress } from "./ui/layout.js";
+import { buildLayout, watchSize, mountProgress, NARROW_EMBED_PX } from "./ui/layout.js";
 import { mountControls } from "./ui/controls.js";
 import { mountLegend } from "./ui/legend.js";
 import { mountFilters } from "./ui/filters.js";
@@ -15,14 +15,16 @@ import { buildSVG, buildPNG } from "./ui/export.js";
 import { sessionObject, restoreSession } from "./ui/session.js";
 import { bridgeParams, startBridge } from "./bridge/bridge.js";
 import { readFragment, syncFragment, restoreFragmentCamera } from "./ui/fragment.js";
+import { initialChoices } from "./data/startup.js";
 import { mountAccessibility } from "./ui/a11y.js";
 
 async function main() {
   const dom = buildLayout(document.getElementById("app"));
-  const q = new URLSearchParams(window.location.search);
-  // the URL fragment (the view as last shown) wins over the query parameters
   const frag = readFragment();
   const prefersDark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+  // Let the boot script (boot.js) read the identity and send the first frame's requests
+  // before the long synchronous steps below (WebGL context, layout) hold the main thread.
+  if (window.__cellucidBoot) await window.__cellucidBoot.glReady;
   let app;
   try {
     app = new App(dom);
@@ -32,26 +34,20 @@ async function main() {
   }
   exposeApi(app);
   mountProgress(app, dom);
-  watchSize(app, dom);
   const bridge = bridgeParams();
   if (bridge) dom.root.classList.add("embedded");
+  // Narrow iframes (notebook) start with the side panel folded away; ☰ brings it back.
+  // Decided before the canvas is sized, so the first frame is not drawn twice.
+  if (bridge && dom.root.clientWidth < NARROW_EMBED_PX) dom.sidebar.classList.add("collapsed");
+  watchSize(app, dom);
   try {
-    await app.start({
-      embedding: frag.embedding || q.get("embedding"),
-      dimension: frag.dimension || q.get("dimension"),
-      colorBy: frag.colorBy || q.get("color_by"),
-      theme: q.get("theme") || (prefersDark ? "dark" : "light"),
-    });
+    await app.start({ ...initialChoices(), theme: new URLSearchParams(window.location.search).get("theme") || (prefersDark ? "dark" : "light") });
   } catch (e) {
     app.fail(e, "could not load the dataset");
     return;
   }
   if (!app.identity) return;
-  await app.geometryLoading;
-  restoreFragmentCamera(app, frag);
-  syncFragment(app);
-  // Narrow iframes (notebook) start with the side panel folded away; ☰ brings it back.
-  if (bridge && dom.root.clientWidth < 760) dom.sidebar.classList.add("collapsed");
+  // The panels are built while the embedding and colors are still on the wire.
   const help = mountHelp(app, dom);
   mountToolbar(app, dom, { toggleHelp: help.toggle });
   mountControls(app, dom);
@@ -62,6 +58,9 @@ async function main() {
   mountStatus(app, dom);
   mountTooltip(app, dom);
   mountAccessibility(app, dom);
+  await app.geometryLoading;
+  restoreFragmentCamera(app, frag);
+  syncFragment(app);
   app.attachInteraction({});
   if (bridge) startBridge(app, bridge);
 }

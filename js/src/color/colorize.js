@@ -1,16 +1,28 @@
-// Turn a field/gene column plus the color state into one RGBA byte per channel per cell.
+// From a field/gene column plus the color state to what the GPU draws: one palette index per
+// cell and a small RGBA palette (render/shaders.js looks the color up). A colormap or theme
+// change rebuilds only the palette; a new column, range or highlight rebuilds the indices.
+//
+// Palette layout, `base` = first highlight-group entry:
+//   none:        [neutral]                                  base = 1
+//   categorical: [category 0 .. K-1, missing]               base = K + 1
+//   continuous:  [colormap level 0 .. 255, missing]         base = 257
+//   then one entry per highlight group of the active page (index base + g).
 import { categoricalColors, lut, parseColor, MISSING_RGB } from "./palettes.js";
+
+export const LEVELS = 256; // continuous colormap levels
+const NEUTRAL = { light: [90, 90, 100], dark: [200, 200, 210] };
 
 /** Value at percentile `p` (0–100) of the finite values (sampled for speed on large arrays). */
 export function percentile(values, p) {
   const n = values.length;
   const step = Math.max(1, Math.floor(n / 200000));
-  const s = [];
-  for (let i = 0; i < n; i += step) if (Number.isFinite(values[i])) s.push(values[i]);
-  if (!s.length) return NaN;
-  s.sort((a, b) => a - b);
-  const idx = Math.min(s.length - 1, Math.max(0, Math.round((p / 100) * (s.length - 1))));
-  return s[idx];
+  const s = new Float64Array(Math.ceil(n / step));
+  let k = 0;
+  for (let i = 0; i < n; i += step) if (Number.isFinite(values[i])) s[k++] = values[i];
+  if (!k) return NaN;
+  const sorted = s.subarray(0, k).sort(); // typed-array sort: numeric, no comparator calls
+  const idx = Math.min(k - 1, Math.max(0, Math.round((p / 100) * (k - 1))));
+  return sorted[idx];
 }
 
 /** The [lo, hi] color range for continuous data: explicit `range` or the `clip` percentiles. */
@@ -18,7 +30,10 @@ export function colorRange(column, state) {
   if (state.range) return state.range;
   const [a, b] = state.clip;
   if (a <= 0 && b >= 100 && column.min != null && column.max != null) return [column.min, column.max];
-  return [percentile(column.values, a), percentile(column.values, b)];
+  if (column._clip && column._clip.key === `${a},${b}`) return column._clip.range;
+  const range = [percentile(column.values, a), percentile(column.values, b)];
+  column._clip = { key: `${a},${b}`, range };
+  return range;
 }
 
 /** Category colors for a categorical column, as "#rrggbb". */
@@ -27,64 +42,119 @@ export function categoryColors(column) {
   return column._colors;
 }
 
-/**
- * Fill `out` (Uint8Array n*4) with the color of every cell. `null` column → one neutral color
- * (used while the first field is still loading: points first, then colors).
- */
-export function colorize(out, n, column, state) {
-  if (!column) {
-    const c = state.theme === "dark" ? [200, 200, 210] : [90, 90, 100];
-    for (let i = 0; i < n; i++) out.set([c[0], c[1], c[2], 255], i * 4);
-    return out;
+/** The neutral point color of a theme (no color field, or before its data arrives). */
+export function neutralColor(theme) {
+  return NEUTRAL[theme === "dark" ? "dark" : "light"];
+}
+
+/** Index of the first highlight-group entry for `column` (see the layout above). */
+export function paletteBase(column) {
+  if (!column || column.kind === "none") return 1;
+  if (column.kind === "categorical") return column.categories.length + 1;
+  return LEVELS + 1;
+}
+
+/** RGBA palette (Uint8Array, 4 bytes per entry) for `column`, the state and the active groups. */
+export function buildPalette(column, state, groups) {
+  const base = paletteBase(column);
+  const out = new Uint8Array((base + groups.length) * 4).fill(255);
+  const put = (k, rgb) => {
+    out[4 * k] = rgb[0];
+    out[4 * k + 1] = rgb[1];
+    out[4 * k + 2] = rgb[2];
+  };
+  if (!column || column.kind === "none") put(0, neutralColor(state.theme));
+  else if (column.kind === "categorical") {
+    categoryColors(column).forEach((c, k) => put(k, parseColor(c)));
+    put(base - 1, MISSING_RGB);
+  } else {
+    const table = lut(state.colormap);
+    for (let k = 0; k < LEVELS; k++) put(k, [table[3 * k], table[3 * k + 1], table[3 * k + 2]]);
+    put(LEVELS, MISSING_RGB);
   }
+  groups.forEach((g, k) => put(base + k, parseColor(g.color)));
+  return out;
+}
+
+/**
+ * Palette index of every cell for `column` alone (no highlight groups): Uint16Array, or
+ * Uint32Array when the palette needs more than 65536 entries. Continuous values map to
+ * round((v - lo) / (hi - lo) * 255) clamped to 0..255, as the CPU colors always did.
+ */
+export function columnLevels(column, n, state, extraEntries = 0) {
+  const base = paletteBase(column);
+  const Out = base + extraEntries > 65536 ? Uint32Array : Uint16Array;
+  const out = new Out(n);
+  if (!column || column.kind === "none") return out;
   if (column.kind === "categorical") {
-    const cols = categoryColors(column).map(parseColor);
     const codes = column.codes;
+    const K = column.categories.length;
+    const miss = column.missing;
     for (let i = 0; i < n; i++) {
       const c = codes[i];
-      const rgb = c === column.missing || c >= cols.length ? MISSING_RGB : cols[c];
-      const o = i * 4;
-      out[o] = rgb[0];
-      out[o + 1] = rgb[1];
-      out[o + 2] = rgb[2];
-      out[o + 3] = 255;
+      out[i] = c === miss || c >= K ? K : c;
     }
     return out;
   }
   const [lo, hi] = colorRange(column, state);
-  const table = lut(state.colormap);
   const span = hi > lo ? hi - lo : 1;
   const v = column.values;
   for (let i = 0; i < n; i++) {
-    const o = i * 4;
     const x = v[i];
-    if (!Number.isFinite(x)) {
-      out[o] = MISSING_RGB[0];
-      out[o + 1] = MISSING_RGB[1];
-      out[o + 2] = MISSING_RGB[2];
-      out[o + 3] = 255;
+    if (x !== x || x === Infinity || x === -Infinity) {
+      out[i] = LEVELS; // missing
       continue;
     }
-    let t = Math.round(((x - lo) / span) * 255);
-    t = t < 0 ? 0 : t > 255 ? 255 : t;
-    out[o] = table[t * 3];
-    out[o + 1] = table[t * 3 + 1];
-    out[o + 2] = table[t * 3 + 2];
-    out[o + 3] = 255;
+    // same arithmetic as before: round(((x - lo) / span) * 255), clamped
+    const t = Math.round(((x - lo) / span) * 255);
+    out[i] = t < 0 ? 0 : t > 255 ? 255 : t;
   }
   return out;
 }
 
-/** Overwrite colors of cells in visible highlight groups with the group color. */
-export function applyHighlights(out, groups) {
-  for (const g of groups) {
-    if (!g.visible) continue;
-    const [r, gg, b] = parseColor(g.color);
-    for (const i of g.cells) {
-      const o = i * 4;
-      out[o] = r;
-      out[o + 1] = gg;
-      out[o + 2] = b;
-    }
+/** `levels` with the cells of visible highlight groups moved to their group's entry (a copy if any). */
+export function withGroups(levels, column, groups) {
+  const active = groups.map((g, k) => [g, k]).filter(([g]) => g.visible && g.cells.length);
+  if (!active.length) return levels;
+  const out = levels.slice();
+  const base = paletteBase(column);
+  // later groups win, as they are drawn over earlier ones
+  for (const [g, k] of active) for (const i of g.cells) if (i < out.length) out[i] = base + k;
+  return out;
+}
+
+/**
+ * Cells in ascending color-level order (missing first), so high expression is drawn on top:
+ * a counting sort over the 257 levels, O(n). Cells of one level share one color, so their
+ * relative order does not change the picture.
+ */
+export function levelOrder(levels) {
+  const n = levels.length;
+  const B = LEVELS + 1;
+  const start = new Uint32Array(B + 1);
+  // bucket 0 = missing (level 256), bucket 1 + l = level l
+  for (let i = 0; i < n; i++) {
+    const l = levels[i];
+    start[(l === LEVELS ? 0 : l + 1) + 1]++;
   }
+  for (let b = 0; b < B; b++) start[b + 1] += start[b];
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const l = levels[i];
+    order[start[l === LEVELS ? 0 : l + 1]++] = i;
+  }
+  return order;
+}
+
+/** RGBA bytes per cell (Uint8Array n*4) from palette indices and the palette. */
+export function rgbaFromIndex(index, palette, n) {
+  const out = new Uint8Array(n * 4);
+  const P = palette.length >> 2;
+  const src = new Uint32Array(palette.buffer, palette.byteOffset, P);
+  const dst = new Uint32Array(out.buffer);
+  for (let i = 0; i < n; i++) {
+    const k = index ? index[i] : 0;
+    dst[i] = src[k < P ? k : 0];
+  }
+  return out;
 }

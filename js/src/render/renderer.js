@@ -1,33 +1,73 @@
 // Hand-written WebGL2 point renderer. Draws on demand (requestRender), never in a busy loop.
 // Pass 1 draws every cell; pass 2 redraws selected/highlighted cells on top via an index buffer.
-import { VERT, FRAG } from "./shaders.js";
+//
+// Cost model (software GL such as SwiftShader, where one 1M-point draw takes ~0.5–1 s): draw
+// once per change, upload as little as possible, and never read GL state back on the main
+// thread (a query waits for the GPU to finish). Per cell the GPU gets a u16 position, a u16
+// palette index and — only when something is hidden/selected/highlighted — a u8 flag; until
+// those exist, constant attribute values stand in (neutral color, nothing flagged).
+import { VERT, FRAG, PALETTE_WIDTH } from "./shaders.js";
 
-function compile(gl, type, src) {
+// attribute locations, fixed here instead of asking the linked program (a round trip)
+const LOC = { pos: 0, ci: 1, flags: 2 };
+const UNIFORMS = ["u_mvp", "u_scale", "u_offset", "u_size", "u_opacity", "u_dpr", "u_dimOthers", "u_emphasis", "u_bg", "u_palette"];
+
+function shader(gl, type, src) {
   const s = gl.createShader(type);
   gl.shaderSource(s, src);
   gl.compileShader(s);
-  if (!gl.getShaderParameter(s, gl.COMPILE_STATUS)) throw new Error(gl.getShaderInfoLog(s));
   return s;
 }
 
+const withLocations = (src) =>
+  src.replace("in vec3 a_pos;", `layout(location = ${LOC.pos}) in vec3 a_pos;`)
+    .replace("in uint a_ci;", `layout(location = ${LOC.ci}) in uint a_ci;`)
+    .replace("in uint a_flags;", `layout(location = ${LOC.flags}) in uint a_flags;`);
+
+/**
+ * The WebGL2 context and the (still linking) point program for `canvas`, or null without
+ * WebGL2. Creating a context and compiling take 100–300 ms on software GL, so the inline boot
+ * script (boot.js) calls this at once and the Renderer adopts the result.
+ */
+export function prepareGL(canvas) {
+  const gl = canvas.getContext("webgl2", { antialias: false, preserveDrawingBuffer: true, premultipliedAlpha: false });
+  if (!gl) return null;
+  // Compile and link now but check the result at the first draw: the GPU process compiles
+  // while the page waits for data (KHR_parallel_shader_compile semantics).
+  gl.getExtension("KHR_parallel_shader_compile");
+  const prog = gl.createProgram();
+  const shaders = [shader(gl, gl.VERTEX_SHADER, withLocations(VERT)), shader(gl, gl.FRAGMENT_SHADER, FRAG)];
+  for (const s of shaders) gl.attachShader(prog, s);
+  gl.linkProgram(prog);
+  return { canvas, gl, prog, shaders };
+}
+
 export class Renderer {
-  constructor(canvas) {
+  /** `prepared`: prepareGL's result for this canvas, if the boot script made it. */
+  constructor(canvas, prepared = null) {
     this.canvas = canvas;
-    const gl = canvas.getContext("webgl2", { antialias: false, preserveDrawingBuffer: true, premultipliedAlpha: false });
-    if (!gl) throw new Error("WebGL2 is not available in this browser.");
-    this.gl = gl;
-    const prog = gl.createProgram();
-    gl.attachShader(prog, compile(gl, gl.VERTEX_SHADER, VERT));
-    gl.attachShader(prog, compile(gl, gl.FRAGMENT_SHADER, FRAG));
-    gl.linkProgram(prog);
-    if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) throw new Error(gl.getProgramInfoLog(prog));
-    this.prog = prog;
-    this.loc = {};
-    for (const u of ["u_mvp", "u_scale", "u_offset", "u_size", "u_opacity", "u_dpr", "u_dimOthers", "u_emphasis", "u_bg"]) {
-      this.loc[u] = gl.getUniformLocation(prog, u);
-    }
+    const ready = prepared && prepared.canvas === canvas ? prepared : prepareGL(canvas);
+    if (!ready) throw new Error("WebGL2 is not available in this browser.");
+    const gl = (this.gl = ready.gl);
+    this.prog = ready.prog;
+    this.shaders = ready.shaders;
+    this.loc = null; // uniform locations, read once the program is linked
     this.vao = gl.createVertexArray();
-    this.buf = { pos: gl.createBuffer(), color: gl.createBuffer(), flags: gl.createBuffer(), emph: gl.createBuffer(), order: gl.createBuffer() };
+    this.buf = { pos: gl.createBuffer(), ci: gl.createBuffer(), flags: gl.createBuffer(), emph: gl.createBuffer(), order: gl.createBuffer() };
+    this.palette = gl.createTexture();
+    gl.bindTexture(gl.TEXTURE_2D, this.palette);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    this.setPalette(new Uint8Array([128, 128, 128, 255]));
+    gl.bindVertexArray(this.vao);
+    // until data arrives: palette entry 0 (neutral), nothing flagged
+    gl.disableVertexAttribArray(LOC.ci);
+    gl.vertexAttribI4ui(LOC.ci, 0, 0, 0, 0);
+    gl.disableVertexAttribArray(LOC.flags);
+    gl.vertexAttribI4ui(LOC.flags, 0, 0, 0, 0);
+    gl.bindVertexArray(null);
     this.hasOrder = false;
     this.n = 0;
     this.nEmph = 0;
@@ -36,9 +76,10 @@ export class Renderer {
     this.pending = false;
     this.onFrame = null;
     this.params = { size: 4, opacity: 1, dimOthers: false, bg: [1, 1, 1], dpr: 1 };
+    this.uploads = 0; // bytes sent to the GPU (for tests and profiling)
   }
 
-  /** Upload positions (Uint16Array, `dim` components per cell). */
+  /** Upload positions (Uint16Array, `gpuDim` components per cell). */
   setGeometry(geom, n) {
     const gl = this.gl;
     this.geom = geom;
@@ -46,38 +87,76 @@ export class Renderer {
     gl.bindVertexArray(this.vao);
     gl.bindBuffer(gl.ARRAY_BUFFER, this.buf.pos);
     gl.bufferData(gl.ARRAY_BUFFER, geom.positions, gl.STATIC_DRAW);
-    const lp = gl.getAttribLocation(this.prog, "a_pos");
-    gl.enableVertexAttribArray(lp);
-    gl.vertexAttribPointer(lp, geom.gpuDim, gl.UNSIGNED_SHORT, true, 0, 0);
+    this.uploads += geom.positions.byteLength;
+    gl.enableVertexAttribArray(LOC.pos);
+    gl.vertexAttribPointer(LOC.pos, geom.gpuDim, gl.UNSIGNED_SHORT, true, 0, 0);
     gl.bindVertexArray(null);
     this.requestRender();
   }
 
-  setColors(rgba) {
+  /**
+   * Per-cell palette indices (Uint16Array or Uint32Array, one per cell), or null: every cell
+   * takes palette entry 0.
+   */
+  setColorIndex(index) {
     const gl = this.gl;
     gl.bindVertexArray(this.vao);
-    gl.bindBuffer(gl.ARRAY_BUFFER, this.buf.color);
-    gl.bufferData(gl.ARRAY_BUFFER, rgba, gl.DYNAMIC_DRAW);
-    const lc = gl.getAttribLocation(this.prog, "a_color");
-    gl.enableVertexAttribArray(lc);
-    gl.vertexAttribPointer(lc, 4, gl.UNSIGNED_BYTE, true, 0, 0);
+    if (index) {
+      gl.bindBuffer(gl.ARRAY_BUFFER, this.buf.ci);
+      gl.bufferData(gl.ARRAY_BUFFER, index, gl.DYNAMIC_DRAW);
+      this.uploads += index.byteLength;
+      gl.enableVertexAttribArray(LOC.ci);
+      gl.vertexAttribIPointer(LOC.ci, 1, index instanceof Uint32Array ? gl.UNSIGNED_INT : gl.UNSIGNED_SHORT, 0, 0);
+    } else {
+      gl.disableVertexAttribArray(LOC.ci);
+      gl.vertexAttribI4ui(LOC.ci, 0, 0, 0, 0);
+    }
     gl.bindVertexArray(null);
     this.requestRender();
   }
 
-  /** `flags` Uint8Array per cell; `emphasis` Uint32Array of cells drawn again on top. */
+  /** Palette: RGBA bytes, 4 per entry (entry k is the color of palette index k). */
+  setPalette(rgba) {
+    const gl = this.gl;
+    const count = Math.max(1, rgba.length >> 2);
+    const w = Math.min(PALETTE_WIDTH, count);
+    const h = Math.ceil(count / PALETTE_WIDTH);
+    let data = rgba;
+    if (w * h * 4 !== rgba.length) {
+      data = new Uint8Array(w * h * 4);
+      data.set(rgba.subarray(0, Math.min(rgba.length, data.length)));
+    }
+    gl.bindTexture(gl.TEXTURE_2D, this.palette);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, w, h, 0, gl.RGBA, gl.UNSIGNED_BYTE, data);
+    this.uploads += data.byteLength;
+    this.requestRender();
+  }
+
+  /**
+   * `flags` Uint8Array per cell (1 hidden, 2 selected, 4 highlighted) or null when no cell is
+   * flagged; `emphasis` Uint32Array of cells drawn again on top (may be empty).
+   */
   setFlags(flags, emphasis) {
     const gl = this.gl;
     gl.bindVertexArray(this.vao);
-    gl.bindBuffer(gl.ARRAY_BUFFER, this.buf.flags);
-    gl.bufferData(gl.ARRAY_BUFFER, flags, gl.DYNAMIC_DRAW);
-    const lf = gl.getAttribLocation(this.prog, "a_flags");
-    gl.enableVertexAttribArray(lf);
-    gl.vertexAttribIPointer(lf, 1, gl.UNSIGNED_BYTE, 0, 0);
+    if (flags) {
+      gl.bindBuffer(gl.ARRAY_BUFFER, this.buf.flags);
+      gl.bufferData(gl.ARRAY_BUFFER, flags, gl.DYNAMIC_DRAW);
+      this.uploads += flags.byteLength;
+      gl.enableVertexAttribArray(LOC.flags);
+      gl.vertexAttribIPointer(LOC.flags, 1, gl.UNSIGNED_BYTE, 0, 0);
+    } else {
+      gl.disableVertexAttribArray(LOC.flags);
+      gl.vertexAttribI4ui(LOC.flags, 0, 0, 0, 0);
+    }
     gl.bindVertexArray(null);
-    gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.buf.emph);
-    gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, emphasis, gl.DYNAMIC_DRAW);
-    this.nEmph = emphasis.length;
+    if (emphasis && emphasis.length) {
+      gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.buf.emph);
+      gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, emphasis, gl.DYNAMIC_DRAW);
+      this.uploads += emphasis.byteLength;
+    }
+    this.nEmph = emphasis ? emphasis.length : 0;
     this.requestRender();
   }
 
@@ -88,13 +167,22 @@ export class Renderer {
     if (order) {
       gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.buf.order);
       gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, order, gl.DYNAMIC_DRAW);
+      this.uploads += order.byteLength;
     }
     this.requestRender();
   }
 
   setParams(p) {
-    Object.assign(this.params, p);
-    this.requestRender();
+    let changed = false;
+    for (const [k, v] of Object.entries(p)) {
+      const old = this.params[k];
+      const same = Array.isArray(v) && Array.isArray(old) ? v.length === old.length && v.every((x, i) => x === old[i]) : old === v;
+      if (!same) {
+        this.params[k] = v;
+        changed = true;
+      }
+    }
+    if (changed) this.requestRender();
   }
 
   /** Schedule one frame (coalesced). */
@@ -107,6 +195,65 @@ export class Renderer {
     });
   }
 
+  /**
+   * Draw one point offscreen-sized (then clear) with the state the first real frame will use
+   * (`gpuDim` position components, palette indices per cell or constant), so software GL
+   * compiles its draw routines while the page still waits for data, not in the first frame.
+   */
+  warmUp(gpuDim = 2, withIndex = true) {
+    const gl = this.gl;
+    const L = this.locations();
+    const vao = gl.createVertexArray();
+    const bufs = [gl.createBuffer(), gl.createBuffer()];
+    gl.bindVertexArray(vao);
+    gl.bindBuffer(gl.ARRAY_BUFFER, bufs[0]);
+    gl.bufferData(gl.ARRAY_BUFFER, new Uint16Array(4).fill(30000), gl.STATIC_DRAW);
+    gl.enableVertexAttribArray(LOC.pos);
+    gl.vertexAttribPointer(LOC.pos, gpuDim, gl.UNSIGNED_SHORT, true, 0, 0);
+    if (withIndex) {
+      gl.bindBuffer(gl.ARRAY_BUFFER, bufs[1]);
+      gl.bufferData(gl.ARRAY_BUFFER, new Uint16Array(2), gl.STATIC_DRAW);
+      gl.enableVertexAttribArray(LOC.ci);
+      gl.vertexAttribIPointer(LOC.ci, 1, gl.UNSIGNED_SHORT, 0, 0);
+    }
+    gl.useProgram(this.prog);
+    gl.enable(gl.BLEND);
+    gl.blendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
+    if (gpuDim === 3) {
+      gl.enable(gl.DEPTH_TEST);
+      gl.depthFunc(gl.LEQUAL);
+    } else gl.disable(gl.DEPTH_TEST);
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, this.palette);
+    gl.uniform1i(L.u_palette, 0);
+    gl.uniformMatrix4fv(L.u_mvp, false, [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
+    gl.uniform3fv(L.u_scale, [1, 1, 1]);
+    gl.uniform3fv(L.u_offset, [-0.5, -0.5, -0.5]);
+    gl.uniform1f(L.u_size, this.params.size);
+    gl.uniform1f(L.u_opacity, 1);
+    gl.uniform1f(L.u_dpr, 1);
+    gl.uniform1i(L.u_emphasis, 0);
+    gl.drawArrays(gl.POINTS, 0, 1);
+    gl.bindVertexArray(null);
+    gl.deleteVertexArray(vao);
+    for (const b of bufs) gl.deleteBuffer(b);
+    gl.clearColor(...this.params.bg, 1);
+    gl.clear(gl.COLOR_BUFFER_BIT | gl.DEPTH_BUFFER_BIT);
+  }
+
+  /** Uniform locations; the first call waits for the link (by the first draw it is long done). */
+  locations() {
+    if (this.loc) return this.loc;
+    const gl = this.gl;
+    if (!gl.getProgramParameter(this.prog, gl.LINK_STATUS)) {
+      const logs = this.shaders.map((s) => gl.getShaderInfoLog(s)).filter(Boolean);
+      throw new Error(`point shader: ${gl.getProgramInfoLog(this.prog)} ${logs.join(" ")}`);
+    }
+    this.loc = {};
+    for (const u of UNIFORMS) this.loc[u] = gl.getUniformLocation(this.prog, u);
+    return this.loc;
+  }
+
   draw() {
     const gl = this.gl;
     const { camera } = this;
@@ -115,6 +262,7 @@ export class Renderer {
     gl.clearColor(br, bg, bb, 1);
     gl.clear(gl.COLOR_BUFFER_BIT | gl.DEPTH_BUFFER_BIT);
     if (!this.geom || !this.n || !camera) return;
+    const L = this.locations();
     gl.useProgram(this.prog);
     gl.enable(gl.BLEND);
     gl.blendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
@@ -123,8 +271,10 @@ export class Renderer {
       gl.enable(gl.DEPTH_TEST);
       gl.depthFunc(gl.LEQUAL);
     } else gl.disable(gl.DEPTH_TEST);
-    const L = this.loc;
     const p = this.params;
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, this.palette);
+    gl.uniform1i(L.u_palette, 0);
     gl.uniformMatrix4fv(L.u_mvp, false, camera.matrix);
     gl.uniform3fv(L.u_scale, this.geom.scale);
     gl.uniform3fv(L.u_offset, this.geom.offset);

@@ -1,9 +1,13 @@
-// GLSL for the point renderer. Positions arrive as normalized uint16 (0..1, 65534 -> ~1).
+// GLSL for the point renderer. Positions arrive as normalized uint16 (0..1, 65534 -> ~1;
+// 65535 = missing coordinate, exactly 1.0). Colors arrive as one small integer per cell — an
+// index into the palette texture (color/colorize.js) — so a recolor uploads 2 bytes per cell
+// and a colormap or theme change uploads only the palette.
 export const VERT = `#version 300 es
 precision highp float;
+precision highp int;
 in vec3 a_pos;
-in vec4 a_color;
-in uint a_flags; // 1 hidden, 2 selected, 4 highlighted
+in uint a_ci;    // palette index (constant 0 = the neutral color until colors arrive)
+in uint a_flags; // 1 hidden, 2 selected, 4 highlighted (constant 0 when nothing is flagged)
 uniform mat4 u_mvp;
 uniform vec3 u_scale;
 uniform vec3 u_offset;
@@ -13,13 +17,16 @@ uniform float u_dpr;
 uniform bool u_dimOthers;
 uniform bool u_emphasis; // second pass: only selected/highlighted cells, drawn on top
 uniform vec3 u_bg;
+uniform sampler2D u_palette; // RGBA8, PALETTE_WIDTH texels per row
 out vec4 v_color;
+const uint PALETTE_WIDTH = 1024u;
 void main() {
-  bool hidden = (a_flags & 1u) != 0u;
+  // a missing coordinate (65535) is exactly 1.0; valid ones are at most 65534/65535
+  bool hidden = (a_flags & 1u) != 0u || any(equal(a_pos, vec3(1.0)));
   bool emph = (a_flags & 6u) != 0u;
   vec3 w = a_pos * (65535.0 / 65534.0) * u_scale + u_offset;
   gl_Position = u_mvp * vec4(w, 1.0);
-  vec4 c = a_color;
+  vec4 c = texelFetch(u_palette, ivec2(int(a_ci % PALETTE_WIDTH), int(a_ci / PALETTE_WIDTH)), 0);
   c.a *= u_opacity;
   if (u_dimOthers && !emph) {
     // a selection exists: the others fade toward the background
@@ -51,3 +58,6 @@ void main() {
   float a = 1.0 - smoothstep(1.0 - px, 1.0, sqrt(r2));
   outColor = vec4(v_color.rgb, v_color.a * a);
 }`;
+
+/** Palette texture width (texels per row); must match PALETTE_WIDTH in VERT. */
+export const PALETTE_WIDTH = 1024;

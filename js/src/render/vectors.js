@@ -130,6 +130,7 @@ export class VectorOverlay {
   }
 
   stop() {
+    if (!this.running && this.canvas.hidden) return; // nothing shown: nothing to clear
     this.running = false;
     if (this.raf) cancelAnimationFrame(this.raf);
     this.raf = null;

@@ -2,7 +2,11 @@
 import { h } from "./dom.js";
 
 export function buildLayout(root) {
-  const canvas = h("canvas", { "aria-label": "cell embedding", "data-testid": "canvas" });
+  // the boot script's canvas already has a WebGL context and compiled shaders (boot.js)
+  const early = window.__cellucidBoot && window.__cellucidBoot.gl;
+  const canvas = early ? early.canvas : h("canvas");
+  canvas.setAttribute("aria-label", "cell embedding");
+  canvas.setAttribute("data-testid", "canvas");
   const vectorCanvas = h("canvas.vectors", { hidden: true, "data-testid": "vector-overlay" });
   const overlay = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   overlay.setAttribute("class", "overlay");
@@ -25,15 +29,38 @@ export function buildLayout(root) {
   return dom;
 }
 
+/** The sidebar's width in CSS px (styles.css `.sidebar`). */
+export const SIDEBAR_PX = 260;
+/** Embedded pages narrower than this start with the sidebar folded away (main.js). */
+export const NARROW_EMBED_PX = 760;
+
+/**
+ * The canvas size in device px that the layout will give it, guessed before any layout (the
+ * boot script sizes its canvas with it: resizing a canvas that has a WebGL context waits for
+ * the GPU process, which is busy compiling then). A wrong guess only costs that resize.
+ */
+export function expectedCanvasSize(win = window) {
+  const embedded = new URLSearchParams(win.location.search).get("embed") === "1";
+  const folded = embedded && win.innerWidth < NARROW_EMBED_PX;
+  const dpr = win.devicePixelRatio || 1;
+  const w = win.innerWidth - (folded ? 0 : SIDEBAR_PX);
+  return [Math.max(1, Math.round(w * dpr)), Math.max(1, Math.round(win.innerHeight * dpr))];
+}
+
 /** Keep the canvas backing store in sync with its CSS size × devicePixelRatio. */
 export function watchSize(app, dom) {
   const fit = () => {
     const r = dom.canvas.getBoundingClientRect();
     const dpr = window.devicePixelRatio || 1;
-    dom.canvas.width = Math.max(1, Math.round(r.width * dpr));
-    dom.canvas.height = Math.max(1, Math.round(r.height * dpr));
-    dom.vectorCanvas.width = dom.canvas.width;
-    dom.vectorCanvas.height = dom.canvas.height;
+    const w = Math.max(1, Math.round(r.width * dpr));
+    const h = Math.max(1, Math.round(r.height * dpr));
+    // Assigning a canvas size, even the same one, clears it and costs a full redraw (about
+    // a second for 1M points on software GL): only when the size really changed.
+    if (dom.canvas.width === w && dom.canvas.height === h && app.camera.width === Math.max(1, r.width) && app.camera.height === Math.max(1, r.height)) return;
+    dom.canvas.width = w;
+    dom.canvas.height = h;
+    dom.vectorCanvas.width = w;
+    dom.vectorCanvas.height = h;
     app.camera.setViewport(r.width, r.height);
     app.renderer.setParams({ dpr });
     app.index.invalidate();

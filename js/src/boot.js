@@ -1,0 +1,41 @@
+// Inlined into index.html by build.mjs and run before the viewer's module has even been
+// fetched: request the dataset identity at once, then — as soon as it is read — the data of
+// the first frame (embedding and default color field, data/startup.js), so the network works
+// while the viewer's code loads; then create the WebGL context and compile the shaders. The viewer's client
+// (data/client.js `request`) takes these responses instead of asking again.
+import { initialChoices, firstView } from "./data/startup.js";
+import { firstFrameUrls, url, IDENTITY } from "./data/client.js";
+import { prepareGL } from "./render/renderer.js";
+import { expectedCanvasSize } from "./ui/layout.js";
+
+(() => {
+  if (!window.fetch || window.__cellucidBoot) return;
+  const responses = new Map();
+  const send = (u) => {
+    const p = fetch(u);
+    p.catch(() => {}); // the viewer reports failures when it uses the response
+    responses.set(u.href, p);
+    return p;
+  };
+  const identity = send(url(IDENTITY));
+  const planned = identity
+    .then((res) => (res.ok ? res.clone().json() : null))
+    .then((id) => {
+      if (id) for (const u of firstFrameUrls(firstView(id, initialChoices()))) send(u);
+    })
+    .catch(() => {}); // the viewer asks again and shows the error
+  const boot = (window.__cellucidBoot = { responses, planned, gl: null, glReady: null });
+  // Once the data requests are out: the WebGL context and the point shaders (the GPU process
+  // compiles them while the data and the viewer's code download). Not before: creating a
+  // context holds this thread for 50–300 ms, and the identity must be read first. The viewer
+  // adopts this canvas (ui/layout.js) and program (render/renderer.js).
+  boot.glReady = planned.then(() => {
+    try {
+      const canvas = document.createElement("canvas");
+      [canvas.width, canvas.height] = expectedCanvasSize();
+      boot.gl = prepareGL(canvas);
+    } catch (_) {
+      /* the viewer tries again and reports the problem */
+    }
+  });
+})();
