@@ -14,9 +14,9 @@ single small contiguous read (``8 × nnz_of_that_gene`` bytes).
   bus and the GIL.
 - Memory while building: ``indptr`` (8 bytes per row), a stage of 4M non-zeros held
   column-major (32 MB) and one 1M-non-zero chunk being sorted (~30 MB). At 1M cells ×
-  2,000 genes ``cellucid serve`` peaked at 219–220 MB (VmHWM) while building with gene
+  2,000 genes ``cellucid serve`` peaked at 219–225 MB (VmHWM) while building with gene
   requests in between (246–253 MB before direct reads and this writer); the build took
-  13–18 s on this shared, loaded 2-core VM (before: 11–40 s under the same load; ~9–19 s
+  8.7–18 s on this shared, loaded 2-core VM (before: 10–40 s under the same loads; ~9–19 s
   standalone for both, the writes to the page cache and the sorts dominate).
 - Stored under :func:`cache_dir` (``$CELLUCID_CACHE_DIR``, else
   ``$XDG_CACHE_HOME/cellucid``, else ``~/.cache/cellucid``), never next to the user's

@@ -36,16 +36,16 @@ Measured (1M cells × 2,000 genes CSR ``.h5ad``: 140 M entries, 560 MB of int32
 jobs that kept it at load 3–7, so figures vary ±50 %):
 
 - one gene in process (``open_source`` + ``gene_by_index``, no gene index): first call
-  160–375 ms, p50 of 10 genes 146–320 ms (two scan threads; one thread ~200 ms), against
-  620–685 ms and 515–590 ms through h5py slices. Where one thread's time goes: the
+  110–375 ms, p50 of 10 genes 92–320 ms (two scan threads; the low ends at the calmest
+  moment), against 455–685 ms and 425–590 ms through h5py slices. Where one thread's time goes: the
   ``pread`` copy of ``indices`` ~75 ms, ``np.equal`` ~11 ms, ``np.flatnonzero`` ~19 ms,
   the mapped gather of ~70k values 35–65 ms (``pread`` spans: 70–80 ms),
   ``searchsorted`` + scatter ~5 ms. The copy is the floor of a full scan: ~45 ms for the
   first gene would need the scan to read a fraction of ``indices``, i.e. an index.
-- ``cellucid serve`` with an empty cache dir: first gene 250–330 ms over HTTP while the
-  gene index build starts (before: 690–1890 ms), p50 220–315 ms during the build (before:
+- ``cellucid serve`` with an empty cache dir: first gene 137–330 ms over HTTP, encoding
+  included (before: 690–1890 ms), p50 110–315 ms while the gene index builds (before:
   560–2840 ms); with ``CELLUCID_GENE_INDEX=0`` 150–340 ms (before: 520–1460 ms). Peak
-  VmHWM 219–220 MB during the build (before: 246–253 MB), 176–182 MB without an index
+  VmHWM 219–225 MB with the build (before: 246–253 MB), 176–182 MB without an index
   (before: 214–216 MB).
 
 The descriptor is a ``dup`` of the one h5py holds, so reads always see the same file
