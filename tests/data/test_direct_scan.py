@@ -73,7 +73,7 @@ def test_anndata_default_file_takes_the_direct_path_and_equals_scipy(tmp_path):
     assert _fingerprint(path) == before
 
 
-@pytest.mark.parametrize("index_dtype", [np.int32, np.int64, np.uint16])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64, np.uint16, ">i4"])  # ">i4": big-endian on disk
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, "int"])
 @pytest.mark.parametrize("chunks", [None, (64,), (1000,)])  # contiguous; many small chunks; few
 def test_layouts_and_dtypes(tmp_path, index_dtype, dtype, chunks):
