@@ -10,6 +10,7 @@ import { ScreenIndex } from "./interaction/spatial.js";
 import { attachPointer, attachFlyKeys } from "./interaction/pointer.js";
 import { colorRange, buildPalette, columnLevels, withGroups, levelOrder, rgbaFromIndex } from "./color/colorize.js";
 import { firstView } from "./data/startup.js";
+import { mark } from "./perf.js";
 import { parseColor } from "./color/palettes.js";
 import { union, difference } from "./state/sets.js";
 import { VectorOverlay } from "./render/vectors.js";
@@ -90,6 +91,7 @@ export class App {
   async start(initial = {}) {
     this.progress("Loading dataset description…", 0);
     const id = (this.identity = await api.identity());
+    mark("identity");
     this.n = id.stats.n_cells;
     this.hidden = new Uint8Array(this.n);
     this.flags = new Uint8Array(this.n);
@@ -109,15 +111,19 @@ export class App {
       this.colorColumn = { kind: "none" };
       this.renderer.requestRender();
     }
-    // while the data are on the wire: let the GPU compile what the first frame needs
-    setTimeout(() => {
+    // While the data are on the wire: once the shaders are linked (asked without waiting),
+    // let the GPU compile the draw routines the first frame needs. Skipped when the points
+    // are there first — then the first frame does it.
+    const warm = () => {
       if (this.geom) return;
+      if (!this.renderer.linked()) return void setTimeout(warm, 8);
       try {
         this.renderer.warmUp(view.dimension === 3 ? 3 : 2, !!view.colorBy);
       } catch (e) {
         this.fail(e, "WebGL");
       }
-    }, 0);
+    };
+    setTimeout(warm, 0);
   }
 
   // ---------------------------------------------------------------- reactions
@@ -165,6 +171,7 @@ export class App {
       if (!geom) {
         const label = `Loading ${key} (${dim}D)`;
         const emb = await api.embedding(key, dim, this.n, (f) => this.progress(label, f));
+        mark("embedding");
         geom = buildGeometry(emb, this.n);
         this.geomCache.set(cacheKey, geom);
       }
@@ -296,6 +303,7 @@ export class App {
       const s = this.store.get();
       if (s.colorBy !== colorBy) return; // superseded
       this.colorColumn = col;
+      mark("colors");
       this.recolor(false); // indices, draw order, palette
       this.recomputeHidden(false); // hidden categories of this field
       this.updateFlags(); // the emphasized cells follow the new draw order

@@ -16,15 +16,18 @@ import { sessionObject, restoreSession } from "./ui/session.js";
 import { bridgeParams, startBridge } from "./bridge/bridge.js";
 import { readFragment, syncFragment, restoreFragmentCamera } from "./ui/fragment.js";
 import { initialChoices } from "./data/startup.js";
+import { mark } from "./perf.js";
 import { mountAccessibility } from "./ui/a11y.js";
 
 async function main() {
+  mark("main");
   const dom = buildLayout(document.getElementById("app"));
   const frag = readFragment();
   const prefersDark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
   // Let the boot script (boot.js) read the identity and send the first frame's requests
   // before the long synchronous steps below (WebGL context, layout) hold the main thread.
   if (window.__cellucidBoot) await window.__cellucidBoot.glReady;
+  mark("gl-ready");
   let app;
   try {
     app = new App(dom);
@@ -58,6 +61,7 @@ async function main() {
   mountStatus(app, dom);
   mountTooltip(app, dom);
   mountAccessibility(app, dom);
+  mark("ui");
   await app.geometryLoading;
   restoreFragmentCamera(app, frag);
   syncFragment(app);

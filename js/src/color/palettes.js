@@ -1,5 +1,17 @@
 // Color maps: categorical palettes and 256-entry lookup tables for continuous maps.
-import * as chroma from "d3-scale-chromatic";
+// Named imports only: each scheme d3-scale-chromatic exports parses its colors when the
+// module loads, so importing all of them costs tens of ms before the first frame.
+import {
+  interpolateViridis, interpolateMagma, interpolatePlasma, interpolateInferno, interpolateCividis, interpolateTurbo,
+  interpolateBlues, interpolateReds, interpolateGreys, interpolateRdBu, interpolateSpectral,
+  schemeTableau10, schemeSet2, schemeDark2, schemePaired,
+} from "d3-scale-chromatic";
+
+const chroma = {
+  interpolateViridis, interpolateMagma, interpolatePlasma, interpolateInferno, interpolateCividis, interpolateTurbo,
+  interpolateBlues, interpolateReds, interpolateGreys, interpolateRdBu, interpolateSpectral,
+  schemeTableau10, schemeSet2, schemeDark2, schemePaired,
+};
 
 /** Continuous maps offered in the UI (viridis is the default). */
 export const COLORMAPS = {

@@ -7,6 +7,7 @@
 // palette index and — only when something is hidden/selected/highlighted — a u8 flag; until
 // those exist, constant attribute values stand in (neutral color, nothing flagged).
 import { VERT, FRAG, PALETTE_WIDTH } from "./shaders.js";
+import { mark } from "../perf.js";
 
 // attribute locations, fixed here instead of asking the linked program (a round trip)
 const LOC = { pos: 0, ci: 1, flags: 2 };
@@ -34,12 +35,12 @@ export function prepareGL(canvas) {
   if (!gl) return null;
   // Compile and link now but check the result at the first draw: the GPU process compiles
   // while the page waits for data (KHR_parallel_shader_compile semantics).
-  gl.getExtension("KHR_parallel_shader_compile");
+  const parallel = gl.getExtension("KHR_parallel_shader_compile");
   const prog = gl.createProgram();
   const shaders = [shader(gl, gl.VERTEX_SHADER, withLocations(VERT)), shader(gl, gl.FRAGMENT_SHADER, FRAG)];
   for (const s of shaders) gl.attachShader(prog, s);
   gl.linkProgram(prog);
-  return { canvas, gl, prog, shaders };
+  return { canvas, gl, prog, shaders, parallel };
 }
 
 export class Renderer {
@@ -51,6 +52,7 @@ export class Renderer {
     const gl = (this.gl = ready.gl);
     this.prog = ready.prog;
     this.shaders = ready.shaders;
+    this.parallel = ready.parallel;
     this.loc = null; // uniform locations, read once the program is linked
     this.vao = gl.createVertexArray();
     this.buf = { pos: gl.createBuffer(), ci: gl.createBuffer(), flags: gl.createBuffer(), emph: gl.createBuffer(), order: gl.createBuffer() };
@@ -241,6 +243,12 @@ export class Renderer {
     gl.clear(gl.COLOR_BUFFER_BIT | gl.DEPTH_BUFFER_BIT);
   }
 
+  /** Whether the point program has finished linking (never waits; true without the extension). */
+  linked() {
+    if (this.loc || !this.parallel) return true;
+    return !!this.gl.getProgramParameter(this.prog, this.parallel.COMPLETION_STATUS_KHR);
+  }
+
   /** Uniform locations; the first call waits for the link (by the first draw it is long done). */
   locations() {
     if (this.loc) return this.loc;
@@ -297,6 +305,7 @@ export class Renderer {
     }
     gl.bindVertexArray(null);
     this.frames++;
+    mark("first-draw");
     if (this.onFrame) this.onFrame(this.frames);
   }
 }

@@ -10,7 +10,7 @@ const MAX_AGE = 90; // frames before a particle respawns
 export class VectorOverlay {
   constructor(canvas) {
     this.canvas = canvas;
-    this.ctx = canvas.getContext("2d");
+    this._ctx = null; // created on first use: a 2D context is not free, and most views never show vectors
     this.running = false;
     this.raf = null;
     this.color = "rgba(20,20,30,0.75)";
@@ -18,6 +18,11 @@ export class VectorOverlay {
     this.reducedMotion = false;
     this.workTimes = [];
     this.frameTimes = []; // rAF timestamps of the last animated frames (for measurement scripts)
+  }
+
+  get ctx() {
+    if (!this._ctx) this._ctx = this.canvas.getContext("2d");
+    return this._ctx;
   }
 
   /** Particle count, speed multiplier and trail length (0 = short, 1 = long). */
