@@ -187,6 +187,9 @@ class GeneIndex:
         self._lock = threading.Lock()
         self._busy = 0  # foreground reads in flight; the build waits while > 0
         self._idle = threading.Condition()
+        # Set by close(): the build stops at its next step. Why: interpreter shutdown with a
+        # daemon thread still inside h5py/numpy on the user's file can deadlock on h5py's lock.
+        self._cancel = threading.Event()
 
     # -- public API ---------------------------------------------------------------------
     @classmethod
@@ -228,12 +231,15 @@ class GeneIndex:
             if background and start_delay > 0:
                 # Let the first requests after start (embedding, coloring, the first gene)
                 # have the machine: they are what a user waits for; the build is not.
-                time.sleep(start_delay)
+                if idx._cancel.wait(start_delay):
+                    return
             try:
                 _build(idx.path, indptr, indices, data, idx.n_rows, idx.n_cols, chunk_nnz, progress, idx)
                 if not idx._try_open():
                     raise OSError(f"gene index {idx.path} was built but could not be opened")
                 idx.progress = 1.0
+            except _Cancelled:
+                pass  # closed while building: the temporary file is already removed
             except BaseException as exc:  # kept for the caller; it falls back to the slow path
                 idx.error = exc
 
@@ -270,9 +276,14 @@ class GeneIndex:
                     self._idle.notify_all()
 
     def _pause_for_foreground(self) -> None:
+        """Called by the build between steps: stop if closed, wait while a read is in flight."""
+        if self._cancel.is_set():
+            raise _Cancelled()
         with self._idle:
             if self._busy:
-                self._idle.wait_for(lambda: self._busy == 0, timeout=MAX_PAUSE_S)
+                self._idle.wait_for(lambda: self._busy == 0 or self._cancel.is_set(), timeout=MAX_PAUSE_S)
+        if self._cancel.is_set():
+            raise _Cancelled()
 
     def column(self, j: int) -> np.ndarray:
         """Dense float32 values of column ``j`` for all rows (one contiguous read)."""
@@ -312,8 +323,19 @@ class GeneIndex:
         """Number of stored entries of column ``j``."""
         return int(self._colptr[int(j) + 1] - self._colptr[int(j)])
 
-    def close(self) -> None:
-        """Close the file handle. Idempotent. (A running build still finishes its file.)"""
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop a running build (it removes its temporary file) and wait up to ``timeout``
+        seconds for it, then close the file handle. Idempotent.
+
+        Callers close the matrix's file only after this, so the build thread never reads
+        from a closed file or holds h5py's lock at interpreter exit.
+        """
+        self._cancel.set()
+        with self._idle:
+            self._idle.notify_all()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
         with self._lock:
             self._ready.clear()
             if self._fd is not None:
@@ -347,6 +369,10 @@ class GeneIndex:
             self._fd, self._colptr, self._blocks_offset = fd, colptr.copy(), blocks
             self._ready.set()
         return True
+
+
+class _Cancelled(Exception):
+    """Raised inside the build when :meth:`GeneIndex.close` asks it to stop."""
 
 
 # One non-zero in a bucket file: column, row, value.

@@ -238,9 +238,10 @@ class StoreSource(AnnDataLikeSource):
 
     def close(self) -> None:
         reader = self._reader
+        close = getattr(reader, "close", None)
+        if close is not None:
+            close()  # first: stops a running index build and direct reads before the file closes
         super().close()
-        if hasattr(reader, "index"):
-            reader.close()
 
     def watched_paths(self) -> tuple[str, ...]:
         return (self._backend.label,)  # the path the store was opened from

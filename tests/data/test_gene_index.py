@@ -203,3 +203,39 @@ def test_indexed_reader_reads_through_the_index_once_ready(tmp_path):
         np.testing.assert_array_equal(reader.read(42), X[:, 42].toarray().ravel())
         reader.close()
         assert not idx.ready
+
+
+@pytest.mark.parametrize("chunk_nnz", [300, 100_000])  # bucketed / staged writer
+def test_close_stops_a_running_build_and_leaves_no_temp(chunk_nnz):
+    # The build is held inside its writing phase (values are read only while writing) until
+    # close() has asked it to stop; the thread must then end (no daemon thread left inside
+    # the user's file at exit) and the temporary file must be gone.
+    import threading
+
+    X = _csr(seed=6)
+    writing = threading.Event()
+    box = {}
+
+    class HeldData:
+        def __getitem__(self, s):
+            writing.set()
+            box["index"]._cancel.wait(10)  # hold until close() has been called
+            return X.data[s]
+
+    g = GeneIndex.open_or_build("cancel", X.indptr, X.indices, HeldData(), *X.shape, progress=False,
+                                chunk_nnz=chunk_nnz, start_delay=0.2)
+    box["index"] = g
+    assert writing.wait(30)
+    assert any(p.endswith(".tmp") for p in os.listdir(cache_dir()))  # mid-write
+    g.close()
+    assert not g._thread.is_alive()
+    assert not g.ready and g.error is None
+    assert os.listdir(cache_dir()) == []  # no final file, no .tmp, no bucket file
+
+
+def test_close_during_the_start_delay_never_builds():
+    X = _csr(seed=7)
+    g = GeneIndex.open_or_build("delayed", X.indptr, X.indices, X.data, *X.shape, progress=False, start_delay=30)
+    g.close()
+    assert not g._thread.is_alive() and not g.ready
+    assert not (cache_dir() / "delayed.cgidx").exists()
