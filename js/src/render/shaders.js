@@ -21,8 +21,9 @@ uniform sampler2D u_palette; // RGBA8, PALETTE_WIDTH texels per row
 out vec4 v_color;
 const uint PALETTE_WIDTH = 1024u;
 void main() {
-  // a missing coordinate (65535) is exactly 1.0; valid ones are at most 65534/65535
-  bool hidden = (a_flags & 1u) != 0u || any(equal(a_pos, vec3(1.0)));
+  // a missing coordinate (65535) normalizes to 1.0, valid ones to at most 65534/65535
+  // (0.9999847); the threshold between them tolerates a GPU's rounding of the conversion
+  bool hidden = (a_flags & 1u) != 0u || any(greaterThan(a_pos, vec3(0.999992)));
   bool emph = (a_flags & 6u) != 0u;
   vec3 w = a_pos * (65535.0 / 65534.0) * u_scale + u_offset;
   gl_Position = u_mvp * vec4(w, 1.0);
