@@ -149,10 +149,7 @@ class ColumnReader:
         if self.direct is not None:
             return self._read_csr_direct(j, indptr, nnz)
         if not self.on_disk:
-            # Everything is in memory: one vectorized pass.
-            pos = np.flatnonzero(np.asarray(self.indices[:nnz]) == j)
-            rows = np.searchsorted(indptr, pos, side="right") - 1
-            return _scatter(self.shape[0], rows, np.asarray(self.data)[pos])
+            return self._read_csr_memory(j, indptr, nnz)
         rows_parts, vals_parts = [], []
         for start in range(0, nnz, SCAN_CHUNK):
             stop = min(nnz, start + SCAN_CHUNK)
@@ -168,6 +165,24 @@ class ColumnReader:
             return np.zeros(self.shape[0], dtype=np.float32)
         return _scatter(self.shape[0], np.concatenate(rows_parts), np.concatenate(vals_parts))
 
+
+    def _read_csr_memory(self, j: int, indptr: np.ndarray, nnz: int) -> np.ndarray:
+        # In block steps with a reused boolean buffer: ``indices == j`` over the whole array
+        # would allocate one byte per stored entry (140 MB at 1M cells × 2k genes, 12 % of X —
+        # the notebook case promises no copy of X) and page-fault it in, costing ~10x the scan.
+        indices = np.asarray(self.indices)
+
+        def part(lo: int, hi: int) -> np.ndarray:
+            return _find_in_block_steps(indices, j, lo, hi)
+
+        if SCAN_THREADS > 1 and nnz >= SPLIT_MIN_NNZ:
+            mid = nnz // 2
+            second = _scan_pool().submit(part, mid, nnz)
+            pos = np.concatenate([part(0, mid), second.result()])
+        else:
+            pos = part(0, nnz)
+        rows = np.searchsorted(indptr, pos, side="right") - 1
+        return _scatter(self.shape[0], rows, np.asarray(self.data)[pos], rows_sorted=True)
 
     def _read_csr_direct(self, j: int, indptr: np.ndarray, nnz: int) -> np.ndarray:
         indices, data = self.direct
@@ -227,6 +242,24 @@ class SharedIndptr:
 
     def __getitem__(self, key: Any) -> np.ndarray:
         return self._reader._full_indptr()[key]
+
+
+MEMORY_SCAN_BLOCK = 1 << 20  # entries compared per step: a 1 MB boolean buffer, cache-resident
+
+
+def _find_in_block_steps(indices: np.ndarray, j: int, lo: int, hi: int) -> np.ndarray:
+    """Positions ``p`` in ``[lo, hi)`` with ``indices[p] == j`` (ascending), scanning in
+    :data:`MEMORY_SCAN_BLOCK` steps through one reused boolean buffer."""
+    hit = np.empty(min(MEMORY_SCAN_BLOCK, max(hi - lo, 0)), dtype=bool)
+    parts = []
+    for start in range(lo, hi, MEMORY_SCAN_BLOCK):
+        stop = min(hi, start + MEMORY_SCAN_BLOCK)
+        mask = hit[: stop - start]
+        np.equal(indices[start:stop], j, out=mask)
+        found = np.flatnonzero(mask)
+        if found.size:
+            parts.append(found + start)
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
 def _as_f32(values: np.ndarray) -> np.ndarray:
