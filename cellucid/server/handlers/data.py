@@ -65,7 +65,9 @@ class DataHandler(BaseHandler):
             state.responses.put(key, entry)
         body = entry.body
         wants_gzip = "gzip" in self.request.headers.get("Accept-Encoding", "")
-        if wants_gzip and entry.content_type == OCTET and len(body) >= 1024:
+        if wants_gzip and entry.content_type == OCTET and len(body) >= 1024 and entry.compressible is None:
+            entry.compressible = encode.worth_compressing(body)
+        if wants_gzip and entry.content_type == OCTET and len(body) >= 1024 and entry.compressible:
             if entry.gzipped is None:
                 raw = entry.body
                 entry.gzipped = await state.run(
