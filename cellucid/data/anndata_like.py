@@ -210,18 +210,12 @@ def _is_missing_scalar(v: Any) -> bool:
 
 
 def _categorical_data(name: str, values: Any, kind: str) -> FieldData:
-    if isinstance(values, Categorical):
-        codes = np.asarray(values.codes, dtype=np.int32)
-        return FieldData(
-            name=name,
-            kind=kind,  # type: ignore[arg-type]
-            codes=codes,
-            categories=_to_str_list(values.categories),
-            n_missing=int(np.count_nonzero(codes < 0)),
-        )
-    import pandas as pd
+    if isinstance(values, Categorical):  # read directly from the file: no pandas needed
+        cat = values
+    else:
+        import pandas as pd
 
-    cat = values if isinstance(values, pd.Categorical) else pd.Categorical(values)
+        cat = values if isinstance(values, pd.Categorical) else pd.Categorical(values)
     codes = np.asarray(cat.codes, dtype=np.int32)
     return FieldData(
         name=name,

@@ -287,21 +287,9 @@ class GeneIndex:
 
     def column(self, j: int) -> np.ndarray:
         """Dense float32 values of column ``j`` for all rows (one contiguous read)."""
-        if not self.ready:
-            raise RuntimeError("gene index is not ready yet; check .ready first")
-        j = int(j)
-        if not 0 <= j < self.n_cols:
-            raise IndexError(f"column {j} out of range 0..{self.n_cols - 1}")
-        lo, hi = int(self._colptr[j]), int(self._colptr[j + 1])
+        rows, vals = self.column_sparse(j)
         out = np.zeros(self.n_rows, dtype=np.float32)
-        n = hi - lo
-        if n:
-            buf = os.pread(self._fd, 8 * n, self._blocks_offset + 8 * lo)
-            if len(buf) != 8 * n:
-                raise OSError(f"gene index {self.path} is truncated")
-            rows = np.frombuffer(buf, dtype="<u4", count=n)
-            vals = np.frombuffer(buf, dtype="<f4", count=n, offset=4 * n)
-            out[rows] = vals
+        out[rows] = vals
         return out
 
     def column_sparse(self, j: int) -> tuple[np.ndarray, np.ndarray]:
