@@ -339,6 +339,13 @@ class DirectArray:
                 # mmap unavailable here (odd filesystem, address space): copy instead
         return self.gather_pread(pos)
 
+    def _gather_target(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``pos`` as int64 (checked in range) and an empty output array for it."""
+        pos = np.asarray(pos, dtype=np.int64)
+        if pos.size and (pos[0] < 0 or pos[-1] >= self.n):
+            raise IndexError("position out of range")
+        return pos, np.empty(pos.shape[0], dtype=self.dtype)
+
     @_holding_fd
     def gather_mapped(self, pos: np.ndarray, window: int = MAP_WINDOW) -> np.ndarray:
         """Elements at the ascending positions ``pos``, picked from read-only mappings of
@@ -348,12 +355,9 @@ class DirectArray:
         them), and the resident set grows by at most one window. The file size is checked
         before each mapping (see the module docstring for the remaining risk).
         """
-        pos = np.asarray(pos, dtype=np.int64)
-        out = np.empty(pos.shape[0], dtype=self.dtype)
+        pos, out = self._gather_target(pos)
         if pos.size == 0:
             return out
-        if pos[0] < 0 or pos[-1] >= self.n:
-            raise IndexError("position out of range")
         item = self.dtype.itemsize
         per = max(window // item, 1)
         ext = np.searchsorted(self._starts, pos, side="right") - 1
@@ -390,12 +394,9 @@ class DirectArray:
         ``window`` is read as a span into a scratch buffer; isolated positions cost one
         small read each. So a rare gene reads a few KB, a common one about the whole array.
         """
-        pos = np.asarray(pos, dtype=np.int64)
-        out = np.empty(pos.shape[0], dtype=self.dtype)
+        pos, out = self._gather_target(pos)
         if pos.size == 0:
             return out
-        if pos[0] < 0 or pos[-1] >= self.n:
-            raise IndexError("position out of range")
         item = self.dtype.itemsize
         # Which extent each position falls in; runs break at extent and window borders.
         ext = np.searchsorted(self._starts, pos, side="right") - 1
