@@ -168,7 +168,10 @@ def prepare(
                     "format": layout.FORMAT,
                     "cellucid_version": __version__,
                     "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "input": str(adata_or_path) if inputs else type(data_in).__name__,
+                    # The file name only: an export folder is made to be shared, and the
+                    # full path would tell whoever gets it about the author's machine.
+                    "input": os.path.basename(os.fspath(adata_or_path).rstrip("/\\")) if inputs
+                    else type(data_in).__name__,
                     "input_kind": source.summary().kind,
                     "expression": expression,
                     "quantize": quantize,

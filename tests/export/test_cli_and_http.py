@@ -29,6 +29,9 @@ def test_cli_prepare_writes_a_servable_folder(tmp_path, demo_adata):
         assert s.summary().gene_id_columns == ["gene_ids"]
     settings = json.loads((out / "dataset_identity.json").read_text())["export_settings"]
     assert settings["quantize"] == 16 and settings["compression"] == 6
+    # the folder is made to be shared: it names the input file, not where it lived
+    assert settings["input"] == "demo.h5ad"
+    assert str(tmp_path) not in (out / "dataset_identity.json").read_text()
 
 
 def test_cli_errors_are_message_and_hint_with_status_2(tmp_path, demo_adata):
