@@ -55,10 +55,30 @@ class Viewer:
         img = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB")
         return np.asarray(img)
 
-    def save(self, name):
-        os.makedirs(DOCS_IMAGES, exist_ok=True)
+    def save(self, name, tolerance: float = 1.0):
         self.frame()
-        self.page.screenshot(path=os.path.join(DOCS_IMAGES, name))
+        save_doc_image(self.page.screenshot(), name, tolerance)
+
+
+def save_doc_image(image, name: str, tolerance: float = 1.0) -> bool:
+    """Write ``image`` (PNG bytes or a PIL image) to docs/images/``name`` unless the file
+    there already shows the same picture (mean absolute difference ≤ ``tolerance`` of 255):
+    docs stay current when the viewer changes, and a rerun does not rewrite tracked files
+    over invisible rendering noise. Returns whether it wrote."""
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(image)) if isinstance(image, (bytes, bytearray)) else image
+    path = os.path.join(DOCS_IMAGES, name)
+    if os.path.exists(path):
+        with Image.open(path) as old:
+            if old.size == img.size:
+                a = np.asarray(old.convert("RGB"), dtype=np.int16)
+                b = np.asarray(img.convert("RGB"), dtype=np.int16)
+                if np.abs(a - b).mean() <= tolerance:
+                    return False
+    os.makedirs(DOCS_IMAGES, exist_ok=True)
+    img.save(path)
+    return True
 
 
 def open_viewer(browser, url, viewport=VIEWPORT) -> Viewer:

@@ -66,7 +66,7 @@ def test_main_states_for_the_docs(browser, server):
         page.wait_for_function("window.cellucid.state().vectors")
         for _ in range(25):
             v.frame()
-        v.save("viewer-vectors.png")
+        v.save("viewer-vectors.png", tolerance=4.0)  # particles move between runs
         assert v.errors == []
     finally:
         v.page.close()
