@@ -236,13 +236,18 @@ def test_stopped_servers_leave_no_threads_behind():
     def ours():
         return [t for t in threading.enumerate() if t.name.startswith(("cellucid-server", "cellucid-read"))]
 
-    before = len(ours())
+    # Compare identities, not counts: a server of an earlier test may still be finishing
+    # its shutdown (its threads leave during this test), which is not ours to judge.
+    before = set(ours())
+    started = []
     for _ in range(3):
         with AnnDataServer(None, demo_cells=300, port=0, quiet=True) as server:
             client = Client(server.base_url)
             assert client.get("/_cellucid/api/gene", {"index": 0}).status == 200
             assert client.get("/_cellucid/api/obs", {"field": "batch"}).status == 200
+            started.append(set(ours()) - before)
+    assert all(started)  # each server did run threads of its own while serving
     deadline = time.monotonic() + 10  # idle read workers exit right after shutdown
-    while len(ours()) > before and time.monotonic() < deadline:
+    while set(ours()) - before and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert len(ours()) == before
+    assert set(ours()) - before == set()
