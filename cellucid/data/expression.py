@@ -69,6 +69,21 @@ def _scan_pool():
         return _pool
 
 
+def _scan_halves(part, nnz: int) -> tuple[np.ndarray, ...]:
+    """``part(lo, hi)`` → a tuple of arrays for entries ``[lo, hi)``, run over ``[0, nnz)``.
+
+    A scan of at least :data:`SPLIT_MIN_NNZ` entries runs its second half on the helper
+    thread: copying and comparing is bound by one core's rate, not by memory bandwidth.
+    The halves' arrays are concatenated in order, so positions stay ascending.
+    """
+    if SCAN_THREADS > 1 and nnz >= SPLIT_MIN_NNZ:
+        mid = nnz // 2
+        second = _scan_pool().submit(part, mid, nnz)
+        first = part(0, mid)
+        return tuple(np.concatenate(pair) for pair in zip(first, second.result()))
+    return part(0, nnz)
+
+
 class ColumnReader:
     """Reads one column of a 2D matrix as dense float32.
 
@@ -165,22 +180,13 @@ class ColumnReader:
             return np.zeros(self.shape[0], dtype=np.float32)
         return _scatter(self.shape[0], np.concatenate(rows_parts), np.concatenate(vals_parts))
 
-
     def _read_csr_memory(self, j: int, indptr: np.ndarray, nnz: int) -> np.ndarray:
         # In block steps with a reused boolean buffer: ``indices == j`` over the whole array
         # would allocate one byte per stored entry (140 MB at 1M cells × 2k genes, 12 % of X —
         # the notebook case promises no copy of X) and page-fault it in, costing ~10x the scan.
         indices = np.asarray(self.indices)
 
-        def part(lo: int, hi: int) -> np.ndarray:
-            return _find_in_block_steps(indices, j, lo, hi)
-
-        if SCAN_THREADS > 1 and nnz >= SPLIT_MIN_NNZ:
-            mid = nnz // 2
-            second = _scan_pool().submit(part, mid, nnz)
-            pos = np.concatenate([part(0, mid), second.result()])
-        else:
-            pos = part(0, nnz)
+        (pos,) = _scan_halves(lambda lo, hi: (_find_in_block_steps(indices, j, lo, hi),), nnz)
         rows = np.searchsorted(indptr, pos, side="right") - 1
         return _scatter(self.shape[0], rows, np.asarray(self.data)[pos], rows_sorted=True)
 
@@ -193,16 +199,7 @@ class ColumnReader:
             pos = indices.find(j, hi, start=lo)
             return pos, data.gather(pos)
 
-        if SCAN_THREADS > 1 and nnz >= SPLIT_MIN_NNZ:
-            # Copying from the page cache is bound by one core's copy rate, not by memory
-            # bandwidth: the second half runs on a helper thread (buffers are per thread).
-            mid = nnz // 2
-            second = _scan_pool().submit(part, mid, nnz)
-            pos_a, vals_a = part(0, mid)
-            pos_b, vals_b = second.result()
-            pos, vals = np.concatenate([pos_a, pos_b]), np.concatenate([vals_a, vals_b])
-        else:
-            pos, vals = part(0, nnz)
+        pos, vals = _scan_halves(part, nnz)  # DirectArray buffers are per thread
         rows = np.searchsorted(indptr, pos, side="right") - 1
         return _scatter(self.shape[0], rows, vals, rows_sorted=True)
 
