@@ -65,19 +65,20 @@ class DataHandler(BaseHandler):
             state.responses.put(key, entry)
         body = entry.body
         wants_gzip = "gzip" in self.request.headers.get("Accept-Encoding", "")
-        if wants_gzip and entry.content_type == OCTET and len(body) >= 1024 and entry.compressible is None:
-            entry.compressible = encode.worth_compressing(body)
-        if wants_gzip and entry.content_type == OCTET and len(body) >= 1024 and entry.compressible:
-            if entry.gzipped is None:
+        if wants_gzip and entry.content_type == OCTET and len(body) >= 1024:
+            if entry.gzipped is None and entry.compressible is None:
+                entry.compressible = encode.worth_compressing(body)
+            if entry.gzipped is None and entry.compressible:
                 raw = entry.body
                 entry.gzipped = await state.run(
                     ("gzip", key), lambda: gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0),
                     executor=state.compress_executor,
                 )
                 state.responses.put(key, entry)  # re-account its size
-            body = entry.gzipped
-            # Set here so tornado's own gzip transform leaves the body alone.
-            self.set_header("Content-Encoding", "gzip")
+            if entry.gzipped is not None:  # made here, or with the body (the gene route)
+                body = entry.gzipped
+                # Set here so tornado's own gzip transform leaves the body alone.
+                self.set_header("Content-Encoding", "gzip")
         self.set_header("Content-Type", entry.content_type)
         for name, value in entry.headers.items():
             self.set_header(name, value)
@@ -222,12 +223,13 @@ class GeneHandler(DataHandler):
                 return Encoded(b"".join(parts), OCTET, {**headers, **names}, zipped(parts))
             values = np.asarray(source.gene_by_index(idx), dtype=np.float32)
             rng = encode.finite_range(values)
-            body = encode.le(values, "float32")
-            return Encoded(body, OCTET, {
-                "X-Cellucid-Dtype": "float32", "X-Cellucid-Shape": str(values.size), **names,
+            entry = _binary(values, "float32", {
+                **names,
                 "X-Cellucid-Min": encode.number_header(rng[0] if rng else None),
                 "X-Cellucid-Max": encode.number_header(rng[1] if rng else None),
-            }, zipped([body]))
+            })
+            entry.gzipped = zipped([entry.body])
+            return entry
 
         key = ("gene", encoding, index) if index is not None else ("gene", encoding, name, column)
         await self.send_encoded(key, build)
