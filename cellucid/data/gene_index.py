@@ -106,16 +106,19 @@ def file_cache_key(path: str | os.PathLike, dataset_id: str = "", matrix: str = 
 
 
 def index_for_reader(reader: Any, path: str | os.PathLike, dataset_id: str = "", matrix: str = "X",
-                     background: bool = True, progress: bool = True) -> "GeneIndex | None":
+                     background: bool = True, progress: bool = True, min_nnz: int = 0) -> "GeneIndex | None":
     """A :class:`GeneIndex` for an on-disk CSR ``reader`` (:class:`cellucid.data.expression.ColumnReader`)
     of the file at ``path``, opened from the cache or built in the background; ``None`` when
-    no index is useful (dense, CSC or in-memory matrix) or ``$CELLUCID_GENE_INDEX`` is ``0``.
+    no index is useful (dense, CSC or in-memory matrix, or fewer than ``min_nnz`` stored
+    entries: a scan is fast enough) or ``$CELLUCID_GENE_INDEX`` is ``0``.
 
     Callers use ``idx.column(j)`` once ``idx.ready`` and their own reader until then.
     """
     if os.environ.get(ENV_DISABLE, "1").strip() in ("0", "false", "no", "off"):
         return None
     if reader is None or getattr(reader, "layout", None) != "csr" or not getattr(reader, "on_disk", False):
+        return None
+    if min_nnz and int(reader.indptr[-1]) < min_nnz:  # one element read, not the whole indptr
         return None
     n_rows, n_cols = reader.shape
     key = file_cache_key(path, dataset_id, matrix)

@@ -219,13 +219,9 @@ class StoreSource(AnnDataLikeSource):
         from cellucid.data.gene_index import IndexedReader, index_for_reader
 
         reader = self._reader
-        if reader is None or getattr(reader, "layout", None) != "csr" or not getattr(reader, "on_disk", False):
-            return
-        if int(reader.indptr[-1]) < GENE_INDEX_MIN_NNZ:
-            return
         try:
             index = index_for_reader(reader, self._backend.label, self.dataset_id(), self._expression,
-                                     progress=False)
+                                     progress=False, min_nnz=GENE_INDEX_MIN_NNZ)
         except OSError:  # no usable cache dir: keep scanning, still correct
             return
         if index is not None:
