@@ -43,6 +43,13 @@ INIT_JS = """
       proto.drawElementsInstanced = function (m, c, t, o, n) { if (c >= T.threshold || n >= T.threshold) note(); return dei.apply(this, arguments); };
     }
   }
+  // cellucid's CPU renderer (used where WebGL runs in software) draws into a 2D canvas and
+  // marks each frame "cellucid:draw" with the number of points it drew
+  const pm = performance.mark.bind(performance);
+  performance.mark = function (name, opts) {
+    if (name === "cellucid:draw" && opts && opts.detail && opts.detail.renderer === "cpu" && opts.detail.points >= T.threshold) note();
+    return pm(name, opts);
+  };
   hook(window.WebGLRenderingContext && WebGLRenderingContext.prototype);
   hook(window.WebGL2RenderingContext && WebGL2RenderingContext.prototype);
   document.addEventListener("click", (e) => {

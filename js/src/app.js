@@ -4,7 +4,7 @@ import { api } from "./data/client.js";
 import { Store, initialState } from "./state/store.js";
 import { computeHidden } from "./state/visibility.js";
 import { buildGeometry } from "./render/geometry.js";
-import { Renderer } from "./render/renderer.js";
+import { createRenderer } from "./render/choose.js";
 import { Camera } from "./camera/camera.js";
 import { ScreenIndex } from "./interaction/spatial.js";
 import { attachPointer, attachFlyKeys } from "./interaction/pointer.js";
@@ -28,7 +28,7 @@ export class App {
     this.dom = dom; // {canvas, overlay}
     this.store = new Store(initialState());
     this.camera = new Camera();
-    this.renderer = new Renderer(dom.canvas, window.__cellucidBoot && window.__cellucidBoot.gl);
+    this.renderer = createRenderer(dom.canvas, window.__cellucidBoot);
     this.renderer.camera = this.camera;
     this.index = new ScreenIndex();
     this.vectorOverlay = new VectorOverlay(dom.vectorCanvas);
@@ -648,6 +648,7 @@ export class App {
       theme: s.theme,
       camera: this.camera.snapshot(),
       frames: this.renderer.frames,
+      renderer: this.renderer.kind,
       ready: this.firstColoredFrame,
     };
   }

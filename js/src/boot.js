@@ -6,7 +6,9 @@
 import { initialChoices, firstView } from "./data/startup.js";
 import { firstFrameUrls, url, IDENTITY } from "./data/client.js";
 import { prepareGL } from "./render/renderer.js";
+import { probeRenderer, decideRenderer } from "./render/choose.js";
 import { expectedCanvasSize } from "./ui/layout.js";
+import { mark } from "./perf.js";
 
 (() => {
   if (!window.fetch || window.__cellucidBoot) return;
@@ -24,13 +26,19 @@ import { expectedCanvasSize } from "./ui/layout.js";
       if (id) for (const u of firstFrameUrls(firstView(id, initialChoices()))) send(u);
     })
     .catch(() => {}); // the viewer asks again and shows the error
-  const boot = (window.__cellucidBoot = { responses, planned, gl: null, glReady: null });
+  // what WebGL runs on, asked in a worker while the data download (render/choose.js)
+  const probe = probeRenderer();
+  const boot = (window.__cellucidBoot = { responses, planned, probe, renderer: null, gl: null, glReady: null });
   // Once the data requests are out: the WebGL context and the point shaders (the GPU process
   // compiles them while the data and the viewer's code download). Not before: creating a
   // context holds this thread for 50–300 ms, and the identity must be read first. The viewer
   // adopts this canvas (ui/layout.js) and program (render/renderer.js).
   boot.glReady = planned.then(() => {
     try {
+      // software WebGL: the CPU renderer draws, and needs no context made in advance
+      boot.renderer = decideRenderer(probe);
+      mark(`renderer-${boot.renderer}`);
+      if (boot.renderer !== "webgl") return;
       const canvas = document.createElement("canvas");
       [canvas.width, canvas.height] = expectedCanvasSize();
       boot.gl = prepareGL(canvas);

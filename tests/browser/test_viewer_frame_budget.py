@@ -1,7 +1,11 @@
 """How the viewer spends its frames and uploads (issue #6): one draw of the points per change,
 points before slow colors, colored first frame when colors come first, the early requests of
-the boot script not repeated, a recolor that re-uploads no positions. Behaviour, not timing:
-draw calls are counted through a WebGL wrapper like the benchmark's."""
+the boot script not repeated, a recolor that re-uploads no positions. Behaviour, not timing.
+
+Each test runs with both point renderers (``?renderer=webgl`` and ``?renderer=cpu``).
+Frames are counted by the "cellucid:draw" performance mark each renderer makes per frame
+(what the benchmark counts); for WebGL the real draw calls are counted too, through a
+wrapper like the benchmark's, and must agree with the marks."""
 
 from __future__ import annotations
 
@@ -13,14 +17,21 @@ from browser_page import VIEWPORT, Viewer
 
 pytestmark = pytest.mark.browser
 
-# Every draw call's vertex count, in order (the benchmark counts frames the same way).
+# Points per drawn frame ("cellucid:draw" marks) and every WebGL draw call's vertex count.
 DRAW_COUNTER = """(() => {
-  const D = (window.__draws = []);
+  const D = (window.__draws = []), G = (window.__glDraws = []);
+  const mark = performance.mark.bind(performance);
+  performance.mark = function (name, opts) {
+    if (name === "cellucid:draw") D.push(opts.detail.points);
+    return mark(name, opts);
+  };
   const P = WebGL2RenderingContext.prototype;
   const da = P.drawArrays, de = P.drawElements;
-  P.drawArrays = function (m, f, c) { D.push(c); return da.apply(this, arguments); };
-  P.drawElements = function (m, c) { D.push(c); return de.apply(this, arguments); };
+  P.drawArrays = function (m, f, c) { G.push(c); return da.apply(this, arguments); };
+  P.drawElements = function (m, c) { G.push(c); return de.apply(this, arguments); };
 })();"""
+
+RENDERERS = ["webgl", "cpu"]
 
 NEUTRAL_LIGHT = np.array([90, 90, 100])
 
@@ -39,8 +50,28 @@ def new_page(browser, route=None):
 
 
 def point_draws(viewer):
-    """Draw calls that drew every cell (the emphasis pass and the warm-up draw fewer)."""
-    return [c for c in viewer.js("window.__draws") if c >= N_CELLS]
+    """Frames that drew every cell. With WebGL, checked against the real draw calls (the
+    emphasis pass and the warm-up draw draw fewer points)."""
+    frames = [c for c in viewer.js("window.__draws") if c >= N_CELLS]
+    if viewer.renderer == "webgl":
+        assert [c for c in viewer.js("window.__glDraws") if c >= N_CELLS] == frames
+    else:
+        assert viewer.js("window.__glDraws") == []  # the CPU renderer makes no WebGL draw
+    return frames
+
+
+def reset_counts(viewer):
+    viewer.js("window.__draws.length = 0; window.__glDraws.length = 0")
+
+
+def url_for(server, renderer):
+    return f"{server.url}?renderer={renderer}"
+
+
+def as_viewer(page, errors, renderer) -> Viewer:
+    v = Viewer(page, errors)
+    v.renderer = renderer
+    return v
 
 
 def settle(viewer, frames=6):
@@ -48,21 +79,23 @@ def settle(viewer, frames=6):
     viewer.js(f"new Promise((r) => {{ let k = {frames}; const f = () => (--k ? requestAnimationFrame(f) : r()); requestAnimationFrame(f); }})")
 
 
-def open_counted(browser, server, route=None) -> Viewer:
+def open_counted(browser, server, renderer, route=None) -> Viewer:
     page, errors, requests = new_page(browser, route)
-    page.goto(server.url)
+    page.goto(url_for(server, renderer))
     page.wait_for_selector("body[data-ready='1']", timeout=30000)
-    v = Viewer(page, errors)
+    v = as_viewer(page, errors, renderer)
+    assert v.state()["renderer"] == renderer
     v.requests = requests
     settle(v)
     return v
 
 
-def test_points_are_drawn_before_slow_colors_arrive(browser, server):
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_points_are_drawn_before_slow_colors_arrive(browser, server, renderer):
     held = []
     page, errors, _ = new_page(browser, ("**/_cellucid/api/obs?*", lambda route: held.append(route)))
-    page.goto(server.url)
-    v = Viewer(page, errors)
+    page.goto(url_for(server, renderer))
+    v = as_viewer(page, errors, renderer)
     try:
         # the default field's codes are held back; every point is drawn anyway, once, neutral
         page.wait_for_function(f"window.__draws.some((c) => c >= {N_CELLS})", timeout=30000)
@@ -88,7 +121,8 @@ def test_points_are_drawn_before_slow_colors_arrive(browser, server):
         page.close()
 
 
-def test_first_frame_is_colored_when_colors_come_first(browser, server):
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_first_frame_is_colored_when_colors_come_first(browser, server, renderer):
     # the embedding answers late, so the default colors are certainly there before the points
     def late(route):
         page.wait_for_timeout(400)
@@ -96,9 +130,9 @@ def test_first_frame_is_colored_when_colors_come_first(browser, server):
 
     page, errors, _ = new_page(browser)
     page.route("**/_cellucid/api/embedding?*", late)
-    page.goto(server.url)
+    page.goto(url_for(server, renderer))
     page.wait_for_selector("body[data-ready='1']", timeout=30000)
-    v = Viewer(page, errors)
+    v = as_viewer(page, errors, renderer)
     try:
         settle(v)
         # one draw of the points made the ready (colored) picture: no neutral frame before it
@@ -109,8 +143,9 @@ def test_first_frame_is_colored_when_colors_come_first(browser, server):
         page.close()
 
 
-def test_early_requests_are_made_once(browser, server):
-    v = open_counted(browser, server)
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_early_requests_are_made_once(browser, server, renderer):
+    v = open_counted(browser, server, renderer)
     try:
         def count(part):
             return sum(1 for u in v.requests if part in u)
@@ -126,10 +161,11 @@ def test_early_requests_are_made_once(browser, server):
         v.page.close()
 
 
-def test_gene_recolor_is_one_draw_without_position_upload(browser, server):
-    v = open_counted(browser, server)
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_gene_recolor_is_one_draw_without_position_upload(browser, server, renderer):
+    v = open_counted(browser, server, renderer)
     try:
-        v.js("window.__draws.length = 0")
+        reset_counts(v)
         before = v.js("window.cellucid.app.renderer.uploads")
         events = v.js("""async () => {
           const app = window.cellucid.app, seen = [];
@@ -144,23 +180,27 @@ def test_gene_recolor_is_one_draw_without_position_upload(browser, server):
         assert events and all(name == "CD3E" for name in events)
         assert len(point_draws(v)) == 1
         uploaded = v.js("window.cellucid.app.renderer.uploads") - before
-        # palette indices (u16) + draw order (u32) + a palette; positions (u16 x 2) stay
-        assert uploaded <= N_CELLS * 6 + 8192
-        assert uploaded >= N_CELLS * 2
+        if renderer == "webgl":
+            # palette indices (u16) + draw order (u32) + a palette; positions (u16 x 2) stay
+            assert uploaded <= N_CELLS * 6 + 8192
+            assert uploaded >= N_CELLS * 2
+        else:
+            assert uploaded == 0  # the CPU renderer reads the arrays where they are
         assert v.errors == []
     finally:
         v.page.close()
 
 
-def test_colormap_change_uploads_only_the_palette(browser, server):
-    v = open_counted(browser, server)
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_colormap_change_uploads_only_the_palette(browser, server, renderer):
+    v = open_counted(browser, server, renderer)
     try:
         v.js("window.cellucid.setColorBy('CD3E', 'gene')")
         v.page.wait_for_function("window.cellucid.state().colored_by === 'CD3E'")
         v.frame()
         settle(v)
         viridis = v.pixels()
-        v.js("window.__draws.length = 0")
+        reset_counts(v)
         before = v.js("window.cellucid.app.renderer.uploads")
         v.js("window.cellucid.app.store.set({ colormap: 'magma' })")
         settle(v)
@@ -175,10 +215,11 @@ def test_colormap_change_uploads_only_the_palette(browser, server):
         v.page.close()
 
 
-def test_nothing_is_redrawn_while_nothing_changes(browser, server):
-    v = open_counted(browser, server)
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_nothing_is_redrawn_while_nothing_changes(browser, server, renderer):
+    v = open_counted(browser, server, renderer)
     try:
-        v.js("window.__draws.length = 0")
+        reset_counts(v)
         settle(v, frames=20)
         assert point_draws(v) == []
         # a pure camera change is exactly one draw

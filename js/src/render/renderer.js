@@ -7,7 +7,7 @@
 // palette index and — only when something is hidden/selected/highlighted — a u8 flag; until
 // those exist, constant attribute values stand in (neutral color, nothing flagged).
 import { VERT, FRAG, PALETTE_WIDTH } from "./shaders.js";
-import { mark } from "../perf.js";
+import { RendererBase } from "./base.js";
 
 // attribute locations, fixed here instead of asking the linked program (a round trip)
 const LOC = { pos: 0, ci: 1, flags: 2 };
@@ -43,10 +43,10 @@ export function prepareGL(canvas) {
   return { canvas, gl, prog, shaders, parallel };
 }
 
-export class Renderer {
+export class Renderer extends RendererBase {
   /** `prepared`: prepareGL's result for this canvas, if the boot script made it. */
   constructor(canvas, prepared = null) {
-    this.canvas = canvas;
+    super(canvas, "webgl");
     const ready = prepared && prepared.canvas === canvas ? prepared : prepareGL(canvas);
     if (!ready) throw new Error("WebGL2 is not available in this browser.");
     const gl = (this.gl = ready.gl);
@@ -71,14 +71,7 @@ export class Renderer {
     gl.vertexAttribI4ui(LOC.flags, 0, 0, 0, 0);
     gl.bindVertexArray(null);
     this.hasOrder = false;
-    this.n = 0;
     this.nEmph = 0;
-    this.geom = null;
-    this.frames = 0;
-    this.pending = false;
-    this.onFrame = null;
-    this.params = { size: 4, opacity: 1, dimOthers: false, bg: [1, 1, 1], dpr: 1 };
-    this.uploads = 0; // bytes sent to the GPU (for tests and profiling)
   }
 
   /** Upload positions (Uint16Array, `gpuDim` components per cell). */
@@ -172,29 +165,6 @@ export class Renderer {
       this.uploads += order.byteLength;
     }
     this.requestRender();
-  }
-
-  setParams(p) {
-    let changed = false;
-    for (const [k, v] of Object.entries(p)) {
-      const old = this.params[k];
-      const same = Array.isArray(v) && Array.isArray(old) ? v.length === old.length && v.every((x, i) => x === old[i]) : old === v;
-      if (!same) {
-        this.params[k] = v;
-        changed = true;
-      }
-    }
-    if (changed) this.requestRender();
-  }
-
-  /** Schedule one frame (coalesced). */
-  requestRender() {
-    if (this.pending) return;
-    this.pending = true;
-    requestAnimationFrame(() => {
-      this.pending = false;
-      this.draw();
-    });
   }
 
   /**
@@ -304,8 +274,6 @@ export class Renderer {
       gl.drawElements(gl.POINTS, this.nEmph, gl.UNSIGNED_INT, 0);
     }
     gl.bindVertexArray(null);
-    this.frames++;
-    mark("first-draw");
-    if (this.onFrame) this.onFrame(this.frames);
+    this.frameDrawn(this.n);
   }
 }

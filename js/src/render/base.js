@@ -1,0 +1,67 @@
+// What both point renderers (WebGL: renderer.js, CPU: cpuRenderer.js) share: drawing
+// parameters, frames on demand (coalesced into one animation frame, never a busy loop),
+// and the per-frame bookkeeping that the app, the tests and the benchmark read.
+import { mark } from "../perf.js";
+
+export class RendererBase {
+  constructor(canvas, kind) {
+    this.canvas = canvas;
+    /** "webgl" or "cpu" (shown in window.cellucid.state() and the help panel). */
+    this.kind = kind;
+    this.camera = null;
+    this.n = 0;
+    this.geom = null;
+    this.frames = 0;
+    this.pending = false;
+    this.onFrame = null;
+    this.params = { size: 4, opacity: 1, dimOthers: false, bg: [1, 1, 1], dpr: 1 };
+    this.uploads = 0; // bytes sent to the GPU (for tests and profiling; 0 on the CPU)
+  }
+
+  setParams(p) {
+    let changed = false;
+    for (const [k, v] of Object.entries(p)) {
+      const old = this.params[k];
+      const same = Array.isArray(v) && Array.isArray(old) ? v.length === old.length && v.every((x, i) => x === old[i]) : old === v;
+      if (!same) {
+        this.params[k] = v;
+        changed = true;
+      }
+    }
+    if (changed) this.requestRender();
+  }
+
+  /** Schedule one frame (coalesced). */
+  requestRender() {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.draw();
+    });
+  }
+
+  /**
+   * After each drawn frame: count it, and announce how many points it drew as the
+   * performance mark "cellucid:draw" ({detail: {points, renderer}}) — the benchmark and
+   * the tests count frames by it whichever renderer drew them. Only the latest mark is
+   * kept, so a long session does not pile them up.
+   */
+  frameDrawn(points) {
+    this.frames++;
+    mark("first-draw");
+    if (window.performance && performance.mark) {
+      performance.clearMarks("cellucid:draw");
+      performance.mark("cellucid:draw", { detail: { points, renderer: this.kind } });
+    }
+    if (this.onFrame) this.onFrame(this.frames);
+  }
+
+  /** True when the renderer can draw now (the WebGL one waits for its shaders to link). */
+  linked() {
+    return true;
+  }
+
+  /** Prepare the first frame's work while data are on the wire (the WebGL one compiles). */
+  warmUp() {}
+}
