@@ -1,8 +1,9 @@
 """Browser measurements in headless Chromium (Playwright, Debian's /usr/bin/chromium).
 
-Both viewers are timed the same way: an init script wraps WebGL's draw calls and notes,
-in the animation frame after each draw of at least a quarter of the cells, the time since
-navigation start (``performance.now()``). "First frame" is the first such frame;
+Both viewers are timed the same way: an init script wraps WebGL's draw calls (and
+``performance.mark`` for the "cellucid:draw" mark of cellucid's CPU renderer, which draws
+where WebGL is software, as here) and notes, in the animation frame after each draw of at
+least a quarter of the cells, the time since navigation start (``performance.now()``). "First frame" is the first such frame;
 cellucid's "colored frame" is the first one after it sets ``body[data-ready="1"]``.
 Bytes before first frame: ``transferSize`` of the document and every resource whose
 response ended before the first frame (Resource Timing; headers included).

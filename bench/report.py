@@ -302,7 +302,7 @@ def markdown(results) -> str:
                          _s(s["gene_recolor_s"]), _mb(s["bytes_before_first_frame"]), lasso))
         L += ["## Viewers (headless Chromium, SwiftShader software WebGL, 1280×800)", "",
               "Times from navigation start, each on a freshly started server and a fresh browser context. "
-              "First frame = the animation frame after the first WebGL draw of ≥ ¼ of the cells; colored frame = "
+              "First frame = the animation frame after the first draw of ≥ ¼ of the cells (a WebGL draw call; for cellucid's CPU renderer, which this software-GL browser gets, its `cellucid:draw` frame mark); colored frame = "
               "cellucid's first frame colored by the default field (`body[data-ready=1]`); recolor = cellucid: "
               "`setColorBy(gene)` → next drawn frame; cellxgene: click on the gene suggestion → first frame drawn "
               "after its data arrived and its color button was clicked. Lasso: a rectangle from the canvas' left "

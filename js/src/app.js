@@ -189,9 +189,19 @@ export class App {
       if (sceneChanged) this.camera.setScene(geom.dim, geom.extent);
       this.recomputeHidden();
       this.progress("", 1);
+      this.drawFirstColoredFrame();
     };
     this.geometryLoading = run().catch((e) => this.fail(e, `could not load embedding ${key}`));
     return this.geometryLoading;
+  }
+
+  /**
+   * Once points and their first colors are both in: draw now rather than in the next
+   * animation frame, which may be long in coming while the browser paints the freshly built
+   * page (measured 30–300 ms in headless Chromium) — the first picture is what users wait for.
+   */
+  drawFirstColoredFrame() {
+    if (!this.firstColoredFrame && this.geom && this.colorColumn) this.renderer.drawNow();
   }
 
   /** Vector fields (ids) that fit the current embedding and dimension, default first. */
@@ -308,6 +318,7 @@ export class App {
       this.recomputeHidden(false); // hidden categories of this field
       this.updateFlags(); // the emphasized cells follow the new draw order
       this.emit("colors", col); // once, now that all of it is applied
+      this.drawFirstColoredFrame();
     } catch (e) {
       this.fail(e, `could not color by ${colorBy.name}`);
     }

@@ -36,9 +36,16 @@ export class RendererBase {
     if (this.pending) return;
     this.pending = true;
     requestAnimationFrame(() => {
+      if (!this.pending) return; // drawn meanwhile by drawNow
       this.pending = false;
       this.draw();
     });
+  }
+
+  /** Draw at once what a scheduled frame would draw (and skip that frame). */
+  drawNow() {
+    this.pending = false;
+    this.draw();
   }
 
   /**
