@@ -65,11 +65,16 @@ import numpy as np
 
 __all__ = ["DirectArray", "Extent"]
 
-# Elements per read step: 1 MB of int32 stays in the L2/L3 cache between the copy and the
-# compare; measured no better with 4 MB, worse with 64 KB (syscall count).
+# Elements per read step of find_pread: 1 MB of int32 stays in the L2/L3 cache between the
+# copy and the compare; measured no better with 4 MB, worse with 64 KB (syscall count).
 DEFAULT_BLOCK = 1 << 18
+# Elements compared per step of find_mapped (nothing is copied, only the 1 MB boolean
+# result must stay in cache): a full scan took ~11 % less CPU than with DEFAULT_BLOCK.
+MAPPED_BLOCK = 1 << 20
 # Bytes mapped at a time by gather_mapped: bounds what a gather adds to the resident set.
-MAP_WINDOW = 8 << 20
+MAP_WINDOW = 16 << 20
+# Bytes mapped at a time by find_mapped (same reason).
+SCAN_WINDOW = 16 << 20
 
 
 class Extent(NamedTuple):
@@ -124,6 +129,25 @@ def _merge(extents: list[Extent], itemsize: int) -> list[Extent]:
     return merged
 
 
+def _true_positions(mask: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """``np.flatnonzero(mask)`` (int64) for a sparse boolean ``mask``, ~40 % faster:
+    ``mask`` seen as 8-byte words is screened with one compare into ``words`` (a scratch
+    of ``len(mask) // 8`` booleans), and only the words holding a hit are resolved."""
+    n8 = mask.shape[0] - mask.shape[0] % 8
+    if n8 == 0 or not mask.flags.c_contiguous:
+        return np.flatnonzero(mask)
+    np.not_equal(mask[:n8].view(np.uint64), 0, out=words)
+    pos = np.flatnonzero(words)
+    if pos.size:
+        word, byte = np.nonzero(mask[:n8].reshape(-1, 8)[pos])
+        pos = pos[word] * 8 + byte  # nonzero is row-major: ascending
+    if n8 < mask.shape[0]:
+        tail = np.flatnonzero(mask[n8:])
+        if tail.size:
+            pos = np.concatenate([pos, tail + n8])
+    return pos
+
+
 def _pread_into(fd: int, buf: np.ndarray, offset: int) -> None:
     """Fill ``buf`` from ``offset``; a short read (file shrank) raises :class:`OSError`."""
     view = memoryview(buf).cast("B")
@@ -172,7 +196,9 @@ class DirectArray:
         self._users = 0  # reads in flight: close() waits for them (no reuse of a closed fd)
         self._closing = False
         self._lock = threading.Lock()
-        # "mmap" or "pread": how gather() picks scattered elements (see the module docstring).
+        # "mmap" or "pread": how find() reads the array and how gather() picks scattered
+        # elements (see the module docstring).
+        self.scan_method = os.environ.get("CELLUCID_SCAN", "mmap")
         self.gather_method = os.environ.get("CELLUCID_GATHER", "mmap")
 
     @classmethod
@@ -300,31 +326,93 @@ class DirectArray:
             setattr(self._local, key, buf)
         return buf[:n]
 
+    def _hit_buffer(self, n: int) -> np.ndarray:
+        """A per-thread boolean scratch array of at least ``n`` elements."""
+        hit = getattr(self._local, "hit", None)
+        if hit is None or hit.shape[0] < n:
+            hit = self._local.hit = np.empty(n, dtype=bool)
+        return hit[:n]
+
     @_holding_fd
-    def find(self, value: int, stop: int | None = None, block: int = DEFAULT_BLOCK, start: int = 0) -> np.ndarray:
+    def find(self, value: int, stop: int | None = None, block: int | None = None, start: int = 0) -> np.ndarray:
         """Ascending positions ``start <= p < stop`` where the array equals ``value`` (int64).
 
-        One pass: each block is read into a per-thread buffer that stays in the CPU cache,
-        compared into a preallocated boolean buffer, and its hits listed. Memory: two
-        buffers of ``block`` elements per thread, plus the result.
+        :attr:`scan_method` picks how the bytes are read (:meth:`find_mapped`, the default,
+        or :meth:`find_pread`); if the file cannot be mapped the scan is redone with
+        ``pread``. A file that shrank raises :class:`OSError` either way.
         """
-        buf = self.buffer(block, "find")
-        hit = getattr(self._local, "hit", None)
-        if hit is None or hit.shape[0] < block:
-            hit = self._local.hit = np.empty(block, dtype=bool)
-        parts = []
-        for s, cnt, off in self.blocks(start, stop, block):
-            b = buf[:cnt]
-            _pread_into(self.fd, b, off)
-            h = hit[:cnt]
-            np.equal(b, value, out=h)
-            p = np.flatnonzero(h)
-            if p.size:
-                p += s
-                parts.append(p)
+        if self.scan_method == "mmap":
+            try:
+                return self.find_mapped(value, stop, block, start)
+            except (OSError, ValueError, BufferError) as exc:
+                if isinstance(exc, OSError) and "shrank" in str(exc):
+                    raise
+                # mmap unavailable here (odd filesystem, address space): copy instead
+        return self.find_pread(value, stop, block, start)
+
+    def _scan_block(self, values: np.ndarray, value: int, first: int, parts: list, hit: np.ndarray) -> None:
+        """Append the positions (offset by ``first``) where ``values == value`` to ``parts``."""
+        h = hit[: values.shape[0]]
+        np.equal(values, value, out=h)
+        p = _true_positions(h, self._word_buffer(h.shape[0] // 8))
+        if p.size:
+            p += first
+            parts.append(p)
+
+    def _word_buffer(self, n: int) -> np.ndarray:
+        buf = getattr(self._local, "words", None)
+        if buf is None or buf.shape[0] < n:
+            buf = self._local.words = np.empty(n, dtype=bool)
+        return buf[:n]
+
+    @staticmethod
+    def _joined(parts: list) -> np.ndarray:
         if not parts:
             return np.zeros(0, dtype=np.int64)
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    @_holding_fd
+    def find_mapped(self, value: int, stop: int | None = None, block: int | None = None, start: int = 0,
+                    window: int | None = None) -> np.ndarray:
+        """Like :meth:`find`, comparing straight from read-only mappings of at most
+        ``window`` bytes, each unmapped right after use (see the module docstring): no copy,
+        and the resident set grows by one window at most. Compared ``block`` elements at a
+        time into a boolean buffer that stays in the CPU cache."""
+        block = MAPPED_BLOCK if block is None else int(block)
+        hit = self._hit_buffer(block)
+        parts: list[np.ndarray] = []
+        item = self.dtype.itemsize
+        per = max((SCAN_WINDOW if window is None else window) // item, block)
+        gran = mmap.ALLOCATIONGRANULARITY
+        for s, cnt, off in self.blocks(start, stop, per):
+            base = off - off % gran
+            end = off + cnt * item
+            self.check_size(end)  # mapping past the end of the file would raise SIGBUS on touch
+            mm = mmap.mmap(self.fd, end - base, prot=mmap.PROT_READ, offset=base)
+            view = None
+            try:
+                view = np.frombuffer(mm, dtype=self.dtype, count=cnt, offset=off - base)
+                for k in range(0, cnt, block):
+                    self._scan_block(view[k : k + block], value, s + k, parts, hit)
+            finally:
+                view = None  # no exported buffer left, or close() raises BufferError
+                mm.close()
+        return self._joined(parts)
+
+    @_holding_fd
+    def find_pread(self, value: int, stop: int | None = None, block: int | None = None, start: int = 0) -> np.ndarray:
+        """Like :meth:`find`, each block read with ``pread`` into a per-thread buffer that
+        stays in the CPU cache, then compared. Memory: two buffers of ``block`` elements per
+        thread, plus the result."""
+        block = DEFAULT_BLOCK if block is None else int(block)
+        buf = self.buffer(block, "find")
+        hit = self._hit_buffer(block)
+        parts: list[np.ndarray] = []
+        for s, cnt, off in self.blocks(start, stop, block):
+            b = buf[:cnt]
+            _pread_into(self.fd, b, off)
+            self._scan_block(b, value, s, parts, hit)
+        return self._joined(parts)
 
     @_holding_fd
     def gather(self, pos: np.ndarray) -> np.ndarray:
@@ -347,7 +435,7 @@ class DirectArray:
         return pos, np.empty(pos.shape[0], dtype=self.dtype)
 
     @_holding_fd
-    def gather_mapped(self, pos: np.ndarray, window: int = MAP_WINDOW) -> np.ndarray:
+    def gather_mapped(self, pos: np.ndarray, window: int | None = None) -> np.ndarray:
         """Elements at the ascending positions ``pos``, picked from read-only mappings of
         at most ``window`` bytes of the file, each unmapped right after use.
 
@@ -359,7 +447,7 @@ class DirectArray:
         if pos.size == 0:
             return out
         item = self.dtype.itemsize
-        per = max(window // item, 1)
+        per = max((MAP_WINDOW if window is None else window) // item, 1)
         ext = np.searchsorted(self._starts, pos, side="right") - 1
         brk = np.empty(pos.shape[0], dtype=bool)
         brk[0] = True
