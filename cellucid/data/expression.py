@@ -16,14 +16,17 @@ Cost of reading column ``j`` (``n`` rows, ``nnz`` stored entries, ``nnz_j`` in c
   indices and values — ``O(nnz_j)``, the cheap case.
 - CSR in memory: one vectorized pass over ``indices`` (``O(nnz)`` compares).
 - CSR on disk, uncompressed h5py datasets (anndata's default ``.h5ad``; ``strategy ==
-  "csr-direct"``): ``indptr`` is read once and kept (``8 × (n + 1)`` bytes); ``indices``
-  is scanned with ``pread`` at the chunks' byte offsets into a 1 MB buffer that stays in
-  the CPU cache (``np.equal`` into a preallocated boolean buffer, ``np.flatnonzero``), the
-  values at the hits are picked from short-lived read-only mappings of ``data``, and
+  "csr-direct"``): ``indptr`` is read once and kept (``8 × (n + 1)`` bytes; for a large
+  matrix the read starts on the scan helper thread when the reader is made); ``indices``
+  is compared straight from short-lived 8 MB read-only mappings of the file at the chunks'
+  byte offsets (``np.equal`` into a preallocated boolean buffer, hits listed word-wise),
+  the values at the hits are picked from short-lived read-only mappings of ``data``, and
   ``np.searchsorted(indptr, pos)`` turns positions into rows (see
-  :mod:`cellucid.data.hdf5_chunks`). Large scans are split over two threads. Memory: a few
-  MB per thread. At 1M cells × 2,000 genes (140 M entries, 560 MB of ``indices``, page
-  cache warm, this 2-core VM): figures in :mod:`cellucid.data.hdf5_chunks`.
+  :mod:`cellucid.data.hdf5_chunks`). Large scans are split over two threads. Memory: one
+  8 MB window and a 1 MB buffer per thread. :meth:`ColumnReader.read_sparse` returns the
+  scan's ``(rows, values)`` without building the dense column (the sparse gene route).
+  At 1M cells × 2,000 genes (140 M entries, 560 MB of ``indices``, page cache warm, this
+  2-core VM): figures in :mod:`cellucid.data.hdf5_chunks`.
 - CSR on disk otherwise (compressed or zarr; ``strategy == "csr-chunked"``): ``indices`` is
   read through the storage library in chunks of :data:`SCAN_CHUNK` entries, and for each
   chunk with matches only the span of ``data`` between the first and last match. ~840 ms

@@ -12,41 +12,52 @@ into a reusable numpy buffer per chunk, with no lock held.
 compact / external / virtual layout, unallocated chunks, a non-``sec2`` file driver, an
 unusual dtype, a self-check that fails); callers then keep their h5py path.
 
-Scanning (:meth:`DirectArray.find`) uses ``pread``, not ``mmap``: scanning a mapped file
-is cheaper once its pages are mapped, but every page touched through a mapping counts in
-the process's resident set (VmRSS / VmHWM) — one scan of a 1M-cell matrix's ``indices``
-would add ~560 MB against a 300 MB budget for the whole server — and mapping windows that
-are unmapped after use pays the page faults again on every scan, which measured no faster
-than the copy. ``pread`` into a buffer that stays in the CPU cache adds nothing to the
-resident set, and a file that shrinks gives a short read, reported as :class:`OSError`.
+Scanning (:meth:`DirectArray.find`) compares straight from read-only mappings of at most
+:data:`SCAN_WINDOW` bytes (8 MB), each unmapped right after use: no copy of the bytes, and
+the resident set (VmRSS / VmHWM, which counts mapped file pages) grows by one window per
+thread, not by the 560 MB of ``indices`` a whole-file mapping would add against the
+server's 300 MB budget. The pages are mapped by the page-fault handler, which maps a
+whole neighbourhood per fault (fault-around; the page cache holds large folios on this
+kernel): touching 64 MB cost ~1.3 ms this way against ~3.5 ms with
+``madvise(MADV_POPULATE_READ)`` (which maps page by page), so windows are not
+pre-populated. The compare runs in steps of :data:`MAPPED_BLOCK` entries into a 1 MB
+boolean buffer, whose hits are listed by :func:`_true_positions` (8-byte words screened
+first: ~18 µs instead of ~30 µs per 256k entries). ``CELLUCID_SCAN=pread`` (or
+``DirectArray.scan_method = "pread"``) reads blocks with ``pread`` into a per-thread
+buffer instead (:meth:`DirectArray.find_pread`, also the fallback when a mapping fails).
 
 Picking the values at the hits (:meth:`DirectArray.gather`) uses short-lived read-only
-mappings of at most :data:`MAP_WINDOW` bytes: only the pages holding hits are touched
-instead of copying the spans between them (~35 ms against ~70 ms for the 70k hits of a
-typical gene at 1M cells), and the resident set grows by one window at most. Residual
-risk: a file *truncated in place* while a window is mapped raises SIGBUS, which kills the
-process (in Jupyter, the kernel). The file size is checked with ``fstat`` right before
-each mapping, so this needs the truncation to land inside the few milliseconds one window
-is in use. Replacing or deleting the file (a new inode; how anndata and most tools write)
-is safe: the old inode stays readable. ``CELLUCID_GATHER=pread`` (or
-``DirectArray.gather_method = "pread"``) avoids mappings entirely.
+mappings of at most :data:`MAP_WINDOW` bytes (8 MB): only the pages holding hits are
+touched instead of copying the spans between them (~15 ms against ~40 ms with ``pread``
+spans for the ~75k hits of a gene at 1M cells, one thread), and the resident set grows
+by one window at most. Residual risk of both mapped paths: a file *truncated in place*
+while a window is mapped raises SIGBUS, which kills the process (in Jupyter, the kernel).
+The file size is checked with ``fstat`` right before each mapping (and Python's ``mmap``
+refuses to map past the end), so this needs the truncation to land inside the ~1 ms one
+window is in use and to cut into that window; a truncation between windows is an
+:class:`OSError`. Replacing or deleting the file (a new inode; how anndata and most tools
+write) is safe: the old inode stays readable. ``CELLUCID_SCAN=pread CELLUCID_GATHER=pread``
+avoids mappings entirely.
 
 Measured (1M cells × 2,000 genes CSR ``.h5ad``: 140 M entries, 560 MB of int32
-``indices`` + 560 MB of float32 ``data``; page cache warm; this 2-core VM shared with other
-jobs that kept it at load 3–7, so figures vary ±50 %):
+``indices`` + 560 MB of float32 ``data``; page cache warm; this 2-core VM shared with
+other jobs at load 1–7, so figures vary a lot; medians of interleaved runs):
 
-- one gene in process (``open_source`` + ``gene_by_index``, no gene index): first call
-  110–375 ms, p50 of 10 genes 92–320 ms (two scan threads; the low ends at the calmest
-  moment), against 455–685 ms and 425–590 ms through h5py slices. Where one thread's time goes: the
-  ``pread`` copy of ``indices`` ~75 ms, ``np.equal`` ~11 ms, ``np.flatnonzero`` ~19 ms,
-  the mapped gather of ~70k values 35–65 ms (``pread`` spans: 70–80 ms),
-  ``searchsorted`` + scatter ~5 ms. The copy is the floor of a full scan: ~45 ms for the
-  first gene would need the scan to read a fraction of ``indices``, i.e. an index.
-- ``cellucid serve`` with an empty cache dir: first gene 137–330 ms over HTTP, encoding
-  included (before: 690–1890 ms), p50 110–315 ms while the gene index builds (before:
-  560–2840 ms); with ``CELLUCID_GENE_INDEX=0`` 150–340 ms (before: 520–1460 ms). Peak
-  VmHWM 219–225 MB with the build (before: 246–253 MB), 176–182 MB without an index
-  (before: 214–216 MB).
+- one whole scan of ``indices`` on one thread (CPU time): 52 ms mapped (72 ms with the
+  former ``pread`` copy + ``np.flatnonzero`` in 256k steps, 62 ms ``pread`` with the word
+  screen); gather ~15 ms; ``searchsorted`` of the hits ~3 ms. Two threads split it, but
+  the scan is bound by memory bandwidth: ``np.equal`` over 560 MB already in memory takes
+  26–33 ms on one thread and 27–29 ms on two (~20 GB/s), the floor of any full scan.
+- one gene in process (``open_source`` + ``gene_by_index``, no gene index, fresh
+  process, load ~2): first call median 65 ms (former code, interleaved runs: 86), p50 of
+  10 genes 52 ms (former: 65).
+- ``cellucid serve`` with ``CELLUCID_GENE_INDEX=0``, first gene over HTTP (sparse route,
+  name lookup, encoding and gzip included; ``bench/run.py --tools cellucid-noindex --parts
+  http``, 5 × 3 starts interleaved with the former code): median 66 ms, 56–85 (former:
+  78, 60–98) at load ~2; median 85 ms (former: 131) at load 5–6. Warm p50 50–59 ms
+  (former: 59–78). Peak VmHWM 138 MB (former: 136); 202 MB on a first start that builds
+  the gene index (former: 195). Of a first gene requested by name, 5–8 ms is building the
+  gene-name lookup (:mod:`cellucid.data.genes`), ~3 ms the ``searchsorted`` of the hits.
 
 The descriptor is a ``dup`` of the one h5py holds, so reads always see the same file
 (inode) as h5py, even after the path is replaced or deleted.
@@ -72,9 +83,9 @@ DEFAULT_BLOCK = 1 << 18
 # result must stay in cache): a full scan took ~11 % less CPU than with DEFAULT_BLOCK.
 MAPPED_BLOCK = 1 << 20
 # Bytes mapped at a time by gather_mapped: bounds what a gather adds to the resident set.
-MAP_WINDOW = 16 << 20
+MAP_WINDOW = 8 << 20
 # Bytes mapped at a time by find_mapped (same reason).
-SCAN_WINDOW = 16 << 20
+SCAN_WINDOW = 8 << 20
 
 
 class Extent(NamedTuple):
