@@ -151,13 +151,19 @@ class IndexedReader:
             return self.reader.read(j)
 
     def read_sparse(self, j: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """``(rows, values)`` of column ``j`` from the ready index, else ``None`` (read dense)."""
+        """``(rows, values)`` of column ``j`` from the ready index, else from the wrapped
+        reader's ``read_sparse`` when it has one (a direct CSR scan yields exactly these),
+        else ``None`` (read dense)."""
         if self.index.ready:
             try:
                 return self.index.column_sparse(j)
             except OSError:
                 pass
-        return None
+        read = getattr(self.reader, "read_sparse", None)
+        if read is None:
+            return None
+        with self.index.foreground():
+            return read(j)
 
     def close(self) -> None:
         self.index.close()

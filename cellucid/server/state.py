@@ -46,6 +46,9 @@ class ServerState:
         # finished read is never queued behind every slow read waiting for a worker.
         self.compress_executor: Executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cellucid-gzip")
         self._inflight: dict[Any, asyncio.Future] = {}
+        # The gene-name lookup (5–8 ms for 2k genes, more for 20k) is built now, in the
+        # background, rather than on the first gene the user asks for by name.
+        self.executor.submit(_build_gene_lookup, source)
 
     def etag(self, path: str, params: list[tuple[str, str]]) -> str:
         """Weak ETag from the dataset id and the (normalized) request."""
@@ -82,3 +85,12 @@ class ServerState:
         if self._owns_executor:
             self.executor.shutdown(wait=False, cancel_futures=True)
         self.compress_executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _build_gene_lookup(source: DataSource) -> None:
+    from cellucid.data.genes import lookup_for
+
+    try:
+        lookup_for(source)
+    except Exception:  # noqa: BLE001 — a request that needs it reports the problem itself
+        pass

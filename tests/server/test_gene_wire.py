@@ -231,8 +231,9 @@ def test_sparse_from_the_gene_index_equals_dense(tmp_path, monkeypatch):
     with AnnDataServer(path, port=0, quiet=True) as server:
         client = Client(server.base_url)
         deadline = time.monotonic() + 60
-        # (health can show progress 1.0 a moment before the index file is open)
-        while server.source.gene_sparse_by_index(0) is None:
+        # (health can show progress 1.0 a moment before the index file is open; before the
+        # index is ready the sparse entries come from a scan, so wait on the index itself)
+        while not server.source._reader.index.ready:
             assert time.monotonic() < deadline, "gene index never became ready"
             time.sleep(0.05)
         assert client.get("/_cellucid/health").json()["gene_index"] == 1.0
