@@ -252,8 +252,8 @@ def markdown(results) -> str:
               + ", ".join(f"`{k}` {val:.2f} s" for k, val in results["import_s"].items() if val is not None))]
            if results.get("import_s") else []),
          f"- **Method:** {results['settings']['repeats']} server starts / cold page loads per figure, medians; warm-gene "
-         f"p50/p95 over {results['settings']['warm_genes']} random genes; warm OS page cache (files were just written "
-         "or read); all servers on 127.0.0.1. See [bench/README.md](../bench/README.md) for what each figure measures.",
+         f"p50/p95 over {results['settings']['warm_genes']} random genes; warm OS page cache (every file of a "
+         "dataset is read once before its first measurement); all servers on 127.0.0.1. See [bench/README.md](../bench/README.md) for what each figure measures.",
          "", "## Datasets", "",
          _table(["name", "cells", "genes", "X", ".h5ad size", "also"],
                 [(k, f"{d['n_cells']:,}", f"{d['n_genes']:,}", "CSR float32, 7% nonzero", _mb(d["h5ad_bytes"]),

@@ -173,6 +173,7 @@ def main(argv=None) -> int:
 
     for ds in dsets:
         log(f"== {ds.name}")
+        log(f"  page cache warmed in {datasets.warm_page_cache(ds):.1f} s")
         for key in args.tools if "http" in args.parts else []:
             tool = TOOLS[key]()
             if key in peer_status and not peer_status[key]["ok"]:

@@ -140,6 +140,19 @@ def _merge(extents: list[Extent], itemsize: int) -> list[Extent]:
     return merged
 
 
+def _mapped_else_copied(method: str, mapped, copied):
+    """``mapped()`` when ``method`` is ``"mmap"``, falling back to ``copied()`` (``pread``)
+    when the file cannot be mapped here (odd filesystem, address space); a file that shrank
+    is an error either way, never retried."""
+    if method == "mmap":
+        try:
+            return mapped()
+        except (OSError, ValueError, BufferError) as exc:
+            if isinstance(exc, OSError) and "shrank" in str(exc):
+                raise
+    return copied()
+
+
 def _true_positions(mask: np.ndarray, words: np.ndarray) -> np.ndarray:
     """``np.flatnonzero(mask)`` (int64) for a sparse boolean ``mask``, ~40 % faster:
     ``mask`` seen as 8-byte words is screened with one compare into ``words`` (a scratch
@@ -330,19 +343,18 @@ class DirectArray:
 
     def buffer(self, n: int, slot: str = "main") -> np.ndarray:
         """A per-thread scratch array of this dtype with at least ``n`` elements."""
-        key = f"buf_{slot}"
-        buf = getattr(self._local, key, None)
+        return self._scratch(f"buf_{slot}", n, self.dtype)
+
+    def _scratch(self, slot: str, n: int, dtype: Any) -> np.ndarray:
+        """A per-thread scratch array named ``slot`` with at least ``n`` elements."""
+        buf = getattr(self._local, slot, None)
         if buf is None or buf.shape[0] < n:
-            buf = np.empty(n, dtype=self.dtype)
-            setattr(self._local, key, buf)
+            buf = np.empty(n, dtype=dtype)
+            setattr(self._local, slot, buf)
         return buf[:n]
 
     def _hit_buffer(self, n: int) -> np.ndarray:
-        """A per-thread boolean scratch array of at least ``n`` elements."""
-        hit = getattr(self._local, "hit", None)
-        if hit is None or hit.shape[0] < n:
-            hit = self._local.hit = np.empty(n, dtype=bool)
-        return hit[:n]
+        return self._scratch("hit", n, bool)
 
     @_holding_fd
     def find(self, value: int, stop: int | None = None, block: int | None = None, start: int = 0) -> np.ndarray:
@@ -352,14 +364,11 @@ class DirectArray:
         or :meth:`find_pread`); if the file cannot be mapped the scan is redone with
         ``pread``. A file that shrank raises :class:`OSError` either way.
         """
-        if self.scan_method == "mmap":
-            try:
-                return self.find_mapped(value, stop, block, start)
-            except (OSError, ValueError, BufferError) as exc:
-                if isinstance(exc, OSError) and "shrank" in str(exc):
-                    raise
-                # mmap unavailable here (odd filesystem, address space): copy instead
-        return self.find_pread(value, stop, block, start)
+        return _mapped_else_copied(
+            self.scan_method,
+            lambda: self.find_mapped(value, stop, block, start),
+            lambda: self.find_pread(value, stop, block, start),
+        )
 
     def _scan_block(self, values: np.ndarray, value: int, first: int, parts: list, hit: np.ndarray) -> None:
         """Append the positions (offset by ``first``) where ``values == value`` to ``parts``."""
@@ -371,10 +380,7 @@ class DirectArray:
             parts.append(p)
 
     def _word_buffer(self, n: int) -> np.ndarray:
-        buf = getattr(self._local, "words", None)
-        if buf is None or buf.shape[0] < n:
-            buf = self._local.words = np.empty(n, dtype=bool)
-        return buf[:n]
+        return self._scratch("words", n, bool)
 
     @staticmethod
     def _joined(parts: list) -> np.ndarray:
@@ -429,14 +435,7 @@ class DirectArray:
     def gather(self, pos: np.ndarray) -> np.ndarray:
         """Elements at the ascending positions ``pos`` (see :meth:`gather_mapped` and
         :meth:`gather_pread`; :attr:`gather_method` picks one)."""
-        if self.gather_method == "mmap":
-            try:
-                return self.gather_mapped(pos)
-            except (OSError, ValueError, BufferError) as exc:
-                if isinstance(exc, OSError) and "shrank" in str(exc):
-                    raise
-                # mmap unavailable here (odd filesystem, address space): copy instead
-        return self.gather_pread(pos)
+        return _mapped_else_copied(self.gather_method, lambda: self.gather_mapped(pos), lambda: self.gather_pread(pos))
 
     def _gather_target(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``pos`` as int64 (checked in range) and an empty output array for it."""
