@@ -3,7 +3,8 @@
 Usage: python gene_index_bench.py FILE.h5ad OUT.json [N_GENES]
 Runs in its own process so its peak RSS (VmHWM) is the index build's own. Measures:
 the plain backed read (anndata ``X[:, j]`` on a backed CSR matrix, what a source without
-an index does), the one-time index build, and column reads through the index.
+an index does), the one-time index build, column reads through the index, and the floor
+of any read without one (one compare over all of ``X/indices`` in memory).
 The index goes to bench/.cache/gene-index (CELLUCID_CACHE_DIR), rebuilt fresh each run.
 """
 
@@ -107,6 +108,25 @@ ref = a.X[:, genes[0]]
 ref = np.asarray(ref.toarray() if hasattr(ref, "toarray") else ref).ravel()
 res["matches_plain_read"] = bool(np.array_equal(idx.column(genes[0]), ref.astype(np.float32)))
 a.file.close()
+
+# The floor of reading any CSR column without an index: every entry of X/indices must be
+# looked at once. Timed here as one np.equal over all of indices already in memory, split
+# over two threads (it is bound by memory bandwidth, not by a core); best of 5. Measured
+# last, so the 4 bytes per entry it holds do not count in the build's peak RSS above.
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+
+with h5py.File(path, "r") as f:
+    indices = f["X"]["indices"][:]
+half = indices.shape[0] // 2
+floor = []
+with ThreadPoolExecutor(2) as pool:
+    for _ in range(5):
+        t = time.perf_counter()
+        list(pool.map(lambda part: np.equal(part, genes[0]), (indices[:half], indices[half:])))
+        floor.append(time.perf_counter() - t)
+res["scan_floor_s"] = min(floor)
+res["indices_bytes"] = int(indices.nbytes)
+del indices
 with open(out, "w") as f:
     json.dump(res, f, indent=1)
 print(json.dumps({k: v for k, v in res.items() if k != "column_s"}, indent=1))
