@@ -123,7 +123,7 @@ def targets(results) -> list[tuple[str, str, str, str]]:
                   f"is {floor * 1e3:.0f} ms = {floor / cxc:.2f}×" if floor and cxc else "")
     if floor_note and mapping:
         floor_note += (f"; but a server reading the file finds those bytes in the OS page cache, not in its "
-                       f"memory: only mapping them into its address space takes {mapping * 1e3:.0f} ms (two threads) "
+                       f"memory: only mapping them into its address space takes {mapping * 1e3:.0f} ms (best of one and two threads) "
                        f"= {mapping / cxc:.2f}×")
     add("very first gene vs cellxgene, before any index exists (fresh process, no index; median of starts)", "≤ 1/5",
         ni / cxc if ni and cxc else None,
