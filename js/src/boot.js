@@ -6,7 +6,8 @@
 import { initialChoices, firstView } from "./data/startup.js";
 import { firstFrameUrls, url, IDENTITY } from "./data/client.js";
 import { prepareGL } from "./render/renderer.js";
-import { probeRenderer, decideRenderer } from "./render/choose.js";
+import { decideRenderer } from "./render/choose.js";
+import { askedRenderer, probeRenderer } from "./render/probe.js";
 import { expectedCanvasSize } from "./ui/layout.js";
 import { mark } from "./perf.js";
 
@@ -27,7 +28,7 @@ import { mark } from "./perf.js";
     })
     .catch(() => {}); // the viewer asks again and shows the error
   // what WebGL runs on, asked in a worker while the data download (render/choose.js)
-  const probe = probeRenderer();
+  const probe = askedRenderer() ? null : probeRenderer();
   const boot = (window.__cellucidBoot = { responses, planned, probe, renderer: null, gl: null, glReady: null });
   // Once the data requests are out: the WebGL context and the point shaders (the GPU process
   // compiles them while the data and the viewer's code download). Not before: creating a

@@ -5,6 +5,7 @@ import { bufferToUint32, fromUint32, toUint32 } from "./codec.js";
 import { unreachableHtml } from "./message.js";
 import { probeHealth } from "./probe.js";
 import { iframeSrc, viewerBaseUrl } from "./url.js";
+import { rendererHint } from "../src/render/probe.js";
 
 function render({ model, el }) {
   const token = model.get("token");
@@ -190,10 +191,14 @@ function render({ model, el }) {
   // Probe first, so an unreachable server gives a message instead of a blank box.
   let disposed = false;
   setStatus("loading");
-  probeHealth(base, { token }).then((res) => {
+  // Meanwhile: which point renderer fits this machine (render/probe.js), asked here because
+  // the notebook page keeps its origin (and its memory of the answer) while every viewer
+  // server has a port of its own.
+  const renderer = rendererHint();
+  Promise.all([probeHealth(base, { token }), renderer]).then(([res, kind]) => {
     if (disposed) return;
     if (res.ok) {
-      iframe.src = iframeSrc(base, token, window.location.origin);
+      iframe.src = iframeSrc(base, token, window.location.origin, kind);
     } else {
       iframe.remove();
       box.innerHTML = unreachableHtml({ url: res.url, reason: res.reason, proxied, status: res.status });

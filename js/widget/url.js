@@ -29,11 +29,15 @@ export function viewerBaseUrl({ serverUrl, serverPort, proxyUrl }, loc = window.
   return url;
 }
 
-/** The iframe src: the viewer in embed mode with the bridge token and our origin. */
-export function iframeSrc(base, token, parentOrigin) {
+/**
+ * The iframe src: the viewer in embed mode with the bridge token and our origin, and the
+ * point renderer ("webgl" / "cpu") when this page already knows which one fits.
+ */
+export function iframeSrc(base, token, parentOrigin, renderer = null) {
   const url = new URL(base.href);
   url.searchParams.set("embed", "1");
   url.searchParams.set("token", token);
   url.searchParams.set("parent_origin", parentOrigin);
+  if (renderer) url.searchParams.set("renderer", renderer);
   return url.href;
 }

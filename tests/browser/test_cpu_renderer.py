@@ -57,7 +57,9 @@ def test_cpu_renderer_draws_what_webgl_draws(browser, server, view):
         # rounding and sub-pixel differences only: no pixel where one drew a point and the
         # other did not, no color or blending rule of its own
         assert diff.mean() < 1.0, f"{view}: mean difference {diff.mean():.2f}"
-        assert (diff > 48).mean() < 0.003, f"{view}: {(diff > 48).sum()} pixels differ by more than 48"
+        # (clean runs: 0–2 such pixels in 2D, up to ~150 in 3D where depth ties at the discs'
+        # rims fall either way; a missing emphasis pass alone makes ~2,000)
+        assert (diff > 48).mean() < 0.0005, f"{view}: {(diff > 48).sum()} pixels differ by more than 48"
         assert vg.errors == [] and vc.errors == []
     finally:
         vg.page.close()
@@ -70,7 +72,7 @@ def test_the_difference_test_sees_a_wrong_picture(browser, server):
     cpu, vc = drawn(browser, server, "cpu", VIEWS["selection-fades-others"])
     try:
         diff = np.abs(gl - cpu).max(axis=2)
-        assert diff.mean() >= 1.0 or (diff > 48).mean() >= 0.003
+        assert diff.mean() >= 1.0 or (diff > 48).mean() >= 0.0005
     finally:
         vg.page.close()
         vc.page.close()
@@ -95,13 +97,13 @@ def test_without_webgl_the_points_are_still_drawn(browser, server):
     page = browser.new_page(viewport=VIEWPORT)
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    # a browser without WebGL2, in the page and in workers alike
+    # a browser without WebGL2 in the page (init scripts do not reach workers; the URL's
+    # choice skips the worker's probe anyway)
     page.add_init_script("""(() => {
       const get = HTMLCanvasElement.prototype.getContext;
       HTMLCanvasElement.prototype.getContext = function (type, ...rest) {
         return type === "webgl2" || type === "webgl" ? null : get.call(this, type, ...rest);
       };
-      if (window.OffscreenCanvas) OffscreenCanvas.prototype.getContext = function () { return null; };
     })();""")
     try:
         page.goto(server.url + "?renderer=webgl")  # even when WebGL is asked for
@@ -112,5 +114,25 @@ def test_without_webgl_the_points_are_still_drawn(browser, server):
         ink = np.abs(px - 255).max(axis=2) > 40
         assert ink.sum() > 500
         assert errors == []
+    finally:
+        page.close()
+
+
+def test_a_gpu_answer_from_the_probe_picks_webgl(browser, server):
+    # the worker's answer decides: a hardware renderer name means WebGL (here the worker is
+    # replaced by one that names a GPU; WebGL itself still runs, on SwiftShader)
+    page = browser.new_page(viewport=VIEWPORT)
+    page.add_init_script("""(() => {
+      window.Worker = class {
+        constructor() { setTimeout(() => this.onmessage && this.onmessage({ data: "ANGLE (NVIDIA, NVIDIA GeForce RTX 3060)" }), 0); }
+        terminate() {}
+      };
+    })();""")
+    try:
+        page.goto(server.url)
+        page.wait_for_selector("body[data-ready='1']", timeout=30000)
+        assert page.evaluate("window.__cellucidBoot.probe.kind") == "webgl"
+        assert page.evaluate("window.cellucid.state().renderer") == "webgl"
+        assert page.evaluate("localStorage.getItem('cellucid:renderer')") == "webgl"
     finally:
         page.close()

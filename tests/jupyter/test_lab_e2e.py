@@ -265,6 +265,11 @@ def lasso_and_read_back(workdir, server, page, frame):
 def test_lasso_in_jupyterlab_reaches_python_and_highlight_reaches_pixels(jupyter, new_page, workdir):
     with running_viewer(jupyter, new_page, workdir) as (server, page, frame, src):
         assert src.startswith("http://127.0.0.1:") and "embed=1" in src and "parent_origin=" in src
+        # the notebook page asks what WebGL runs on (SwiftShader here) and remembers it in its
+        # own origin; the viewer (its own origin, new in every notebook) draws on the CPU
+        assert "renderer=webgl" not in src
+        assert frame.evaluate("() => window.cellucid.state().renderer") == "cpu"
+        page.wait_for_function("localStorage.getItem('cellucid:renderer') === 'cpu'", timeout=15000)
         lasso_and_read_back(workdir, server, page, frame)
 
         # highlight from Python → green pixels in the iframe's canvas
@@ -313,6 +318,14 @@ def test_lasso_in_jupyterlab_reaches_python_and_highlight_reaches_pixels(jupyter
         for picked in (got["hovered"][-1], got["click"]["cell"]):
             q = frame.evaluate(f"() => window.cellucid.project({picked})")
             assert abs(q["x"] - p["x"]) < 8 and abs(q["y"] - p["y"]) < 8, (picked, q, p)
+
+        # the next viewer of this notebook page is told the remembered renderer up front
+        run_cell(page, 1)
+        page.wait_for_function(
+            """() => [...document.querySelectorAll("iframe[title='cellucid viewer']")]
+                       .some((f) => new URL(f.src, location.href).searchParams.get("renderer") === "cpu")""",
+            timeout=60_000,
+        )
 
 
 def test_lasso_through_jupyter_server_proxy(jupyter, new_page, workdir):

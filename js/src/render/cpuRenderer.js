@@ -2,7 +2,7 @@
 // canvas. Used when WebGL runs in software (SwiftShader, llvmpipe: machines without a GPU,
 // remote desktops, VMs, headless browsers) or is missing (render/choose.js). There one WebGL
 // draw of 1M points costs 0.6–0.9 s, whatever the shader, because software GL pays a large
-// fixed cost per vertex; this loop draws the same million in a few tens of milliseconds, and
+// fixed cost per vertex; this loop draws the same million in 60–150 ms (2-core VM, 1.5 px points), and
 // needs no context creation or shader compile before the first frame.
 //
 // It draws what the WebGL renderer draws (shaders.js), pixel for pixel up to rounding: the
@@ -168,8 +168,11 @@ export class CpuRenderer extends RendererBase {
     // 2D views are orthographic: clip w is 1 for every cell, no division needed
     const affine = w0 === 0 && w1 === 0 && w2 === 0 && w3 === 1;
     const p = this.params;
-    const base = Math.max(1, p.size * p.dpr);
-    const cover = coverageTable(base);
+    // GL clamps the rasterized point size (after the 1.5× of highlighted cells) to ≥ 1 px;
+    // the soft edge's width follows the clamped base size (FRAG: 2 / max(1, size · dpr))
+    const base = p.size * p.dpr;
+    const cover = coverageTable(Math.max(1, base));
+    const half = Math.max(1, base) / 2, halfEmph = Math.max(1, base * 1.5) / 2;
     const ci = this.colorIndex, flags = this.flags;
     const dimOthers = !!p.dimOthers;
     const { count: nPal, rgb, alpha, packed, dimRgb, dimAlpha, dimPacked } = pal;
@@ -198,7 +201,7 @@ export class CpuRenderer extends RendererBase {
       const faded = dimOthers && !(f & 6);
       const a = faded ? dimAlpha[c] : alpha[c];
       if (!(a > 0)) continue;
-      const h = emphasisPass && f & 4 ? base * 0.75 : base * 0.5;
+      const h = emphasisPass && f & 4 ? halfEmph : half;
       const inv = 1 / h;
       const xw = (nx + 1) * hw, yw = (1 - ny) * hh;
       // pixels whose centers lie in [center - h, center + h)
@@ -227,9 +230,11 @@ export class CpuRenderer extends RendererBase {
             pixels[q] = solid;
           } else if (t > 0) {
             const d = pixels[q], u = 256 - t;
-            const r = (cr * t + (d & 255) * u) >> 8;
-            const g = (cg * t + ((d >>> 8) & 255) * u) >> 8;
-            const bl = (cb * t + ((d >>> 16) & 255) * u) >> 8;
+            // (+128: rounded like the GPU's 8-bit blend, not truncated — truncation darkens
+            // overlapping translucent points a level per blend)
+            const r = (cr * t + (d & 255) * u + 128) >> 8;
+            const g = (cg * t + ((d >>> 8) & 255) * u + 128) >> 8;
+            const bl = (cb * t + ((d >>> 16) & 255) * u + 128) >> 8;
             pixels[q] = 0xff000000 | (bl << 16) | (g << 8) | r;
           }
         }
