@@ -398,23 +398,29 @@ class DirectArray:
         block = MAPPED_BLOCK if block is None else int(block)
         hit = self._hit_buffer(block)
         parts: list[np.ndarray] = []
-        item = self.dtype.itemsize
-        per = max((SCAN_WINDOW if window is None else window) // item, block)
-        gran = mmap.ALLOCATIONGRANULARITY
+        per = max((SCAN_WINDOW if window is None else window) // self.dtype.itemsize, block)
         for s, cnt, off in self.blocks(start, stop, per):
-            base = off - off % gran
-            end = off + cnt * item
-            self.check_size(end)  # mapping past the end of the file would raise SIGBUS on touch
-            mm = mmap.mmap(self.fd, end - base, prot=mmap.PROT_READ, offset=base)
-            view = None
-            try:
-                view = np.frombuffer(mm, dtype=self.dtype, count=cnt, offset=off - base)
-                for k in range(0, cnt, block):
+
+            def scan(view: np.ndarray) -> None:  # called at once, inside this iteration
+                for k in range(0, view.shape[0], block):
                     self._scan_block(view[k : k + block], value, s + k, parts, hit)
-            finally:
-                view = None  # no exported buffer left, or close() raises BufferError
-                mm.close()
+
+            self._in_window(off, cnt, scan)
         return self._joined(parts)
+
+    def _in_window(self, offset: int, count: int, use):
+        """``use(view)`` on a read-only mapping of ``count`` elements at byte ``offset`` of
+        the file, unmapped as soon as ``use`` returns (it must not keep ``view``). The file
+        size is checked first: touching a mapping past the end of the file raises SIGBUS."""
+        end = offset + count * self.dtype.itemsize
+        self.check_size(end)
+        base = offset - offset % mmap.ALLOCATIONGRANULARITY
+        mm = mmap.mmap(self.fd, end - base, prot=mmap.PROT_READ, offset=base)
+        try:
+            # (the view is a temporary: gone when use returns, so close() finds no export)
+            return use(np.frombuffer(mm, dtype=self.dtype, count=count, offset=offset - base))
+        finally:
+            mm.close()
 
     @_holding_fd
     def find_pread(self, value: int, stop: int | None = None, block: int | None = None, start: int = 0) -> np.ndarray:
@@ -465,21 +471,11 @@ class DirectArray:
         brk[1:] |= (pos[1:] // per) != (pos[:-1] // per)
         firsts = np.flatnonzero(brk)
         lasts = np.append(firsts[1:], pos.shape[0])
-        gran = mmap.ALLOCATIONGRANULARITY
         for a, b, k in zip(firsts.tolist(), lasts.tolist(), ext[firsts].tolist()):
             e = self.extents[k]
             lo, hi = int(pos[a]), int(pos[b - 1]) + 1
-            start = e.offset + (lo - e.start) * item
-            end = e.offset + (hi - e.start) * item
-            base = start - start % gran
-            self.check_size(end)
-            mm = mmap.mmap(self.fd, end - base, prot=mmap.PROT_READ, offset=base)
-            try:
-                view = np.frombuffer(mm, dtype=self.dtype, count=hi - lo, offset=start - base)
-                view.take(pos[a:b] - lo, out=out[a:b])
-                del view
-            finally:
-                mm.close()
+            self._in_window(e.offset + (lo - e.start) * item, hi - lo,
+                            lambda view: view.take(pos[a:b] - lo, out=out[a:b]))
         return out
 
     @_holding_fd
