@@ -12,9 +12,7 @@
 // the emphasized cells on top, highlighted ones 1.5× larger). Inputs are kept by reference
 // (nothing to upload), so a recolor costs one pass over the cells.
 import { RendererBase } from "./base.js";
-
-const MISSING = 65535;
-const Q = 65534;
+import { MISSING, Q } from "./geometry.js";
 
 function smoothstep(e0, e1, x) {
   const t = Math.min(1, Math.max(0, (x - e0) / (e1 - e0)));

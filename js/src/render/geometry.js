@@ -2,8 +2,9 @@
 // the u16 attribute buffer, per-axis scale/offset into world units, world positions for
 // picking/lasso, and the mask of cells with non-finite coordinates.
 
-const MISSING = 65535;
-const Q = 65534;
+/** The u16 value of a missing coordinate, and the largest valid one (docs/http-api.md). */
+export const MISSING = 65535;
+export const Q = 65534;
 
 /** Deterministic jitter in [0, 1) for 1D embeddings (same cell -> same offset). */
 function jitter(i) {
