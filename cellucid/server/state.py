@@ -12,6 +12,7 @@ from cellucid.data.base import DataSource
 from cellucid.server.cache import ByteLRU
 from cellucid.server.identity import build_identity
 from cellucid.server.settings import ServerSettings
+from cellucid.server.warm import warm_first_frame
 from cellucid.server.watch import FileWatch
 
 
@@ -46,6 +47,9 @@ class ServerState:
         # finished read is never queued behind every slow read waiting for a worker.
         self.compress_executor: Executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cellucid-gzip")
         self._inflight: dict[Any, asyncio.Future] = {}
+        # What every viewer asks for first is encoded now (server/warm.py), while no browser
+        # is competing for the CPU.
+        self.executor.submit(warm_first_frame, self)
         # The gene-name lookup (5–8 ms for 2k genes, more for 20k) is built now, in the
         # background, rather than on the first gene the user asks for by name.
         self.executor.submit(_build_gene_lookup, source)
@@ -80,6 +84,11 @@ class ServerState:
             self._inflight.pop(key, None)
         self.watch.check()
         return result
+
+    def remember_field(self, name: str, data) -> None:
+        """Keep a decoded obs field (shared by /obs, /obs/meta and /cells)."""
+        nbytes = sum(a.nbytes for a in (data.codes, data.values) if a is not None)
+        self.fields.put(name, data, nbytes)
 
     def close(self) -> None:
         if self._owns_executor:

@@ -65,15 +65,9 @@ class DataHandler(BaseHandler):
             state.responses.put(key, entry)
         body = entry.body
         wants_gzip = "gzip" in self.request.headers.get("Accept-Encoding", "")
-        if wants_gzip and entry.content_type == OCTET and len(body) >= 1024:
-            if entry.gzipped is None and entry.compressible is None:
-                entry.compressible = encode.worth_compressing(body)
-            if entry.gzipped is None and entry.compressible:
-                raw = entry.body
-                entry.gzipped = await state.run(
-                    ("gzip", key), lambda: gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0),
-                    executor=state.compress_executor,
-                )
+        if wants_gzip and gzip_candidate(entry):
+            if entry.gzipped is None and entry.compressible is not False:
+                await state.run(("gzip", key), lambda: compress_if_worth(entry), executor=state.compress_executor)
                 state.responses.put(key, entry)  # re-account its size
             if entry.gzipped is not None:  # made here, or with the body (the gene route)
                 body = entry.gzipped
@@ -91,8 +85,7 @@ class DataHandler(BaseHandler):
         if cached is not None:
             return cached
         data = await state.run(("field", name), lambda: state.source.obs_field(name))
-        nbytes = sum(a.nbytes for a in (data.codes, data.values) if a is not None)
-        state.fields.put(name, data, nbytes)
+        state.remember_field(name, data)
         return data
 
     def require_genes(self) -> None:
@@ -105,6 +98,72 @@ class DataHandler(BaseHandler):
 def _binary(array: np.ndarray, dtype: str, headers: dict[str, str]) -> Encoded:
     headers = {"X-Cellucid-Dtype": dtype, "X-Cellucid-Shape": encode.shape_header(array), **headers}
     return Encoded(encode.le(array, dtype), OCTET, headers)
+
+
+def gzip_candidate(entry: Encoded) -> bool:
+    """Binary bodies of 1 KB or more are sent gzipped when that pays (JSON, HTML and JS are
+    compressed by tornado itself)."""
+    return entry.content_type == OCTET and len(entry.body) >= 1024
+
+
+def compress_if_worth(entry: Encoded) -> None:
+    """Judge once whether gzip pays for ``entry`` (a sample at level 1), and if it does, make
+    its gzipped body. Idempotent; runs off the IOLoop."""
+    if entry.compressible is None:
+        entry.compressible = encode.worth_compressing(entry.body)
+    if entry.compressible and entry.gzipped is None:
+        entry.gzipped = gzip.compress(entry.body, compresslevel=GZIP_LEVEL, mtime=0)
+
+
+# The first frame's three responses, built here for their routes and for the warm-up at
+# server start (cellucid/server/warm.py); the keys are their response-cache keys.
+
+def embedding_key(key: str, dim: int, fmt: str) -> tuple:
+    return ("embedding", key, dim, fmt)
+
+
+def embedding_response(source, key: str, dim: int, fmt: str) -> Encoded:
+    """An embedding as float32 (``f32``) or quantized to uint16 with its bounds (``u16``)."""
+    coords = np.asarray(source.embedding(key, dim), dtype=np.float32).reshape(-1, dim)
+    extra = {"X-Cellucid-Embedding": encode.name_header(key), "X-Cellucid-Dim": str(dim)}
+    if fmt == "u16":
+        q, bounds = encode.quantize_u16(coords)
+        extra["X-Cellucid-Bounds"] = json.dumps(bounds)
+        return _binary(q, "uint16", extra)
+    return _binary(coords, "float32", extra)
+
+
+def obs_key(name: str) -> tuple:
+    return ("obs", name)
+
+
+def obs_response(name: str, data: FieldData) -> Encoded:
+    """One obs field: category codes, or float32 values with their finite range."""
+    if data.kind == "continuous":
+        values = np.asarray(data.values, dtype=np.float32)
+        rng = encode.finite_range(values)
+        return _binary(values, "float32", {
+            "X-Cellucid-Field-Kind": "continuous",
+            "X-Cellucid-Field": encode.name_header(name),
+            "X-Cellucid-Min": encode.number_header(rng[0] if rng else None),
+            "X-Cellucid-Max": encode.number_header(rng[1] if rng else None),
+        })
+    codes, dtype, missing = encode.encode_codes(data)
+    return _binary(codes, dtype, {
+        "X-Cellucid-Field-Kind": "categorical",
+        "X-Cellucid-Field": encode.name_header(name),
+        "X-Cellucid-Missing-Code": str(missing),
+        "X-Cellucid-N-Categories": str(len(data.categories or [])),
+    })
+
+
+def obs_meta_key(name: str) -> tuple:
+    return ("obs/meta", name)
+
+
+def obs_meta_response(data: FieldData) -> Encoded:
+    """A field's categories, colors, counts or range, as JSON."""
+    return Encoded(encode.json_bytes(encode.field_meta(data)), JSON)
 
 
 class EmbeddingHandler(DataHandler):
@@ -126,17 +185,7 @@ class EmbeddingHandler(DataHandler):
         if fmt not in ("f32", "u16"):
             raise BadParameter(f"unknown format {fmt!r}", "Use format=f32 or format=u16.")
         source = self.state.source
-
-        def build() -> Encoded:
-            coords = np.asarray(source.embedding(key, dim), dtype=np.float32).reshape(-1, dim)
-            extra = {"X-Cellucid-Embedding": encode.name_header(key), "X-Cellucid-Dim": str(dim)}
-            if fmt == "u16":
-                q, bounds = encode.quantize_u16(coords)
-                extra["X-Cellucid-Bounds"] = json.dumps(bounds)
-                return _binary(q, "uint16", extra)
-            return _binary(coords, "float32", extra)
-
-        await self.send_encoded(("embedding", key, dim, fmt), build)
+        await self.send_encoded(embedding_key(key, dim, fmt), lambda: embedding_response(source, key, dim, fmt))
 
 
 class ObsHandler(DataHandler):
@@ -145,26 +194,7 @@ class ObsHandler(DataHandler):
     async def get(self) -> None:
         name = self.param("field", required=True)
         data = await self.field_data(name)
-
-        def build() -> Encoded:
-            if data.kind == "continuous":
-                values = np.asarray(data.values, dtype=np.float32)
-                rng = encode.finite_range(values)
-                return _binary(values, "float32", {
-                    "X-Cellucid-Field-Kind": "continuous",
-                    "X-Cellucid-Field": encode.name_header(name),
-                    "X-Cellucid-Min": encode.number_header(rng[0] if rng else None),
-                    "X-Cellucid-Max": encode.number_header(rng[1] if rng else None),
-                })
-            codes, dtype, missing = encode.encode_codes(data)
-            return _binary(codes, dtype, {
-                "X-Cellucid-Field-Kind": "categorical",
-                "X-Cellucid-Field": encode.name_header(name),
-                "X-Cellucid-Missing-Code": str(missing),
-                "X-Cellucid-N-Categories": str(len(data.categories or [])),
-            })
-
-        await self.send_encoded(("obs", name), build)
+        await self.send_encoded(obs_key(name), lambda: obs_response(name, data))
 
 
 class ObsMetaHandler(DataHandler):
@@ -173,8 +203,7 @@ class ObsMetaHandler(DataHandler):
     async def get(self) -> None:
         name = self.param("field", required=True)
         data = await self.field_data(name)
-        await self.send_encoded(("obs/meta", name),
-                                lambda: Encoded(encode.json_bytes(encode.field_meta(data)), JSON))
+        await self.send_encoded(obs_meta_key(name), lambda: obs_meta_response(data))
 
 
 GENE_ENCODINGS = ("dense", "sparse")
