@@ -1,13 +1,12 @@
 // Inlined into index.html by build.mjs and run before the viewer's module has even been
-// fetched: request the dataset identity at once, then — as soon as it is read — the data of
-// the first frame (embedding and default color field, data/startup.js), so the network works
+// fetched: read the dataset identity (inlined into the page by the server, else requested),
+// then request the data of the first frame (embedding and default color field, data/startup.js), so the network works
 // while the viewer's code loads; then create the WebGL context and compile the shaders. The viewer's client
 // (data/client.js `request`) takes these responses instead of asking again.
 import { initialChoices, firstView } from "./data/startup.js";
 import { firstFrameUrls, url, IDENTITY } from "./data/client.js";
 import { prepareGL } from "./render/renderer.js";
-import { decideRenderer } from "./render/choose.js";
-import { askedRenderer, probeRenderer } from "./render/probe.js";
+import { firstLoadRenderer } from "./render/choose.js";
 import { expectedCanvasSize } from "./ui/layout.js";
 import { mark } from "./perf.js";
 
@@ -20,24 +19,29 @@ import { mark } from "./perf.js";
     responses.set(u.href, p);
     return p;
   };
-  const identity = send(url(IDENTITY));
-  const planned = identity
-    .then((res) => (res.ok ? res.clone().json() : null))
-    .then((id) => {
-      if (id) for (const u of firstFrameUrls(firstView(id, initialChoices()))) send(u);
-    })
-    .catch(() => {}); // the viewer asks again and shows the error
-  // what WebGL runs on, asked in a worker while the data download (render/choose.js)
-  const probe = askedRenderer() ? null : probeRenderer();
-  const boot = (window.__cellucidBoot = { responses, planned, probe, renderer: null, gl: null, glReady: null });
-  // Once the data requests are out: the WebGL context and the point shaders (the GPU process
-  // compiles them while the data and the viewer's code download). Not before: creating a
-  // context holds this thread for 50–300 ms, and the identity must be read first. The viewer
-  // adopts this canvas (ui/layout.js) and program (render/renderer.js).
+  const sendFirstFrame = (id) => firstFrameUrls(firstView(id, initialChoices())).map(send);
+  let planned, dataSent;
+  const inline = inlineIdentity();
+  if (inline) {
+    // the server wrote the identity into the page: the data requests leave at once
+    responses.set(url(IDENTITY).href, Promise.resolve(new Response(inline.text, { headers: { "Content-Type": "application/json" } })));
+    dataSent = Promise.resolve(sendFirstFrame(inline.identity));
+    planned = Promise.resolve();
+  } else {
+    dataSent = send(url(IDENTITY))
+      .then((res) => (res.ok ? res.clone().json() : null))
+      .then((id) => (id ? sendFirstFrame(id) : []))
+      .catch(() => []); // the viewer asks again and shows the error
+    planned = dataSent.then(() => {});
+  }
+  const boot = (window.__cellucidBoot = { responses, planned, renderer: null, gl: null, glReady: null });
+  // Once the data requests are out: for WebGL, the context and the point shaders (the GPU
+  // process compiles them while the data and the viewer's code download). Creating a context
+  // holds this thread for 50–300 ms. The viewer adopts this canvas (ui/layout.js) and program
+  // (render/renderer.js).
   boot.glReady = planned.then(() => {
     try {
-      // software WebGL: the CPU renderer draws, and needs no context made in advance
-      boot.renderer = decideRenderer(probe);
+      boot.renderer = firstLoadRenderer();
       mark(`renderer-${boot.renderer}`);
       if (boot.renderer !== "webgl") return;
       const canvas = document.createElement("canvas");
@@ -48,3 +52,14 @@ import { mark } from "./perf.js";
     }
   });
 })();
+
+/** The identity the server inlined (server/handlers/static.py `with_identity`), or null. */
+function inlineIdentity() {
+  const el = document.getElementById("cellucid-identity");
+  if (!el) return null;
+  try {
+    return { text: el.textContent, identity: JSON.parse(el.textContent) };
+  } catch (_) {
+    return null; // the viewer asks the server
+  }
+}

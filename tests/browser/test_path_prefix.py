@@ -5,7 +5,9 @@ every URL it requests must be relative. A tiny real Tornado reverse proxy strips
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+import urllib.request
 
 import pytest
 import tornado.httpclient
@@ -81,8 +83,12 @@ def test_viewer_works_under_a_proxy_prefix(browser, server, proxy):
         assert s["n_cells"] > 0 and s["color_by"] == "cell_type"
         # everything the page loaded went through the prefix
         paths = [p.split("?")[0] for p in proxy.seen]
-        for needed in ["/", "/assets/app.js", "/assets/app.css", "/dataset_identity.json", "/_cellucid/api/embedding", "/_cellucid/api/obs"]:
+        for needed in ["/", "/assets/app.js", "/assets/app.css", "/_cellucid/api/embedding", "/_cellucid/api/obs"]:
             assert needed in paths, f"{needed} was not requested through /proxy/{server.port}/"
+        # the identity came inside the page (no request needed), and matches the server's
+        inline = v.js("() => JSON.parse(document.getElementById('cellucid-identity').textContent)")
+        with urllib.request.urlopen(server.base_url.rstrip("/") + "/dataset_identity.json") as r:
+            assert inline == json.loads(r.read())
         # and requests made later (gene coloring, gene search) too
         v.page.fill("[data-testid=gene-search]", "cd3e")
         v.page.wait_for_selector("[data-testid=gene-suggestions] li")

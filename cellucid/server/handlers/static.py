@@ -13,6 +13,7 @@ from pathlib import Path
 import tornado.web
 
 from cellucid.data.base import NotFound
+from cellucid.server.encode import json_bytes
 from cellucid.server.handlers.base import BaseHandler, SecureMixin
 
 BUILD_COMMAND = "npm --prefix js ci && npm --prefix js run build"
@@ -44,7 +45,22 @@ class IndexHandler(BaseHandler):
                                           command=html.escape(BUILD_COMMAND)))
             return
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(index.read_bytes())
+        self.finish(with_identity(index.read_bytes(), self.state.identity))
+
+
+IDENTITY_MARK = b"<!-- cellucid:identity -->"
+
+
+def with_identity(page: bytes, identity: dict) -> bytes:
+    """The viewer page with the dataset identity inlined at its ``<!-- cellucid:identity -->``
+    mark, as ``<script type="application/json" id="cellucid-identity">``: the boot script
+    (js/src/boot.js) then asks for the first frame's data as soon as the page is parsed,
+    instead of one round trip later (and after whatever holds the page's main thread)."""
+    if IDENTITY_MARK not in page:
+        return page
+    # "<" only occurs inside JSON strings, where \u003c means the same and cannot close the tag
+    body = json_bytes(identity).replace(b"<", b"\\u003c")
+    return page.replace(IDENTITY_MARK, b'<script type="application/json" id="cellucid-identity">' + body + b"</script>", 1)
 
 
 def unsafe_asset_path(path: str) -> bool:
