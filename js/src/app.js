@@ -44,6 +44,8 @@ export class App {
     this.hiddenVersion = 0;
     this.listeners = { progress: new Set(), error: new Set(), selection: new Set(), hover: new Set(), click: new Set(), frame: new Set(), colors: new Set() };
     this.firstColoredFrame = false;
+    this.panelsMounted = false;
+    this.isReady = false;
     let resolveReady;
     this.ready = new Promise((r) => (resolveReady = r));
     this._resolveReady = resolveReady;
@@ -51,14 +53,30 @@ export class App {
     this.renderer.onFrame = () => {
       if (!this.firstColoredFrame && this.colorColumn && this.geom) {
         this.firstColoredFrame = true;
-        document.body.dataset.ready = "1";
-        this._resolveReady(this.snapshot());
+        this.markReadyIfDone();
       }
       // still vector streamlines (reduced motion) follow the view
       const vo = this.vectorOverlay;
       if (vo.running && vo.reducedMotion && vo.lastCamera !== this.camera.version) vo.drawStatic();
       this.emit("frame");
     };
+  }
+
+  /** main.js: the side panels exist (they are built after the first frame is on screen). */
+  panelsDone() {
+    this.panelsMounted = true;
+    this.markReadyIfDone();
+  }
+
+  /**
+   * Ready — `body[data-ready="1"]`, `app.ready` resolved — once the first colored frame is
+   * drawn and the panels around it exist: from then on every control can be used.
+   */
+  markReadyIfDone() {
+    if (this.isReady || !this.firstColoredFrame || !this.panelsMounted) return;
+    this.isReady = true;
+    document.body.dataset.ready = "1";
+    this._resolveReady(this.snapshot());
   }
 
   on(event, fn) {
@@ -660,7 +678,7 @@ export class App {
       camera: this.camera.snapshot(),
       frames: this.renderer.frames,
       renderer: this.renderer.kind,
-      ready: this.firstColoredFrame,
+      ready: this.isReady,
     };
   }
 

@@ -17,6 +17,7 @@ import { bridgeParams, startBridge } from "./bridge/bridge.js";
 import { readFragment, syncFragment, restoreFragmentCamera } from "./ui/fragment.js";
 import { initialChoices } from "./data/startup.js";
 import { mark } from "./perf.js";
+import { learnRendererForNextLoad } from "./render/choose.js";
 import { mountAccessibility } from "./ui/a11y.js";
 
 async function main() {
@@ -50,7 +51,11 @@ async function main() {
     return;
   }
   if (!app.identity) return;
-  // The panels are built while the embedding and colors are still on the wire.
+  // The points first: the panels are built once the first frame is on the screen (the data
+  // usually arrive before this code has loaded; building the panels first held the first
+  // picture back by their DOM and layout work).
+  await app.geometryLoading;
+  await afterNextFrame();
   const help = mountHelp(app, dom);
   mountToolbar(app, dom, { toggleHelp: help.toggle });
   mountControls(app, dom);
@@ -62,11 +67,24 @@ async function main() {
   mountTooltip(app, dom);
   mountAccessibility(app, dom);
   mark("ui");
-  await app.geometryLoading;
   restoreFragmentCamera(app, frag);
   syncFragment(app);
   app.attachInteraction({});
   if (bridge) startBridge(app, bridge);
+  app.panelsDone();
+  learnRendererForNextLoad();
+}
+
+/**
+ * Resolves after the next animation frame has been produced (its pixels on the way to the
+ * screen), or after 100 ms: a hidden page (background tab, folded notebook output) gets no
+ * animation frames and must still get its panels.
+ */
+function afterNextFrame() {
+  return new Promise((resolve) => {
+    const fallback = setTimeout(resolve, 100);
+    requestAnimationFrame(() => setTimeout(() => (clearTimeout(fallback), resolve()), 0));
+  });
 }
 
 /** `window.cellucid`: a small scripting/test surface over the app. */

@@ -150,7 +150,8 @@ def test_early_requests_are_made_once(browser, server, renderer):
         def count(part):
             return sum(1 for u in v.requests if part in u)
 
-        assert count("dataset_identity.json") == 1
+        # the identity is written into the page: not requested at all
+        assert count("dataset_identity.json") == 0
         assert count("_cellucid/api/embedding?") == 1
         assert count("_cellucid/api/obs?field=cell_type") == 1
         assert count("_cellucid/api/obs/meta?field=cell_type") == 1

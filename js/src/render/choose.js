@@ -1,28 +1,43 @@
 // Which point renderer draws: WebGL (renderer.js) on a GPU, the CPU splatter
 // (cpuRenderer.js) where WebGL runs in software or is missing.
 //
-// The inline boot script starts a probe (render/probe.js: a worker asks an OffscreenCanvas
-// what WebGL runs on) while the data download, and the viewer takes whatever answer is there
-// when it needs one: a GPU answers in milliseconds, so an answer still missing by then means
-// software GL (or a cold GPU process — the answer is remembered for the next load).
+// The page draws its first frame with the URL's choice, else with what this origin found
+// last time, else on the CPU (boot.js). Once that frame is on the screen, a worker asks an
+// OffscreenCanvas what WebGL runs on (render/probe.js) and remembers the answer for the next
+// load (main.js). Asking earlier competed with the first frame: creating even a throwaway
+// WebGL context occupies a software GPU process for 50–400 ms (headless Chromium on
+// SwiftShader), delaying the frame it has to show. The first load in a new browser on a GPU
+// machine therefore draws on the CPU (60–150 ms per frame at 1M cells, fast enough to use),
+// and every later one on the GPU.
 // `?renderer=webgl|cpu` in the page URL overrides all of this (tests draw with both; the
-// notebook widget passes the notebook page's answer this way).
+// notebook widget passes the notebook page's answer this way: every viewer server is a new
+// origin with an empty memory).
 import { Renderer } from "./renderer.js";
 import { CpuRenderer } from "./cpuRenderer.js";
-import { askedRenderer, rememberedRenderer, webglIsSoftware } from "./probe.js";
+import { askedRenderer, probeRenderer, rememberedRenderer, webglIsSoftware } from "./probe.js";
+
+/** The boot script's choice for the first frame: the URL's, else this origin's memory, else the CPU. */
+export function firstLoadRenderer() {
+  return askedRenderer() || rememberedRenderer() || "cpu";
+}
 
 /**
- * The renderer to use now: the URL's choice; else the probe's answer; else the last load's
- * answer; else — the probe is still creating its context, which a GPU does in milliseconds —
- * the CPU renderer.
+ * After the first frame: ask (in a worker) what WebGL runs on, and remember it for the next
+ * load — unless the URL chose. Deferred to an idle moment, so it does not compete with the
+ * first interactions either.
  */
-export function decideRenderer(probe = null) {
-  const asked = askedRenderer();
-  if (asked) return asked;
-  const kind = probe && probe.kind;
-  if (kind === "webgl" || kind === "cpu") return kind;
-  if (kind === "unknown" || !probe) return webglIsSoftware() ? "cpu" : "webgl";
-  return rememberedRenderer() || "cpu";
+export function learnRendererForNextLoad(delayMs = 1500) {
+  if (askedRenderer()) return;
+  const ask = () => probeRenderer();
+  setTimeout(() => (window.requestIdleCallback ? requestIdleCallback(ask, { timeout: 2000 }) : ask()), delayMs);
+}
+
+/**
+ * The renderer to use now, where no boot script chose: the URL's choice; else this origin's
+ * memory; else WebGL is asked on this thread.
+ */
+export function decideRenderer() {
+  return askedRenderer() || rememberedRenderer() || (webglIsSoftware() ? "cpu" : "webgl");
 }
 
 /**
@@ -31,7 +46,7 @@ export function decideRenderer(probe = null) {
  * the CPU renderer draws instead of failing.
  */
 export function createRenderer(canvas, boot = null) {
-  const kind = (boot && boot.renderer) || decideRenderer(boot && boot.probe);
+  const kind = (boot && boot.renderer) || decideRenderer();
   if (kind === "cpu") return new CpuRenderer(canvas);
   try {
     return new Renderer(canvas, boot && boot.gl);

@@ -32,6 +32,7 @@ export function mountFilters(app, dom) {
   };
   app.on("colors", render);
   app.store.subscribe((s, changed) => changed.has("filters") && render());
+  render(); // the first colors may be in already (panels are built after the first frame)
 }
 
 function addFromLegend(app) {

@@ -123,4 +123,5 @@ export function mountLegend(app, dom) {
   app.store.subscribe((s, changed) => {
     if (changed.has("colormap") || changed.has("hiddenCategories")) render();
   });
+  render(); // the first colors may be in already (panels are built after the first frame)
 }
