@@ -4,7 +4,8 @@ Both viewers are timed the same way: an init script wraps WebGL's draw calls (an
 ``performance.mark`` for the "cellucid:draw" mark of cellucid's CPU renderer, which draws
 where WebGL is software, as here) and notes, in the animation frame after each draw of at
 least a quarter of the cells, the time since navigation start (``performance.now()``). "First frame" is the first such frame;
-cellucid's "colored frame" is the first one after it sets ``body[data-ready="1"]``.
+cellucid's "colored frame" is the latest one noted when it sets ``body[data-ready="1"]`` (it
+does once its first colored frame is drawn and its panels are built), or the first one after.
 Bytes before first frame: ``transferSize`` of the document and every resource whose
 response ended before the first frame (Resource Timing; headers included).
 """
@@ -51,6 +52,13 @@ INIT_JS = """
     if (name === "cellucid:draw" && opts && opts.detail && opts.detail.renderer === "cpu" && opts.detail.points >= T.threshold) note();
     return pm(name, opts);
   };
+  // cellucid sets body[data-ready="1"] once its first colored frame is drawn and its panels
+  // are built (after that frame reached the screen): its colored frame is the latest frame
+  // noted by then
+  new MutationObserver(() => {
+    if (T.ready === null && document.body && document.body.dataset.ready === "1" && T.presented.length)
+      T.ready = T.presented[T.presented.length - 1];
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-ready"] });
   hook(window.WebGLRenderingContext && WebGLRenderingContext.prototype);
   hook(window.WebGL2RenderingContext && WebGL2RenderingContext.prototype);
   document.addEventListener("click", (e) => {
