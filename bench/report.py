@@ -261,7 +261,7 @@ def markdown(results) -> str:
          *([("- **Import time in a fresh interpreter** (a floor under start → ready): "
               + ", ".join(f"`{k}` {val:.2f} s" for k, val in results["import_s"].items() if val is not None))]
            if results.get("import_s") else []),
-         f"- **Method:** {results['settings']['repeats']} server starts / cold page loads per figure, medians; warm-gene "
+         f"- **Method:** {results['settings']['repeats']} server starts / page loads (each in a new browser context, after one warm-up page per browser) per figure, medians; warm-gene "
          f"p50/p95 over {results['settings']['warm_genes']} random genes; warm OS page cache (every file of a "
          "dataset is read once before its first measurement); all servers on 127.0.0.1. See [bench/README.md](../bench/README.md) for what each figure measures.",
          "", "## Datasets", "",

@@ -56,6 +56,9 @@ async function main() {
   // picture back by their DOM and layout work).
   await app.geometryLoading;
   await afterNextFrame();
+  // what WebGL runs on, for the next load: asked now, so the GPU process's work overlaps the
+  // panels' building rather than the first things the user does (render/choose.js)
+  learnRendererForNextLoad();
   const help = mountHelp(app, dom);
   mountToolbar(app, dom, { toggleHelp: help.toggle });
   mountControls(app, dom);
@@ -72,7 +75,6 @@ async function main() {
   app.attachInteraction({});
   if (bridge) startBridge(app, bridge);
   app.panelsDone();
-  learnRendererForNextLoad();
 }
 
 /**

@@ -23,13 +23,10 @@ export function firstLoadRenderer() {
 
 /**
  * After the first frame: ask (in a worker) what WebGL runs on, and remember it for the next
- * load — unless the URL chose. Deferred to an idle moment, so it does not compete with the
- * first interactions either.
+ * load — unless the URL chose.
  */
-export function learnRendererForNextLoad(delayMs = 1500) {
-  if (askedRenderer()) return;
-  const ask = () => probeRenderer();
-  setTimeout(() => (window.requestIdleCallback ? requestIdleCallback(ask, { timeout: 2000 }) : ask()), delayMs);
+export function learnRendererForNextLoad() {
+  if (!askedRenderer()) probeRenderer();
 }
 
 /**
