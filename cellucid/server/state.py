@@ -12,7 +12,7 @@ from cellucid.data.base import DataSource
 from cellucid.server.cache import ByteLRU
 from cellucid.server.identity import build_identity
 from cellucid.server.settings import ServerSettings
-from cellucid.server.warm import warm_first_frame
+from cellucid.server.warm import warm_cache_keys, warm_first_frame
 from cellucid.server.watch import FileWatch
 
 
@@ -49,7 +49,8 @@ class ServerState:
         self._inflight: dict[Any, asyncio.Future] = {}
         # What every viewer asks for first is encoded now (server/warm.py), while no browser
         # is competing for the CPU.
-        self.executor.submit(warm_first_frame, self)
+        self._warm_responses, self._warm_fields = warm_cache_keys(self.identity)
+        self._warming = self.executor.submit(warm_first_frame, self)
         # The gene-name lookup (5–8 ms for 2k genes, more for 20k) is built now, in the
         # background, rather than on the first gene the user asks for by name.
         self.executor.submit(_build_gene_lookup, source)
@@ -84,6 +85,14 @@ class ServerState:
             self._inflight.pop(key, None)
         self.watch.check()
         return result
+
+    async def wait_for_warm_up(self, response_key: Any = None, field: str | None = None) -> None:
+        """If the start-up warm-up (server/warm.py) is still making this response or field,
+        wait for it instead of making it a second time."""
+        warming = self._warming
+        if warming.done() or (response_key not in self._warm_responses and field not in self._warm_fields):
+            return
+        await asyncio.shield(asyncio.wrap_future(warming))
 
     def remember_field(self, name: str, data) -> None:
         """Keep a decoded obs field (shared by /obs, /obs/meta and /cells)."""

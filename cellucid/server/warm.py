@@ -5,7 +5,9 @@ the default obs field's codes and its legend — so the server encodes them in t
 background as soon as it starts. By the time a browser has started its page (≥ 100 ms
 later), they are answered from the response cache instead of competing for the CPU with
 the browser that is building the page (measured 15–50 ms each on a 2-core machine while
-Chromium loads, against 2 ms from the cache).
+Chromium loads, against 2 ms from the cache). A request for one of them that comes while
+the warm-up is still running waits for it rather than doing the same work again
+(``ServerState.wait_for_warm_up``).
 """
 
 from __future__ import annotations
@@ -14,39 +16,63 @@ from cellucid.server.handlers import data
 
 
 def first_frame_keys(identity: dict) -> dict:
-    """What the viewer's first frame asks for with no URL choices (js/src/data/startup.js
-    ``firstView``): ``{"embedding": (key, dim) | None, "field": name | None}``."""
-    emb = identity.get("default_embedding")
-    dim = identity.get("default_dimension") or 2
-    field = identity.get("default_field")
-    names = {f["name"] for f in identity.get("fields", [])}
-    return {"embedding": (emb, dim) if emb else None, "field": field if field in names else None}
+    """What the viewer's first frame asks for with no URL choices (the same choice as
+    js/src/data/startup.js ``firstView``): ``{"embedding": (key, dim) | None,
+    "field": name | None}`` (``field`` None also when the default is not an obs field)."""
+    embs = identity.get("embeddings") or []
+    emb = identity.get("default_embedding") or (embs[0]["key"] if embs else None)
+    dim = int(identity.get("default_dimension") or 2)
+    info = next((e for e in embs if e["key"] == emb), None)
+    if info and dim not in info["dimensions"]:
+        dim = max(d for d in info["dimensions"] if d <= 3)
+    fields = identity.get("fields") or []
+    field = identity.get("default_field") or (fields[0]["name"] if fields else None)
+    if field not in {f["name"] for f in fields}:
+        field = None
+    return {"embedding": (emb, dim) if emb else None, "field": field}
+
+
+def warm_cache_keys(identity: dict) -> tuple[set, set]:
+    """(response-cache keys, decoded-field names) that the warm-up fills."""
+    want = first_frame_keys(identity)
+    responses, fields = set(), set()
+    if want["field"]:
+        fields.add(want["field"])
+        responses |= {data.obs_key(want["field"]), data.obs_meta_key(want["field"])}
+    if want["embedding"]:
+        responses.add(data.embedding_key(*want["embedding"], "u16"))
+    return responses, fields
 
 
 def warm_first_frame(state) -> None:
-    """Build the first frame's responses into ``state``'s caches. Runs on the read executor;
-    never raises (a failure is reported by the request that meets it) and caches nothing
-    when the data files changed meanwhile."""
+    """Build the first frame's responses into ``state``'s caches, each as soon as it is made.
+    Runs on the read executor; never raises (a failure is reported by the request that meets
+    it) and caches nothing read after the data files changed."""
     try:
         want = first_frame_keys(state.identity)
-        state.watch.check()
-        built = []
         if want["field"]:
             name = want["field"]
-            field = state.fields.get(name) or state.source.obs_field(name)
-            built.append((None, name, field))
-            built.append((data.obs_meta_key(name), data.obs_meta_response(field), None))
-            built.append((data.obs_key(name), data.obs_response(name, field), None))
+            field = state.fields.get(name)
+            if field is None:
+                state.watch.check()
+                field = state.source.obs_field(name)
+                state.watch.check()
+                state.remember_field(name, field)
+            _keep(state, data.obs_meta_key(name), data.obs_meta_response(field))
+            _keep(state, data.obs_key(name), data.obs_response(name, field))
         if want["embedding"]:
             key, dim = want["embedding"]
-            built.append((data.embedding_key(key, dim, "u16"), data.embedding_response(state.source, key, dim, "u16"), None))
-        state.watch.check()
-        for cache_key, response, field in built:
-            if field is not None:
-                state.remember_field(response, field)
-            elif state.responses.get(cache_key) is None:
-                if data.gzip_candidate(response):
-                    data.compress_if_worth(response)  # browsers ask for gzip
-                state.responses.put(cache_key, response)
+            state.watch.check()
+            response = data.embedding_response(state.source, key, dim, "u16")
+            state.watch.check()
+            _keep(state, data.embedding_key(key, dim, "u16"), response)
     except Exception:  # noqa: BLE001 — the request for it reports the problem
         pass
+
+
+def _keep(state, cache_key, response) -> None:
+    if state.responses.get(cache_key) is not None:
+        return
+    if data.gzip_candidate(response):
+        data.compress_if_worth(response)  # browsers ask for gzip
+    state.responses.put(cache_key, response)

@@ -4,6 +4,7 @@ responses encoded at start-up, before any browser asks (cellucid/server/warm.py)
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import time
@@ -116,32 +117,107 @@ def test_the_first_frame_is_encoded_before_anyone_asks(h5ad_file):
         state.close()
 
 
-def test_warmed_responses_are_what_the_routes_send(h5ad_file, small_adata):
+def _warm_keys(state):
+    want = first_frame_keys(state.identity)
+    emb, dim = want["embedding"]
+    return [data.embedding_key(emb, dim, "u16"), data.obs_key(want["field"]), data.obs_meta_key(want["field"])]
+
+
+def test_the_routes_send_the_warmed_responses(tmp_path, h5ad_file, small_adata):
     from cellucid.data import open_source
 
-    with _runner(open_source(h5ad_file), ServerSettings().viewer_dir) as runner:
+    with _runner(open_source(h5ad_file), _viewer(tmp_path)) as runner:
+        state = runner._app.cellucid_state  # the running app's caches
+        keys = _warm_keys(state)
+        assert _wait_for(lambda: all(state.responses.get(k) is not None for k in keys))
+        warmed = [state.responses.get(k) for k in keys]
         client = Client(runner.base_url)
-        identity = json.loads(client.get("/dataset_identity.json").body)
-        emb = identity["default_embedding"]
+        emb = state.identity["default_embedding"]
         r = client.get(f"/_cellucid/api/embedding?key={emb}&dim=2&format=u16", Accept_Encoding="identity")
         codes = client.get("/_cellucid/api/obs?field=cell_type", Accept_Encoding="gzip")
         meta = client.get("/_cellucid/api/obs/meta?field=cell_type")
+        # answered from the warm-up's entries, not rebuilt
+        assert [state.responses.get(k) for k in keys] == warmed
+        assert all(a is b for a, b in zip((state.responses.get(k) for k in keys), warmed))
     assert r.status == 200 and codes.status == 200 and meta.status == 200
+    assert r.body == warmed[0].body
     q = np.frombuffer(r.body, dtype="<u2").reshape(-1, 2)
     assert q.shape == (small_adata.n_obs, 2)
     bounds = json.loads(r.headers["X-Cellucid-Bounds"])
-    coords = small_adata.obsm[emb][:, :2]
     lo, hi = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
     back = lo + q / 65534.0 * (hi - lo)
-    assert np.abs(back - coords).max() <= (hi - lo).max() / 65534.0 + 1e-6
-    names = json.loads(meta.body)["categories"]
-    expected = small_adata.obs["cell_type"].cat.categories.tolist()
-    assert names == expected
+    assert np.abs(back - small_adata.obsm[emb][:, :2]).max() <= (hi - lo).max() / 65534.0 + 1e-6
+    # the codes went out gzipped when the warm-up judged it worth it, and decode to the column
+    body = codes.body
+    if codes.headers.get("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    assert body == warmed[1].body
+    dtype = np.dtype(codes.headers["X-Cellucid-Dtype"]).newbyteorder("<")
+    missing = int(codes.headers["X-Cellucid-Missing-Code"])
+    sent = np.frombuffer(body, dtype=dtype).astype(int)
+    expected = small_adata.obs["cell_type"].cat.codes.to_numpy().astype(int)
+    assert np.array_equal(np.where(sent == missing, -1, sent), expected)
+    assert json.loads(meta.body)["categories"] == small_adata.obs["cell_type"].cat.categories.tolist()
 
 
-def test_first_frame_keys_follow_the_identity():
-    ident = {"default_embedding": "X_umap", "default_dimension": 3, "default_field": "leiden",
-             "fields": [{"name": "leiden"}]}
+def test_a_request_during_the_warm_up_waits_for_it_instead_of_reading_again(tmp_path, h5ad_file):
+    from cellucid.data import open_source
+
+    source = open_source(h5ad_file)
+    reads = {"embedding": 0, "obs_field": 0}
+    for name in reads:
+        original = getattr(source, name)
+
+        def slow(*args, _original=original, _name=name, **kwargs):
+            reads[_name] += 1
+            time.sleep(0.3)  # a slow file: the browser's requests arrive meanwhile
+            return _original(*args, **kwargs)
+
+        setattr(source, name, slow)
+    with _runner(source, _viewer(tmp_path)) as runner:
+        client = Client(runner.base_url)
+        emb = runner._app.cellucid_state.identity["default_embedding"]
+        r = client.get(f"/_cellucid/api/embedding?key={emb}&dim=2&format=u16")
+        meta = client.get("/_cellucid/api/obs/meta?field=cell_type")
+    assert r.status == 200 and meta.status == 200
+    assert reads == {"embedding": 1, "obs_field": 1}
+
+
+def test_the_warm_up_caches_nothing_read_after_the_files_changed(h5ad_file):
+    from cellucid.data import open_source
+    from cellucid.server.cache import ByteLRU
+    from cellucid.server.warm import warm_first_frame
+    from cellucid.server.watch import DataChanged
+
+    app = make_app(open_source(h5ad_file), ServerSettings())
+    state = app.cellucid_state
+    try:
+        state._warming.result(timeout=30)  # the start-up warm-up is over
+        state.responses, state.fields = ByteLRU(1 << 26), ByteLRU(1 << 26)
+        calls = []
+
+        def changed_after_first_check():
+            calls.append(1)
+            if len(calls) > 1:
+                raise DataChanged("the data file changed", "restart")
+
+        state.watch.check = changed_after_first_check
+        warm_first_frame(state)
+        assert len(calls) >= 2
+        assert len(state.responses) == 0 and len(state.fields) == 0
+    finally:
+        state.close()
+
+
+def test_first_frame_keys_follow_the_viewer_s_choice():
+    # the same choice as js/src/data/startup.js firstView with no URL choices
+    embs = [{"key": "X_umap", "dimensions": [2, 3]}, {"key": "X_pca", "dimensions": [1]}]
+    ident = {"embeddings": embs, "default_embedding": "X_umap", "default_dimension": 3,
+             "default_field": "leiden", "fields": [{"name": "leiden"}]}
     assert first_frame_keys(ident) == {"embedding": ("X_umap", 3), "field": "leiden"}
-    assert first_frame_keys({"default_embedding": None, "default_field": None, "fields": []}) == \
+    # no defaults: the first embedding (in a dimension it has) and the first field
+    ident = {"embeddings": embs[1:], "default_embedding": None, "default_dimension": None,
+             "default_field": None, "fields": [{"name": "pseudotime"}]}
+    assert first_frame_keys(ident) == {"embedding": ("X_pca", 1), "field": "pseudotime"}
+    assert first_frame_keys({"embeddings": [], "default_embedding": None, "default_field": None, "fields": []}) == \
         {"embedding": None, "field": None}

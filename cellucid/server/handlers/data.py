@@ -61,6 +61,9 @@ class DataHandler(BaseHandler):
         state = self.state
         entry: Encoded | None = state.responses.get(key)
         if entry is None:
+            await state.wait_for_warm_up(response_key=key)
+            entry = state.responses.get(key)
+        if entry is None:
             entry = await state.run(key, build)
             state.responses.put(key, entry)
         body = entry.body
@@ -82,6 +85,9 @@ class DataHandler(BaseHandler):
         """One obs field, decoded once and shared by /obs, /obs/meta and /cells."""
         state = self.state
         cached = state.fields.get(name)
+        if cached is None:
+            await state.wait_for_warm_up(field=name)
+            cached = state.fields.get(name)
         if cached is not None:
             return cached
         data = await state.run(("field", name), lambda: state.source.obs_field(name))
