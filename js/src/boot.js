@@ -26,7 +26,8 @@ import { mark } from "./perf.js";
     // the server wrote the identity into the page: the data requests leave at once
     responses.set(url(IDENTITY).href, Promise.resolve(new Response(inline.text, { headers: { "Content-Type": "application/json" } })));
     dataSent = Promise.resolve(sendFirstFrame(inline.identity));
-    planned = Promise.resolve();
+    // (a task later, not a microtask: a WebGL context made below must not hold the parser)
+    planned = new Promise((resolve) => setTimeout(resolve, 0));
   } else {
     dataSent = send(url(IDENTITY))
       .then((res) => (res.ok ? res.clone().json() : null))

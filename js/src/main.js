@@ -20,6 +20,9 @@ import { mark } from "./perf.js";
 import { learnRendererForNextLoad } from "./render/choose.js";
 import { mountAccessibility } from "./ui/a11y.js";
 
+/** The longest the side panels wait for the first frame (ms). */
+const PANELS_LATEST_MS = 500;
+
 async function main() {
   mark("main");
   const dom = buildLayout(document.getElementById("app"));
@@ -53,8 +56,9 @@ async function main() {
   if (!app.identity) return;
   // The points first: the panels are built once the first frame is on the screen (the data
   // usually arrive before this code has loaded; building the panels first held the first
-  // picture back by their DOM and layout work).
-  await app.geometryLoading;
+  // picture back by their DOM and layout work) — or after PANELS_LATEST_MS when the data take
+  // longer (a slow link), so the controls do not wait for a long download.
+  await Promise.race([app.geometryLoading, new Promise((r) => setTimeout(r, PANELS_LATEST_MS))]);
   await afterNextFrame();
   // what WebGL runs on, for the next load: asked now, so the GPU process's work overlaps the
   // panels' building rather than the first things the user does (render/choose.js)

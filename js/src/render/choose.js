@@ -14,7 +14,7 @@
 // origin with an empty memory).
 import { Renderer } from "./renderer.js";
 import { CpuRenderer } from "./cpuRenderer.js";
-import { askedRenderer, probeRenderer, rememberedRenderer, webglIsSoftware } from "./probe.js";
+import { askedRenderer, probeRenderer, remember, rememberedRenderer, webglIsSoftware } from "./probe.js";
 
 /** The boot script's choice for the first frame: the URL's, else this origin's memory, else the CPU. */
 export function firstLoadRenderer() {
@@ -23,10 +23,15 @@ export function firstLoadRenderer() {
 
 /**
  * After the first frame: ask (in a worker) what WebGL runs on, and remember it for the next
- * load — unless the URL chose.
+ * load — unless the URL chose. Where a worker cannot tell (no WebGL2 on an OffscreenCanvas in
+ * workers, as in older Safari), this thread asks, now that the first frame is up. (Where
+ * localStorage is blocked nothing is remembered, and every load starts on the CPU.)
  */
 export function learnRendererForNextLoad() {
-  if (!askedRenderer()) probeRenderer();
+  if (askedRenderer()) return;
+  probeRenderer().done.then((kind) => {
+    if (kind === "unknown") remember(webglIsSoftware() ? "cpu" : "webgl");
+  });
 }
 
 /**

@@ -1,10 +1,11 @@
 // What WebGL runs on, asked without holding the page: in a worker, on an OffscreenCanvas.
 // Creating a WebGL context on software GL holds its thread for 30–700 ms (measured in
 // headless Chromium on SwiftShader, while the GPU process paints the new page); a GPU answers
-// in milliseconds. Used by the viewer's boot script (render/choose.js decides) and by the
-// notebook widget (js/widget), which passes its answer to the viewer's iframe: each viewer
-// server has its own port, so the viewer's own memory (localStorage, per origin) starts empty
-// in every notebook, while the notebook page keeps its origin.
+// in milliseconds. Used by the viewer after its first frame, for the next load
+// (render/choose.js), and by the notebook widget (js/widget), which passes its answer to the
+// viewer's iframe: each viewer server has its own port, so the viewer's own memory
+// (localStorage, per origin) starts empty in every notebook, while the notebook page keeps
+// its origin.
 
 const SOFTWARE_GL = /swiftshader|llvmpipe|softpipe|lavapipe|software|basic render driver/i;
 const MEMO = "cellucid:renderer";
@@ -33,7 +34,8 @@ export function askedRenderer(loc = window.location) {
   return asked === "webgl" || asked === "cpu" ? asked : null;
 }
 
-function remember(kind) {
+/** Remember `kind` ("webgl" / "cpu") for this origin's next load. */
+export function remember(kind) {
   try {
     localStorage.setItem(MEMO, kind);
   } catch (_) {
@@ -54,8 +56,8 @@ export function rememberedRenderer() {
 /**
  * Start asking, in a worker, what WebGL2 runs on. Returns `{kind, done}`: `kind` is null
  * until the answer arrives, then "webgl" or "cpu" — or "unknown" when a worker cannot tell
- * (no OffscreenCanvas WebGL2, workers blocked): then ask on the main thread
- * (webglIsSoftware). `done` resolves with the final `kind`. The answer is remembered.
+ * (no OffscreenCanvas WebGL2, workers blocked), which callers settle on the main thread
+ * (webglIsSoftware). `done` resolves with the final `kind`. A known answer is remembered.
  */
 export function probeRenderer() {
   const probe = { kind: null, done: null };
@@ -86,7 +88,8 @@ export function probeRenderer() {
 
 /**
  * Whether WebGL2 is missing or drawn in software, asked on this thread (a throwaway context,
- * released at once). Only where a worker cannot answer: it holds the thread while it asks.
+ * released at once). It holds the thread while it asks: only where no worker answered, or
+ * where nothing else chose (render/choose.js decideRenderer).
  */
 export function webglIsSoftware() {
   let gl = null;
