@@ -23,14 +23,16 @@ VIEWPORT = {"width": 1280, "height": 800}
 
 INIT_JS = """
 (() => {
-  const T = (window.__bench = { first: null, ready: null, presented: [], threshold: %d });
+  const T = (window.__bench = { first: null, ready: null, presented: [], notes: 0, readyNote: null, threshold: %d });
   try { performance.setResourceTimingBufferSize(100000); } catch (e) {}
+  // each noted draw k is presented in the animation frame after it (time T.presented[k])
   function note() {
+    const k = T.notes++;
     requestAnimationFrame(() => {
       const t = performance.now();
       if (T.first === null) T.first = t;
-      T.presented.push(t);
-      if (T.ready === null && document.body && document.body.dataset.ready === "1") T.ready = t;
+      T.presented[k] = t;
+      if (T.ready === null && (k === T.readyNote || (T.readyNote === null && document.body && document.body.dataset.ready === "1"))) T.ready = t;
     });
   }
   function hook(proto) {
@@ -55,11 +57,12 @@ INIT_JS = """
     return pm(name, opts);
   };
   // cellucid sets body[data-ready="1"] once its first colored frame is drawn and its panels
-  // are built (after that frame reached the screen): its colored frame is the latest frame
-  // noted by then
+  // are built: its colored frame is the latest draw noted by then (its frame may still be to
+  // come when the colors were the last to arrive)
   new MutationObserver(() => {
-    if (T.ready === null && document.body && document.body.dataset.ready === "1" && T.presented.length)
-      T.ready = T.presented[T.presented.length - 1];
+    if (T.ready !== null || T.readyNote !== null || !document.body || document.body.dataset.ready !== "1" || !T.notes) return;
+    T.readyNote = T.notes - 1;
+    if (T.presented[T.readyNote] !== undefined) T.ready = T.presented[T.readyNote];
   }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-ready"] });
   hook(window.WebGLRenderingContext && WebGLRenderingContext.prototype);
   hook(window.WebGL2RenderingContext && WebGL2RenderingContext.prototype);

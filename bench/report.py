@@ -311,9 +311,9 @@ def markdown(results) -> str:
             rows.append((r["tool"], r["dataset"], _s(s["first_frame_s"]), _s(s["colored_frame_s"]),
                          _s(s["gene_recolor_s"]), _mb(s["bytes_before_first_frame"]), lasso))
         L += ["## Viewers (headless Chromium, SwiftShader software WebGL, 1280×800)", "",
-              "Times from navigation start, each on a freshly started server and a fresh browser context. "
+              "Times from navigation start, each on a freshly started server and a fresh browser context (one warm-up page per browser before them). "
               "First frame = the animation frame after the first draw of ≥ ¼ of the cells (a WebGL draw call; for cellucid's CPU renderer, which this software-GL browser gets, its `cellucid:draw` frame mark); colored frame = "
-              "cellucid's first frame colored by the default field (`body[data-ready=1]`); recolor = cellucid: "
+              "cellucid's first frame colored by the default field (the frame of the latest draw before it sets `body[data-ready=1]`, which it does once that frame is drawn and its panels are built); recolor = cellucid: "
               "`setColorBy(gene)` → next drawn frame; cellxgene: click on the gene suggestion → first frame drawn "
               "after its data arrived and its color button was clicked. Lasso: a rectangle from the canvas' left "
               "edge to the median projected x, pointer-up → selection event.", "",
