@@ -78,19 +78,25 @@ def test_the_difference_test_sees_a_wrong_picture(browser, server):
         vc.page.close()
 
 
+def load_learn_reload(page, url):
+    """Load the viewer, wait until the probe after its first frame has remembered an answer,
+    reload: (renderer of the first load, the remembered answer, renderer after the reload)."""
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']", timeout=30000)
+    first = page.evaluate("window.cellucid.state().renderer")
+    page.wait_for_function("localStorage.getItem('cellucid:renderer') !== null", timeout=30000)
+    remembered = page.evaluate("localStorage.getItem('cellucid:renderer')")
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']", timeout=30000)
+    return first, remembered, page.evaluate("window.cellucid.state().renderer")
+
+
 def test_software_webgl_picks_the_cpu_renderer(browser, server):
     # A first load draws on the CPU; once its frame is up, a worker asks what WebGL runs on —
     # SwiftShader in this Chromium — and the answer is remembered for the next load
     page = browser.new_page(viewport=VIEWPORT)
     try:
-        page.goto(server.url)
-        page.wait_for_selector("body[data-ready='1']", timeout=30000)
-        assert page.evaluate("window.cellucid.state().renderer") == "cpu"
-        page.wait_for_function("localStorage.getItem('cellucid:renderer') !== null", timeout=30000)
-        assert page.evaluate("localStorage.getItem('cellucid:renderer')") == "cpu"
-        page.reload()
-        page.wait_for_selector("body[data-ready='1']", timeout=30000)
-        assert page.evaluate("window.cellucid.state().renderer") == "cpu"
+        assert load_learn_reload(page, server.url) == ("cpu", "cpu", "cpu")
     finally:
         page.close()
 
@@ -131,15 +137,8 @@ def test_a_gpu_answer_from_the_probe_picks_webgl_for_the_next_load(browser, serv
       };
     })();""")
     try:
-        page.goto(server.url)
-        page.wait_for_selector("body[data-ready='1']", timeout=30000)
         # nothing known yet: the first frame is drawn on the CPU, without waiting for an answer
-        assert page.evaluate("window.cellucid.state().renderer") == "cpu"
-        page.wait_for_function("localStorage.getItem('cellucid:renderer') !== null", timeout=30000)
-        assert page.evaluate("localStorage.getItem('cellucid:renderer')") == "webgl"
-        page.reload()
-        page.wait_for_selector("body[data-ready='1']", timeout=30000)
-        assert page.evaluate("window.cellucid.state().renderer") == "webgl"
+        assert load_learn_reload(page, server.url) == ("cpu", "webgl", "webgl")
         assert page.evaluate("performance.getEntriesByName('cellucid:renderer-webgl').length") == 1
     finally:
         page.close()
