@@ -45,7 +45,6 @@ export class App {
     this.listeners = { progress: new Set(), error: new Set(), selection: new Set(), hover: new Set(), click: new Set(), frame: new Set(), colors: new Set() };
     this.firstColoredFrame = false;
     this.panelsMounted = false;
-    this.isReady = false;
     let resolveReady;
     this.ready = new Promise((r) => (resolveReady = r));
     this._resolveReady = resolveReady;
@@ -62,6 +61,10 @@ export class App {
     };
   }
 
+  get isReady() {
+    return this.firstColoredFrame && this.panelsMounted;
+  }
+
   /** main.js: the side panels exist (they are built after the first frame is on screen). */
   panelsDone() {
     this.panelsMounted = true;
@@ -73,8 +76,8 @@ export class App {
    * drawn and the panels around it exist: from then on every control can be used.
    */
   markReadyIfDone() {
-    if (this.isReady || !this.firstColoredFrame || !this.panelsMounted) return;
-    this.isReady = true;
+    // called as each of the two becomes true, so only the second call gets past this
+    if (!this.isReady) return;
     document.body.dataset.ready = "1";
     this._resolveReady(this.snapshot());
   }
