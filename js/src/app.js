@@ -478,8 +478,9 @@ export class App {
 
   // ---------------------------------------------------------------- actions
 
-  requestRender() {
-    this.renderer.requestRender();
+  /** Schedule a frame; `motion`: it follows a moving camera (see RendererBase.requestRender). */
+  requestRender(motion = false) {
+    this.renderer.requestRender(motion);
   }
 
   /** Color by an obs field or, if no field has that name, a gene. */
@@ -691,7 +692,7 @@ export class App {
       overlay: this.dom.overlay,
       camera: this.camera,
       store: this.store,
-      requestRender: () => this.requestRender(),
+      requestRender: (motion) => this.requestRender(motion),
       onHover: (xy, e) => {
         const cell = xy ? this.pick(xy[0], xy[1]) : null;
         this.store.set({ hover: cell });
@@ -716,6 +717,6 @@ export class App {
         this.select(cells, "lasso", remove ? "remove" : add ? "add" : "new");
       },
     });
-    attachFlyKeys({ camera: this.camera, store: this.store, requestRender: () => this.requestRender() });
+    attachFlyKeys({ camera: this.camera, store: this.store, requestRender: (motion) => this.requestRender(motion) });
   }
 }

@@ -49,7 +49,7 @@ export function attachPointer({ canvas, overlay, camera, store, onHover, onClick
       if (camera.dim !== 3 || panGesture || s.navMode === "planar") camera.pan(dx, dy);
       else if (s.navMode === "fly") camera.look(dx, dy);
       else camera.orbit(dx, dy);
-      requestRender();
+      requestRender(true); // a motion frame (may be coarse: render/cpuRenderer.js)
       onHover(null, e);
       return;
     }
@@ -87,7 +87,7 @@ export function attachPointer({ canvas, overlay, camera, store, onHover, onClick
       const [x, y] = local(e);
       const k = e.deltaMode === 1 ? 0.05 : 0.0015;
       camera.zoomAt(Math.exp(-e.deltaY * k), x, y);
-      requestRender();
+      requestRender(true);
     },
     { passive: false },
   );
@@ -119,7 +119,7 @@ export function attachFlyKeys({ camera, store, requestRender }) {
     const r = (held.has("d") ? 1 : 0) - (held.has("a") ? 1 : 0);
     const u = (held.has("e") ? 1 : 0) - (held.has("q") ? 1 : 0);
     camera.fly(f * v, r * v, u * v);
-    requestRender();
+    requestRender(true);
     raf = requestAnimationFrame(step);
   };
   window.addEventListener("keydown", (e) => {

@@ -13,6 +13,7 @@ export class RendererBase {
     this.geom = null;
     this.frames = 0;
     this.pending = false;
+    this.pendingMotion = false;
     this.onFrame = null;
     this.params = { size: 4, opacity: 1, dimOthers: false, bg: [1, 1, 1], dpr: 1 };
     this.uploads = 0; // bytes sent to the GPU (for tests and profiling; 0 on the CPU)
@@ -31,21 +32,26 @@ export class RendererBase {
     if (changed) this.requestRender();
   }
 
-  /** Schedule one frame (coalesced). */
-  requestRender() {
+  /**
+   * Schedule one frame (coalesced). `motion`: the frame follows a moving camera (a drag, the
+   * wheel, fly keys) and may be drawn coarse (the CPU renderer's motion frames); a frame any
+   * other request joins is drawn in full.
+   */
+  requestRender(motion = false) {
+    this.pendingMotion = this.pending ? this.pendingMotion && motion : motion;
     if (this.pending) return;
     this.pending = true;
     requestAnimationFrame(() => {
       if (!this.pending) return; // drawn meanwhile by drawNow
       this.pending = false;
-      this.draw();
+      this.draw({ motion: this.pendingMotion });
     });
   }
 
-  /** Draw at once what a scheduled frame would draw (and skip that frame). */
+  /** Draw at once what a scheduled frame would draw (and skip that frame), in full. */
   drawNow() {
     this.pending = false;
-    this.draw();
+    this.draw({ motion: false });
   }
 
   /**

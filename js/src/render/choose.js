@@ -43,17 +43,28 @@ export function decideRenderer() {
 }
 
 /**
+ * `?motion_points=N` in the page URL: how many cells the CPU renderer draws per frame while
+ * the camera moves (0: all; cpuRenderer.js). Undefined when absent or not a count.
+ */
+export function askedMotionPoints(search = window.location.search) {
+  const v = new URLSearchParams(search).get("motion_points");
+  const n = v == null || v.trim() === "" ? NaN : Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/**
  * The renderer for `canvas`. `boot` is the inline boot script's state (boot.js): its choice
  * and, for WebGL, the context and program it already prepared on this canvas. Without WebGL2
  * the CPU renderer draws instead of failing.
  */
 export function createRenderer(canvas, boot = null) {
   const kind = (boot && boot.renderer) || decideRenderer();
-  if (kind === "cpu") return new CpuRenderer(canvas);
+  const cpuOptions = { motionPoints: askedMotionPoints() };
+  if (kind === "cpu") return new CpuRenderer(canvas, cpuOptions);
   try {
     return new Renderer(canvas, boot && boot.gl);
   } catch (e) {
     if (canvas.getContext("webgl2")) throw e; // WebGL is there but failed otherwise: report it
-    return new CpuRenderer(canvas);
+    return new CpuRenderer(canvas, cpuOptions);
   }
 }

@@ -11,8 +11,21 @@
 // background, the depth test in 3D, and the same two passes (every cell in draw order, then
 // the emphasized cells on top, highlighted ones 1.5× larger). Inputs are kept by reference
 // (nothing to upload), so a recolor costs one pass over the cells.
+//
+// While the camera moves (a drag, the wheel, fly keys: requestRender(true)), a frame of more
+// than `motionPoints` cells draws a fixed pseudo-random sample of about that many, in the same
+// order and with the same rules, so panning a million cells keeps up with the pointer (a full
+// frame takes 60–150 ms, a sample of 250k a quarter of that); the full frame follows
+// MOTION_SETTLE_MS after the last motion frame. `?motion_points=N` in the page URL sets the
+// budget, `0` draws every frame in full.
 import { RendererBase } from "./base.js";
-import { MISSING, Q } from "./geometry.js";
+import { MISSING, Q, cellHash } from "./geometry.js";
+
+/** Cells drawn per frame while the camera moves (the default budget). */
+export const MOTION_POINTS = 250_000;
+/** The full frame comes this long after the last motion frame. */
+export const MOTION_SETTLE_MS = 120;
+const SAMPLE_SEED = 0x2545f491; // unrelated to the 1D jitter's hash (geometry.js)
 
 function smoothstep(e0, e1, x) {
   const t = Math.min(1, Math.max(0, (x - e0) / (e1 - e0)));
@@ -67,9 +80,52 @@ function drawnPalette(rgba, opacity, bg) {
   return out;
 }
 
+/**
+ * About `budget` of `n` cells, the same ones every time (a hash of the index, not a stride: a
+ * stride could pick one batch of data stored interleaved): `keep[i]` = 1 for them, and
+ * `lists` caches each draw list (the order, the emphasized cells) cut down to them.
+ */
+function motionSample(n, budget) {
+  const keep = new Uint8Array(n);
+  const p = budget / n;
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    if (cellHash(i, SAMPLE_SEED) < p) {
+      keep[i] = 1;
+      count++;
+    }
+  }
+  return { n, budget, keep, count, lists: new WeakMap() };
+}
+
+/**
+ * `list` (cell indices; null: every cell in index order) cut down to the sample's cells,
+ * cached per list (the app replaces its order and emphasis arrays, never edits them).
+ */
+function sampledList(sample, list) {
+  const key = list || sample;
+  let out = sample.lists.get(key);
+  if (out) return out;
+  const keep = sample.keep;
+  const n = list ? list.length : sample.n;
+  const all = new Uint32Array(n);
+  let m = 0;
+  for (let k = 0; k < n; k++) {
+    const i = list ? list[k] : k;
+    if (keep[i]) all[m++] = i;
+  }
+  out = all.slice(0, m);
+  sample.lists.set(key, out);
+  return out;
+}
+
 export class CpuRenderer extends RendererBase {
-  constructor(canvas) {
+  /** `motionPoints`: cells per frame while the camera moves (0: all of them). */
+  constructor(canvas, { motionPoints = MOTION_POINTS } = {}) {
     super(canvas, "cpu");
+    this.motionPoints = motionPoints;
+    this.sample = null;
+    this.settle = null;
     // Default attributes: with `alpha: false` or `willReadFrequently` the first putImageData
     // measured 60–140 ms in Chromium, against ~5 ms (every pixel is written opaque anyway).
     const ctx = canvas.getContext("2d");
@@ -125,7 +181,17 @@ export class CpuRenderer extends RendererBase {
     return s;
   }
 
-  draw() {
+  /** The motion sample for the current cell count, or null when every cell fits the budget. */
+  motionKeep() {
+    const n = this.n, budget = this.motionPoints;
+    if (!(budget > 0) || n <= budget * 1.5) return null; // (a sample of 2/3 or more saves little)
+    if (!this.sample || this.sample.n !== n || this.sample.budget !== budget) this.sample = motionSample(n, budget);
+    return this.sample;
+  }
+
+  draw({ motion = false } = {}) {
+    clearTimeout(this.settle);
+    this.settle = null;
     const W = this.canvas.width, H = this.canvas.height;
     const p = this.params;
     const bg = p.bg.map((v) => Math.round(v * 255));
@@ -141,10 +207,17 @@ export class CpuRenderer extends RendererBase {
     s.pixels.fill((0xff000000 | (bg[2] << 16) | (bg[1] << 8) | bg[0]) >>> 0);
     if (is3d) s.depth.fill(1);
     const pal = drawnPalette(this.rgba, p.opacity, bg);
-    this.pass(s, pal, this.order, this.n, false, is3d);
-    if (this.emphasis) this.pass(s, pal, this.emphasis, this.emphasis.length, true, is3d);
+    const sample = motion ? this.motionKeep() : null;
+    const order = sample ? sampledList(sample, this.order) : this.order;
+    this.pass(s, pal, order, order ? order.length : this.n, false, is3d);
+    if (this.emphasis) {
+      const emphasis = sample ? sampledList(sample, this.emphasis) : this.emphasis;
+      this.pass(s, pal, emphasis, emphasis.length, true, is3d);
+    }
     this.ctx.putImageData(s.image, 0, 0);
-    this.frameDrawn(this.n);
+    // a coarse frame is followed by the full one once the camera rests
+    if (sample) this.settle = setTimeout(() => this.requestRender(), MOTION_SETTLE_MS);
+    this.frameDrawn(sample ? sample.count : this.n);
   }
 
   /**

@@ -6,13 +6,18 @@
 export const MISSING = 65535;
 export const Q = 65534;
 
-/** Deterministic jitter in [0, 1) for 1D embeddings (same cell -> same offset). */
-function jitter(i) {
-  let h = Math.imul(i ^ 0x9e3779b9, 0x85ebca6b);
+/** A deterministic hash of cell `i` in [0, 1); a different `seed` gives an unrelated one. */
+export function cellHash(i, seed) {
+  let h = Math.imul(i ^ seed, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return (h >>> 0) / 4294967296;
+}
+
+/** Deterministic jitter in [0, 1) for 1D embeddings (same cell -> same offset). */
+function jitter(i) {
+  return cellHash(i, 0x9e3779b9);
 }
 
 /**
