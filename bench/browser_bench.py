@@ -14,6 +14,8 @@ and every timed load is a new browser context (no cache, no storage) on a freshl
 
 from __future__ import annotations
 
+import json
+import math
 import statistics
 import time
 
@@ -129,6 +131,10 @@ def cellucid_run(browser, base, n_cells, genes, timeout_ms=180_000, lasso=True) 
             )
             rec.append(ms / 1e3)
         out["gene_recolor_s"] = rec
+        try:
+            out.update(_cellucid_pan(page))
+        except Exception as exc:  # the other figures still count
+            out["pan_error"] = f"{type(exc).__name__}: {exc}"[:300]
         if lasso:
             try:
                 out.update(_cellucid_lasso(page, n_cells))
@@ -137,6 +143,70 @@ def cellucid_run(browser, base, n_cells, genes, timeout_ms=180_000, lasso=True) 
         return out
     finally:
         ctx.close()
+
+
+PAN_S = 1.5  # seconds of dragging per pan measurement (bench/report.py describes it as 1.5 s)
+
+
+def _drag_frames(page, seconds: float) -> dict:
+    """Drag the view in a small circle for ``seconds`` and return the frames drawn meanwhile:
+    their median interval (what a user sees while panning) and median point count, from the
+    ``cellucid:draw`` marks. The press is a real mouse press (Playwright); the moves are
+    pointer events sent in the page at every animation frame, as a mouse moved by hand
+    delivers them (each Playwright move would wait for a frame round trip of its own)."""
+    c = page.evaluate("""() => {
+      window.__pan = [];
+      if (!window.__panObserver) {
+        window.__panObserver = new PerformanceObserver((l) => { for (const e of l.getEntries())
+          if (e.name === "cellucid:draw") window.__pan.push([e.startTime, e.detail.points]); });
+        window.__panObserver.observe({ type: "mark" });
+      }
+      const r = window.cellucid.app.dom.canvas.getBoundingClientRect();
+      return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+    }""")
+    page.mouse.move(c["x"], c["y"])
+    page.mouse.down()
+    try:
+        moves = page.evaluate("""([x, y, ms]) => new Promise((done) => {
+          const canvas = window.cellucid.app.dom.canvas, t0 = performance.now();
+          let k = 0;
+          const step = () => {
+            if (performance.now() - t0 > ms) return done(k);
+            k++;
+            const a = k * 0.15;
+            canvas.dispatchEvent(new PointerEvent("pointermove", { bubbles: true, pointerId: 1, isPrimary: true,
+              clientX: x + 40 * Math.sin(a), clientY: y + 40 * (1 - Math.cos(a)) }));
+            requestAnimationFrame(step);
+          };
+          requestAnimationFrame(step);
+        })""", [c["x"], c["y"], seconds * 1e3])
+    finally:
+        page.mouse.up()
+    frames = page.evaluate("window.__pan.slice()")
+    times = [t for t, _ in frames]
+    gaps = sorted(b - a for a, b in zip(times, times[1:]))
+    if len(gaps) < 2:
+        raise RuntimeError(f"only {len(frames)} frames drawn in {seconds} s of dragging")
+    return {"frame_ms": gaps[len(gaps) // 2], "frames": len(frames), "moves": moves,
+            "points": sorted(p for _, p in frames)[len(frames) // 2]}
+
+
+def _cellucid_pan(page) -> dict:
+    """Pan while dragging, twice on the same page and view: with the renderer's default
+    motion frames, then with every frame in full (``motionPoints = 0``, as ``?motion_points=0``)
+    — the ratio of the two is the gain of motion frames (the CPU renderer's; a WebGL
+    renderer draws every frame in full either way)."""
+    coarse = _drag_frames(page, PAN_S)
+    page.evaluate("new Promise((r) => setTimeout(r, 400))")  # the full frame after the drag
+    kept = page.evaluate("(() => { const r = window.cellucid.app.renderer, k = r.motionPoints; r.motionPoints = 0; return k; })()")
+    try:
+        full = _drag_frames(page, PAN_S)
+    finally:
+        page.evaluate(f"window.cellucid.app.renderer.motionPoints = {json.dumps(kept)}")
+        page.evaluate("new Promise((r) => setTimeout(r, 400))")
+    return {"pan_frame_ms": coarse["frame_ms"], "pan_points": coarse["points"],
+            "pan_full_frame_ms": full["frame_ms"], "pan_full_points": full["points"],
+            "pan_frames": [coarse["frames"], full["frames"]]}
 
 
 def _cellucid_lasso(page, n_cells) -> dict:
@@ -294,6 +364,13 @@ def measure(kind: str, start_server, n_cells: int, genes_per_run: list[list[str]
         summary["lasso_s"] = _median([x["lasso_s"] for x in lassos])
         summary["lasso_count"] = _median([x["lasso_count"] for x in lassos])
         summary["lasso_fraction"] = _median([x["lasso_fraction"] for x in lassos])
+    pans = [x for x in runs if "pan_frame_ms" in x]
+    if pans:
+        for k in ("pan_frame_ms", "pan_points", "pan_full_frame_ms", "pan_full_points"):
+            summary[k] = _median([x[k] for x in pans])
+    errs = [x["pan_error"] for x in runs if "pan_error" in x]
+    if errs:
+        summary["pan_error"] = errs[0]
     errs = [x["lasso_error"] for x in runs if "lasso_error" in x]
     if errs:
         summary["lasso_error"] = errs[0]

@@ -303,22 +303,28 @@ def markdown(results) -> str:
         rows = []
         for r in results["browser"]:
             if "error" in r:
-                rows.append((r["tool"], r["dataset"], f"**failed:** {r['error'][:160]}", "", "", "", ""))
+                rows.append((r["tool"], r["dataset"], f"**failed:** {r['error'][:160]}", "", "", "", "", ""))
                 continue
             s = r["summary"]
             lasso = (f"{s['lasso_count']:,.0f} cells ({s['lasso_fraction']:.0%}) in {_ms(s['lasso_s'])} ms"
                      if "lasso_count" in s else f"failed: {s['lasso_error'][:100]}" if "lasso_error" in s else "–")
+            pan = (f"{_ms(s['pan_frame_ms'] / 1e3)} / {_ms(s['pan_full_frame_ms'] / 1e3)} ms ({s['pan_points']:,.0f} / {s['pan_full_points']:,.0f} cells)"
+                   if "pan_frame_ms" in s else f"failed: {s['pan_error'][:100]}" if "pan_error" in s else "–")
             rows.append((r["tool"], r["dataset"], _s(s["first_frame_s"]), _s(s["colored_frame_s"]),
-                         _s(s["gene_recolor_s"]), _mb(s["bytes_before_first_frame"]), lasso))
+                         _s(s["gene_recolor_s"]), _mb(s["bytes_before_first_frame"]), lasso, pan))
         L += ["## Viewers (headless Chromium, SwiftShader software WebGL, 1280×800)", "",
               "Times from navigation start, each on a freshly started server and a fresh browser context (one warm-up page per browser before them). "
               "First frame = the animation frame after the first draw of ≥ ¼ of the cells (a WebGL draw call; for cellucid's CPU renderer, which this software-GL browser gets, its `cellucid:draw` frame mark); colored frame = "
               "cellucid's first frame colored by the default field (the frame of the latest draw before it sets `body[data-ready=1]`, which it does once that frame is drawn and its panels are built); recolor = cellucid: "
               "`setColorBy(gene)` → next drawn frame; cellxgene: click on the gene suggestion → first frame drawn "
               "after its data arrived and its color button was clicked. Lasso: a rectangle from the canvas' left "
-              "edge to the median projected x, pointer-up → selection event.", "",
+              "edge to the median projected x, pointer-up → selection event. Pan (cellucid): the median interval "
+              "between frames while the view is dragged in a small circle for 1.5 s (a real mouse press, "
+              "then a pointer move at every animation frame), first with the default motion frames (the CPU renderer "
+              "draws a fixed sample of 250k cells while the camera moves, then the full frame), then on the same page "
+              "with every frame in full (`?motion_points=0`).", "",
               _table(["tool", "dataset", "first frame s", "colored frame s", "gene recolor s", "bytes before first frame",
-                      "lasso ≈ half"], rows), ""]
+                      "lasso ≈ half", "pan frame interval: motion frames / full"], rows), ""]
     tl = [r for r in results["browser"] if "error" not in r and r["tool"].startswith("cellucid") and r["runs"]]
     if tl:
         r = max(tl, key=lambda r: r["n_cells"])
