@@ -687,12 +687,13 @@ export class App {
   }
 
   attachInteraction({ onHover, onClick }) {
+    const requestRender = (motion) => this.requestRender(motion);
     attachPointer({
       canvas: this.dom.canvas,
       overlay: this.dom.overlay,
       camera: this.camera,
       store: this.store,
-      requestRender: (motion) => this.requestRender(motion),
+      requestRender,
       onHover: (xy, e) => {
         const cell = xy ? this.pick(xy[0], xy[1]) : null;
         this.store.set({ hover: cell });
@@ -717,6 +718,6 @@ export class App {
         this.select(cells, "lasso", remove ? "remove" : add ? "add" : "new");
       },
     });
-    attachFlyKeys({ camera: this.camera, store: this.store, requestRender: (motion) => this.requestRender(motion) });
+    attachFlyKeys({ camera: this.camera, store: this.store, requestRender });
   }
 }

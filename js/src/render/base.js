@@ -56,16 +56,17 @@ export class RendererBase {
 
   /**
    * After each drawn frame: count it, and announce how many points it drew as the
-   * performance mark "cellucid:draw" ({detail: {points, renderer}}) — the benchmark and
-   * the tests count frames by it whichever renderer drew them. Only the latest mark is
-   * kept, so a long session does not pile them up.
+   * performance mark "cellucid:draw" ({detail: {points, renderer, sampled}}; `sampled`: a
+   * motion frame drawn from a sample of the cells) — the benchmark and the tests count
+   * frames by it whichever renderer drew them. Only the latest mark is kept, so a long
+   * session does not pile them up.
    */
-  frameDrawn(points) {
+  frameDrawn(points, sampled = false) {
     this.frames++;
     mark("first-draw");
     if (window.performance && performance.mark) {
       performance.clearMarks("cellucid:draw");
-      performance.mark("cellucid:draw", { detail: { points, renderer: this.kind } });
+      performance.mark("cellucid:draw", { detail: { points, renderer: this.kind, sampled } });
     }
     if (this.onFrame) this.onFrame(this.frames);
   }

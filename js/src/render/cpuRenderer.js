@@ -12,20 +12,25 @@
 // the emphasized cells on top, highlighted ones 1.5× larger). Inputs are kept by reference
 // (nothing to upload), so a recolor costs one pass over the cells.
 //
-// While the camera moves (a drag, the wheel, fly keys: requestRender(true)), a frame of more
-// than `motionPoints` cells draws a fixed pseudo-random sample of about that many, in the same
-// order and with the same rules, so panning a million cells keeps up with the pointer (a full
-// frame takes 60–150 ms, a sample of 250k a quarter of that); the full frame follows
-// MOTION_SETTLE_MS after the last motion frame. `?motion_points=N` in the page URL sets the
-// budget, `0` draws every frame in full.
+// While the camera moves (a drag, the wheel, fly keys: requestRender(true)), a dataset of more
+// than 1.5 × `motionPoints` cells whose full frames are slow (> SLOW_FRAME_MS) is drawn from a
+// fixed pseudo-random sample of about `motionPoints` cells, in the same order and with the same
+// rules; emphasized (selected, highlighted) cells are all drawn unless they are many. At 1M
+// cells a full frame takes 60–150 ms and panning gets a frame about twice as often
+// (docs/benchmarks.md). The full frame follows MOTION_SETTLE_MS after the last motion frame.
+// `?motion_points=N` in the page URL sets the sample size (and then samples whatever a full
+// frame costs), `0` draws every frame in full.
 import { RendererBase } from "./base.js";
 import { MISSING, Q, cellHash } from "./geometry.js";
 
-/** Cells drawn per frame while the camera moves (the default budget). */
+/** Cells drawn per frame while the camera moves (the default sample size). */
 export const MOTION_POINTS = 250_000;
+/** With the default sample size, motion frames are sampled only when a full frame took longer. */
+export const SLOW_FRAME_MS = 30;
 /** The full frame comes this long after the last motion frame. */
 export const MOTION_SETTLE_MS = 120;
-const SAMPLE_SEED = 0x2545f491; // unrelated to the 1D jitter's hash (geometry.js)
+// the 1D jitter's hash (geometry.js) with another seed, so the sample does not follow the jitter
+const SAMPLE_SEED = 0x2545f491;
 
 function smoothstep(e0, e1, x) {
   const t = Math.min(1, Math.max(0, (x - e0) / (e1 - e0)));
@@ -120,12 +125,17 @@ function sampledList(sample, list) {
 }
 
 export class CpuRenderer extends RendererBase {
-  /** `motionPoints`: cells per frame while the camera moves (0: all of them). */
-  constructor(canvas, { motionPoints = MOTION_POINTS } = {}) {
+  /**
+   * `motionPoints`: cells per frame while the camera moves (0: all of them); when given, motion
+   * frames are sampled however fast a full frame is (the default samples only slow ones).
+   */
+  constructor(canvas, { motionPoints } = {}) {
     super(canvas, "cpu");
-    this.motionPoints = motionPoints;
+    this.motionPoints = motionPoints ?? MOTION_POINTS;
+    this.motionPointsAsked = motionPoints != null;
+    this.fullFrameMs = 0; // how long the latest full frame took to draw
     this.sample = null;
-    this.settle = null;
+    this.settleTimer = null;
     // Default attributes: with `alpha: false` or `willReadFrequently` the first putImageData
     // measured 60–140 ms in Chromium, against ~5 ms (every pixel is written opaque anyway).
     const ctx = canvas.getContext("2d");
@@ -159,6 +169,7 @@ export class CpuRenderer extends RendererBase {
 
   /** `flags` Uint8Array per cell (1 hidden, 2 selected, 4 highlighted) or null; `emphasis` the cells drawn again on top. */
   setFlags(flags, emphasis) {
+    if (emphasis && this.sample) this.sample.lists.delete(emphasis);
     this.flags = flags;
     this.emphasis = emphasis && emphasis.length ? emphasis : null;
     this.requestRender();
@@ -166,6 +177,7 @@ export class CpuRenderer extends RendererBase {
 
   /** Draw order of pass 1 (Uint32Array of all cells), or null for index order. */
   setOrder(order) {
+    if (order && this.sample) this.sample.lists.delete(order); // (in case it was edited in place)
     this.order = order;
     this.requestRender();
   }
@@ -181,17 +193,19 @@ export class CpuRenderer extends RendererBase {
     return s;
   }
 
-  /** The motion sample for the current cell count, or null when every cell fits the budget. */
-  motionKeep() {
+  /** The sample a motion frame draws now, or null when it should draw every cell. */
+  currentMotionSample() {
     const n = this.n, budget = this.motionPoints;
     if (!(budget > 0) || n <= budget * 1.5) return null; // (a sample of 2/3 or more saves little)
+    if (!this.motionPointsAsked && this.fullFrameMs <= SLOW_FRAME_MS) return null;
     if (!this.sample || this.sample.n !== n || this.sample.budget !== budget) this.sample = motionSample(n, budget);
     return this.sample;
   }
 
   draw({ motion = false } = {}) {
-    clearTimeout(this.settle);
-    this.settle = null;
+    clearTimeout(this.settleTimer);
+    this.settleTimer = null;
+    const t0 = performance.now();
     const W = this.canvas.width, H = this.canvas.height;
     const p = this.params;
     const bg = p.bg.map((v) => Math.round(v * 255));
@@ -207,17 +221,23 @@ export class CpuRenderer extends RendererBase {
     s.pixels.fill((0xff000000 | (bg[2] << 16) | (bg[1] << 8) | bg[0]) >>> 0);
     if (is3d) s.depth.fill(1);
     const pal = drawnPalette(this.rgba, p.opacity, bg);
-    const sample = motion ? this.motionKeep() : null;
+    const sample = motion ? this.currentMotionSample() : null;
     const order = sample ? sampledList(sample, this.order) : this.order;
     this.pass(s, pal, order, order ? order.length : this.n, false, is3d);
     if (this.emphasis) {
-      const emphasis = sample ? sampledList(sample, this.emphasis) : this.emphasis;
+      // a few selected or highlighted cells stay whole (someone panning to find them)
+      const few = this.emphasis.length <= this.motionPoints / 2;
+      const emphasis = sample && !few ? sampledList(sample, this.emphasis) : this.emphasis;
       this.pass(s, pal, emphasis, emphasis.length, true, is3d);
     }
     this.ctx.putImageData(s.image, 0, 0);
-    // a coarse frame is followed by the full one once the camera rests
-    if (sample) this.settle = setTimeout(() => this.requestRender(), MOTION_SETTLE_MS);
-    this.frameDrawn(sample ? sample.count : this.n);
+    if (sample) {
+      // a sampled frame is followed by the full one once the camera rests
+      this.settleTimer = setTimeout(() => this.requestRender(), MOTION_SETTLE_MS);
+    } else {
+      this.fullFrameMs = performance.now() - t0;
+    }
+    this.frameDrawn(sample ? sample.count : this.n, !!sample);
   }
 
   /**
