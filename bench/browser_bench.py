@@ -148,13 +148,12 @@ def cellucid_run(browser, base, n_cells, genes, timeout_ms=180_000, lasso=True) 
 PAN_S = 1.5  # seconds of dragging per pan measurement (bench/report.py describes it as 1.5 s)
 
 
-def _drag_frames(page, seconds: float) -> dict:
-    """Drag the view in a small circle for ``seconds`` and return the frames drawn meanwhile:
-    their median interval (what a user sees while panning) and median point count, from the
-    ``cellucid:draw`` marks. The press is a real mouse press (Playwright); the moves are
-    pointer events sent in the page at every animation frame, as a mouse moved by hand
-    delivers them (each Playwright move would wait for a frame round trip of its own). The
-    view is put back where it was afterwards."""
+def _drag_frames(page, seconds: float) -> list:
+    """Drag the view in a small circle for ``seconds`` and return the frames drawn meanwhile
+    as ``[time ms, points]``, from the ``cellucid:draw`` marks. The press is a real mouse
+    press (Playwright); the moves are pointer events sent in the page at every animation
+    frame, as a mouse moved by hand delivers them (each Playwright move would wait for a
+    frame round trip of its own). The view is put back where it was afterwards."""
     c = page.evaluate("""() => {
       window.__pan = [];
       if (!window.__panObserver) {
@@ -169,11 +168,11 @@ def _drag_frames(page, seconds: float) -> dict:
     page.mouse.move(c["x"], c["y"])
     page.mouse.down()
     try:
-        moves, end = page.evaluate("""([x, y, ms]) => new Promise((done) => {
+        end = page.evaluate("""([x, y, ms]) => new Promise((done) => {
           const canvas = window.cellucid.app.dom.canvas, t0 = performance.now();
           let k = 0;
           const step = () => {
-            if (performance.now() - t0 > ms) return done([k, performance.now()]);
+            if (performance.now() - t0 > ms) return done(performance.now());
             k++;
             const a = k * 0.15;
             canvas.dispatchEvent(new PointerEvent("pointermove", { bubbles: true, pointerId: 1, isPrimary: true,
@@ -186,12 +185,17 @@ def _drag_frames(page, seconds: float) -> dict:
         page.mouse.up()
         page.evaluate("""async () => { const app = window.cellucid.app; app.camera.restore(window.__panCamera);
                          app.requestRender(); await window.cellucid.frame(); }""")
-    frames = [f for f in page.evaluate("window.__pan.slice()") if f[0] <= end]  # not the full frame after it
+    return [f for f in page.evaluate("window.__pan.slice()") if f[0] <= end]  # not the full frame after it
+
+
+def _pan_figures(frames: list) -> dict:
+    """The median interval between ``frames`` (what a user sees while panning) and their
+    median point count."""
     times = [t for t, _ in frames]
     gaps = sorted(b - a for a, b in zip(times, times[1:]))
     if len(gaps) < 2:
-        raise RuntimeError(f"only {len(frames)} frames drawn in {seconds} s of dragging")
-    return {"frame_ms": gaps[len(gaps) // 2], "frames": len(frames), "moves": moves,
+        raise RuntimeError(f"only {len(frames)} frames drawn in {PAN_S} s of dragging")
+    return {"frame_ms": gaps[len(gaps) // 2], "frames": len(frames),
             "points": sorted(p for _, p in frames)[len(frames) // 2]}
 
 
@@ -202,10 +206,10 @@ def _cellucid_pan(page) -> dict:
     renderer's; a WebGL renderer draws every frame in full either way). A short drag before
     them, not counted, takes the first drag's one-time costs."""
     _drag_frames(page, 0.3)
-    coarse = _drag_frames(page, PAN_S)
+    coarse = _pan_figures(_drag_frames(page, PAN_S))
     kept = page.evaluate("(() => { const r = window.cellucid.app.renderer, k = r.motionPoints; r.motionPoints = 0; return k; })()")
     try:
-        full = _drag_frames(page, PAN_S)
+        full = _pan_figures(_drag_frames(page, PAN_S))
     finally:
         page.evaluate(f"window.cellucid.app.renderer.motionPoints = {json.dumps(kept)}")
     return {"pan_frame_ms": coarse["frame_ms"], "pan_points": coarse["points"],
