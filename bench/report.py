@@ -320,9 +320,10 @@ def markdown(results) -> str:
               "after its data arrived and its color button was clicked. Lasso: a rectangle from the canvas' left "
               "edge to the median projected x, pointer-up → selection event. Pan (cellucid): the median interval "
               "between frames while the view is dragged in a small circle for 1.5 s (a real mouse press, "
-              "then a pointer move at every animation frame), first with the default motion frames (the CPU renderer "
-              "draws a fixed sample of 250k cells while the camera moves, then the full frame), then on the same page "
-              "with every frame in full (`?motion_points=0`).", "",
+              "then a pointer move at every animation frame), first with the default motion frames (for more than 375k "
+              "cells whose full frames take over 30 ms, the CPU renderer draws a fixed sample of 250k cells while the "
+              "camera moves, then the full frame), then on the same page from the same view with every frame in full "
+              "(`?motion_points=0`).", "",
               _table(["tool", "dataset", "first frame s", "colored frame s", "gene recolor s", "bytes before first frame",
                       "lasso ≈ half", "pan frame interval: motion frames / full"], rows), ""]
     tl = [r for r in results["browser"] if "error" not in r and r["tool"].startswith("cellucid") and r["runs"]]
