@@ -217,47 +217,58 @@ def _cellucid_pan(page) -> dict:
             "pan_frames": [coarse["frames"], full["frames"]]}
 
 
-def _cellucid_lasso(page, n_cells) -> dict:
-    """Drag a lasso rectangle from the canvas' left edge to the median projected x."""
-    info = page.evaluate(
-        """(n) => {
-          const app = window.cellucid.app, c = app.dom.canvas.getBoundingClientRect();
-          const xs = [];
-          for (let k = 0; k < 4000; k++) {
-            const p = app.project(Math.floor((k + 0.5) * n / 4000));
-            if (p) xs.push(p.x);
-          }
-          xs.sort((a, b) => a - b);
-          window.__lasso = {};
-          window.addEventListener("pointerup", () => (window.__lasso.up = performance.now()), { capture: true, once: true });
-          const off = app.on("selection", (sel) => { window.__lasso.done = performance.now(); window.__lasso.count = sel.length; off(); });
-          window.cellucid.setTool("lasso");
-          // Only the press must land on the canvas (it captures the pointer); the corners
-          // may lie under overlays. Press on the left edge at mid height, nudged inward
-          // until the canvas is hit.
-          const x0 = c.left + 2, y0 = c.top + 2, y1 = c.top + c.height - 2, x1 = c.left + xs[xs.length >> 1];
-          const ym = c.top + c.height / 2;
-          let xs0 = null;
-          for (let dx = 2; dx < (x1 - c.left) / 2; dx += 4) {
-            if (document.elementFromPoint(c.left + dx, ym) === app.dom.canvas) { xs0 = c.left + dx; break; }
-          }
-          return { x0, y0, x1, y1, xs0, ym, onCanvas: xs0 !== null, nproj: xs.length };
-        }""",
-        n_cells,
-    )
+LASSO_PLAN = """(n) => {
+  const app = window.cellucid.app, c = app.dom.canvas.getBoundingClientRect();
+  const xs = [];
+  for (let k = 0; k < 4000; k++) {
+    const p = app.project(Math.floor((k + 0.5) * n / 4000));
+    if (p) xs.push(p.x);
+  }
+  xs.sort((a, b) => a - b);
+  window.__lasso = {};
+  window.addEventListener("pointerup", () => (window.__lasso.up = performance.now()), { capture: true, once: true });
+  const off = app.on("selection", (sel) => { window.__lasso.done = performance.now(); window.__lasso.count = sel.length; off(); });
+  window.cellucid.setTool("lasso");
+  // Only the press must land on the canvas (it captures the pointer); the corners
+  // may lie under overlays. Press on the left edge at mid height, nudged inward
+  // until the canvas is hit.
+  const x0 = c.left + 2, y0 = c.top + 2, y1 = c.top + c.height - 2, x1 = c.left + xs[xs.length >> 1];
+  const ym = c.top + c.height / 2;
+  let xs0 = null;
+  for (let dx = 2; dx < (x1 - c.left) / 2; dx += 4) {
+    if (document.elementFromPoint(c.left + dx, ym) === app.dom.canvas) { xs0 = c.left + dx; break; }
+  }
+  return { x0, y0, x1, y1, xs0, ym, onCanvas: xs0 !== null, nproj: xs.length };
+}"""
+
+
+def drag_half_lasso(page, viewer, n_cells, offset=(0.0, 0.0)) -> float:
+    """Drag a lasso rectangle from the canvas' left edge to the median projected x (about
+    half the cells) with ``page``'s mouse. ``viewer`` is the page or frame the viewer runs
+    in, at ``offset`` (its position in ``page``, for an iframe). Returns the wall-clock time
+    just before the release; the viewer's ``window.__lasso`` records release and selection."""
+    info = viewer.evaluate(LASSO_PLAN, n_cells)
     if not info["onCanvas"]:
         raise RuntimeError(f"lasso corners are not on the canvas: {info}")
+    dx, dy = offset
     x0, y0, x1, y1, xs0, ym = (info[k] for k in ("x0", "y0", "x1", "y1", "xs0", "ym"))
     m = page.mouse
-    m.move(xs0, ym)
+    m.move(xs0 + dx, ym + dy)
     m.down()
     path = [(x0, y1), (x1, y1), (x1, y0), (x0, y0), (x0, ym)]
     last = (xs0, ym)
     for p in path:
         for k in range(1, 13):
-            m.move(last[0] + (p[0] - last[0]) * k / 12, last[1] + (p[1] - last[1]) * k / 12)
+            m.move(last[0] + (p[0] - last[0]) * k / 12 + dx, last[1] + (p[1] - last[1]) * k / 12 + dy)
         last = p
+    released = time.time()
     m.up()
+    return released
+
+
+def _cellucid_lasso(page, n_cells) -> dict:
+    """Drag a lasso over about half the cells; pointer-up → the page's selection event."""
+    drag_half_lasso(page, page, n_cells)
     page.wait_for_function("window.__lasso && window.__lasso.done !== undefined", polling=20)
     r = page.evaluate("window.__lasso")
     return {"lasso_s": (r["done"] - r["up"]) / 1e3, "lasso_count": r["count"], "lasso_fraction": r["count"] / n_cells}

@@ -335,6 +335,24 @@ def markdown(results) -> str:
               f"colored frame {(run['colored_frame_s'] or 0) * 1e3:,.0f}):", "",
               _table(["request", "start", "end", "bytes"],
                      [(f"`{n}`", f"{a:,}", f"{b:,}", f"{t:,}") for n, a, b, t in run.get("timeline_ms", [])]), ""]
+    if results.get("notebook"):
+        rows = []
+        for r in results["notebook"]:
+            if "error" in r:
+                rows.append((r["tool"], r["dataset"], f"**failed:** {r['error'][:160]}", "", ""))
+                continue
+            s = r["summary"]
+            rows.append((r["tool"], r["dataset"], _s(s["run_cell_to_first_frame_s"]), _ms(s["lasso_to_python_s"]),
+                         f"{s['lasso_count']:,.0f} ({s['lasso_fraction']:.0%})"))
+        L += ["## In a notebook (JupyterLab in headless Chromium)", "",
+              "The notebook reads the .h5ad into memory (`anndata.read_h5ad`) and runs "
+              "`viewer = cellucid.show_anndata(adata)` with a Python `viewer.on_selection` callback. Run cell → first "
+              "frame: from the cell's first line (`time.time()` in the kernel) to the viewer's first drawn frame "
+              "(its `cellucid:first-draw` mark, as wall-clock time). Lasso → Python: the same half-the-cells lasso as "
+              "in the browser table, drawn with the mouse in the widget's iframe, from just before the release to the "
+              "callback's `time.time()` in the kernel; median of the lassos (the selection is cleared in between).", "",
+              _table(["tool", "dataset", "run cell → first frame s", "lasso → Python callback ms", "cells selected"], rows),
+              ""]
     if results["gene_index"]:
         rows = []
         for g in results["gene_index"]:

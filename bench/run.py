@@ -4,7 +4,8 @@
 
 Generates the datasets (deterministic demo, cached in bench/data/), installs the peers
 into venvs under bench/.cache/ when missing, measures every tool on every dataset
-(servers over HTTP, viewers in headless Chromium, the gene index directly), then writes
+(servers over HTTP, viewers in headless Chromium, the widget in a real JupyterLab, the gene
+index directly), then writes
 bench/results/latest.json, docs/benchmarks.md and the scaling plot. See bench/README.md.
 """
 
@@ -26,6 +27,7 @@ sys.path.insert(0, str(HERE))
 import browser_bench  # noqa: E402
 import datasets  # noqa: E402
 import http_bench  # noqa: E402
+import notebook_bench  # noqa: E402
 import peers  # noqa: E402
 import report  # noqa: E402
 import tools  # noqa: E402
@@ -119,8 +121,8 @@ def main(argv=None) -> int:
     ap.add_argument("--tools", nargs="+", default=list(TOOLS), choices=list(TOOLS))
     ap.add_argument("--repeats", type=int, default=3, help="server starts / page loads per measurement")
     ap.add_argument("--warm-genes", type=int, default=20, help="random genes for warm p50/p95")
-    ap.add_argument("--parts", nargs="+", default=["http", "browser", "gene-index"],
-                    choices=["http", "browser", "gene-index"], help="which measurements to run")
+    ap.add_argument("--parts", nargs="+", default=["http", "browser", "notebook", "gene-index"],
+                    choices=["http", "browser", "notebook", "gene-index"], help="which measurements to run")
     ap.add_argument("--no-browser", action="store_true", help="skip the Chromium measurements")
     ap.add_argument("--browser-genes", type=int, default=2, help="gene recolors per page load")
     ap.add_argument("--zarr-max-cells", type=int, default=100_000,
@@ -140,7 +142,7 @@ def main(argv=None) -> int:
     started = time.time()
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "command": " ".join(sys.argv),
                "machine": machine(), "settings": vars(args) | {"out": str(args.out)},
-               "datasets": {}, "http": [], "browser": [], "gene_index": [], "errors": []}
+               "datasets": {}, "http": [], "browser": [], "notebook": [], "gene_index": [], "errors": []}
     old = json.loads(args.out.read_text()) if args.merge and args.out.exists() else None
 
     log("== peers")
@@ -211,6 +213,17 @@ def main(argv=None) -> int:
                                               "error": traceback.format_exc()[-1500:]})
                 save(results, args.out)
 
+        if not args.no_browser and "notebook" in args.parts and ds.n_genes == args.genes and "cellucid" in args.tools:
+            row = {"tool": "cellucid (in-memory AnnData, JupyterLab)", "dataset": ds.name, "n_cells": ds.n_cells,
+                   "n_genes": ds.n_genes}
+            try:
+                results["notebook"].append({**row, **notebook_bench.measure(ds, args.repeats, log)})
+            except Exception as exc:
+                log(f"    notebook: FAILED {type(exc).__name__}: {exc}")
+                results["notebook"].append({**row, "error": f"{type(exc).__name__}: {exc}"})
+                results["errors"].append({"where": f"notebook {ds.name}", "error": traceback.format_exc()[-1500:]})
+            save(results, args.out)
+
         report.write(results)  # a readable report even if a later dataset fails
         if "gene-index" not in args.parts:
             continue
@@ -231,7 +244,7 @@ def main(argv=None) -> int:
 
     if old:
         # Keep every old figure this run did not measure again (same kind, tool, dataset).
-        for k in ("http", "browser", "gene_index"):
+        for k in ("http", "browser", "notebook", "gene_index"):
             new = {(r.get("tool"), r.get("dataset")) for r in results[k]}
             results[k] = [r for r in old.get(k, []) if (r.get("tool"), r.get("dataset")) not in new] + results[k]
         results["datasets"] = {**old.get("datasets", {}), **results["datasets"]}
