@@ -12,7 +12,12 @@ PEERS = {
     # name: (venv folder, pip requirement, console script)
     "cellxgene": ("venv-cellxgene", "cellxgene==1.3.0", "cellxgene"),
     "cellucid095": ("venv-cellucid095", "cellucid==0.9.5", "cellucid"),
+    # the notebook peer: its venv's python runs as a Jupyter kernel (notebook_bench.py)
+    "jscatter": ("venv-jscatter", "jupyter-scatter==1.0.1", "python"),
 }
+# Peers whose venv also sees this environment's packages: a kernel needs ipykernel, and the
+# notebook reads the data with the same anndata as cellucid's.
+SYSTEM_SITE = {"jscatter"}
 
 
 def executable(peer: str) -> Path:
@@ -41,13 +46,14 @@ def ensure(peer: str, log=print) -> tuple[bool, str]:
     silently.
     """
     exe = executable(peer)
-    if exe.exists():
+    if exe.exists() and version(peer):
         return True, f"{peer} {version(peer)} (cached venv)"
     venv, req, _ = PEERS[peer]
     path = CACHE / venv
     log(f"  installing {req} into {path} (takes a few minutes)...")
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, capture_output=True, timeout=300)
+        flags = ["--system-site-packages"] if peer in SYSTEM_SITE else []
+        subprocess.run([sys.executable, "-m", "venv", *flags, str(path)], check=True, capture_output=True, timeout=300)
         r = subprocess.run([str(path / "bin" / "pip"), "install", "-q", req], capture_output=True, text=True, timeout=1800)
     except (OSError, subprocess.SubprocessError) as exc:
         return False, f"{peer}: install failed: {exc}"

@@ -342,17 +342,22 @@ def markdown(results) -> str:
                 rows.append((r["tool"], r["dataset"], f"**failed:** {r['error'][:160]}", "", ""))
                 continue
             s = r["summary"]
-            rows.append((r["tool"], r["dataset"], _s(s["run_cell_to_first_frame_s"]), _ms(s["lasso_to_python_s"]),
-                         f"{s['lasso_count']:,.0f} ({s['lasso_fraction']:.0%})"))
+            rows.append((r["tool"], r["dataset"], _s(s["run_cell_to_first_frame_s"]),
+                         _ms(s["lasso_to_python_s"]), f"{s['lasso_count']:,.0f} ({s['lasso_fraction']:.0%})"))
         L += ["## In a notebook (JupyterLab in headless Chromium)", "",
-              "The notebook reads the .h5ad into memory (`anndata.read_h5ad`) and runs "
-              "`viewer = cellucid.show_anndata(adata)` with a Python `viewer.on_selection` callback. Run cell → first "
-              "frame: from the cell's first line (`time.time()` in the kernel) to the viewer's first drawn frame "
-              "(its `cellucid:first-draw` mark, as wall-clock time). Lasso → Python: the same half-the-cells lasso as "
-              "in the browser table, drawn with the mouse in the widget's iframe, from just before the release to the "
-              "callback's `time.time()` in the kernel; median of the lassos (the selection is cleared in between).", "",
-              _table(["tool", "dataset", "run cell → first frame s", "lasso → Python callback ms", "cells selected"], rows),
-              ""]
+              "Each notebook reads the .h5ad into memory (`anndata.read_h5ad`); cellucid runs "
+              "`viewer = cellucid.show_anndata(adata)` with a `viewer.on_selection` callback, jupyter-scatter "
+              "`jscatter.Scatter(data=df, x, y, color_by='cell_type')` on `X_umap` with an observer on its widget's "
+              "`selection` (its own venv's kernel). Run cell → first frame: from the cell's first line "
+              "(`time.time()` in the kernel) to the first frame with all points, found as in the browser table (the "
+              "animation frame after the first draw of ≥ ¼ of the cells, in whichever frame of the page draws them), "
+              "as wall-clock time. Lasso → Python: a "
+              "rectangle over about half the cells dragged with the mouse, from just before the release to the "
+              "callback's `time.time()` in the kernel; median of the lassos (cellucid's selection is cleared between "
+              "lassos, jupyter-scatter's alternates between the left and right half: an unchanged selection syncs "
+              "nothing).", "",
+              _table(["tool", "dataset", "run cell → first frame s", "lasso → Python callback ms",
+                      "cells selected"], rows), ""]
     if results["gene_index"]:
         rows = []
         for g in results["gene_index"]:

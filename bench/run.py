@@ -124,6 +124,8 @@ def main(argv=None) -> int:
     ap.add_argument("--parts", nargs="+", default=["http", "browser", "notebook", "gene-index"],
                     choices=["http", "browser", "notebook", "gene-index"], help="which measurements to run")
     ap.add_argument("--no-browser", action="store_true", help="skip the Chromium measurements")
+    ap.add_argument("--notebook-tools", nargs="+", default=["cellucid", "jscatter"], choices=["cellucid", "jscatter"],
+                    help="widgets measured in JupyterLab (the notebook part)")
     ap.add_argument("--browser-genes", type=int, default=2, help="gene recolors per page load")
     ap.add_argument("--zarr-max-cells", type=int, default=100_000,
                     help="write a .zarr copy only up to this many cells (anndata loads it all to write it)")
@@ -147,8 +149,8 @@ def main(argv=None) -> int:
 
     log("== peers")
     peer_status = {}
-    for name in ("cellxgene", "cellucid095"):
-        if name not in args.tools:
+    for name in ("cellxgene", "cellucid095", "jscatter"):
+        if name not in args.tools + (args.notebook_tools if "notebook" in args.parts else []):
             continue
         ok, msg = peers.ensure(name, log)
         peer_status[name] = {"ok": ok, "message": msg, "version": peers.version(name) if ok else None}
@@ -213,15 +215,18 @@ def main(argv=None) -> int:
                                               "error": traceback.format_exc()[-1500:]})
                 save(results, args.out)
 
-        if not args.no_browser and "notebook" in args.parts and ds.n_genes == args.genes and "cellucid" in args.tools:
-            row = {"tool": "cellucid (in-memory AnnData, JupyterLab)", "dataset": ds.name, "n_cells": ds.n_cells,
-                   "n_genes": ds.n_genes}
+        for key in args.notebook_tools if not args.no_browser and "notebook" in args.parts and ds.n_genes == args.genes else []:
+            if key in peer_status and not peer_status[key]["ok"]:
+                results["notebook"].append({"tool": key, "dataset": ds.name, "error": "not installed"})
+                continue
+            tool = notebook_bench.CELLUCID if key == "cellucid" else notebook_bench.jscatter_tool(str(peers.executable(key)))
+            row = {"tool": tool.label, "dataset": ds.name, "n_cells": ds.n_cells, "n_genes": ds.n_genes}
             try:
-                results["notebook"].append({**row, **notebook_bench.measure(ds, args.repeats, log)})
+                results["notebook"].append({**row, **notebook_bench.measure(tool, ds, args.repeats, log)})
             except Exception as exc:
-                log(f"    notebook: FAILED {type(exc).__name__}: {exc}")
+                log(f"    notebook {tool.label}: FAILED {type(exc).__name__}: {exc}")
                 results["notebook"].append({**row, "error": f"{type(exc).__name__}: {exc}"})
-                results["errors"].append({"where": f"notebook {ds.name}", "error": traceback.format_exc()[-1500:]})
+                results["errors"].append({"where": f"notebook {tool.label} {ds.name}", "error": traceback.format_exc()[-1500:]})
             save(results, args.out)
 
         report.write(results)  # a readable report even if a later dataset fails
