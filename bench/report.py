@@ -244,6 +244,17 @@ def findings(results) -> list[str]:
         out.append(f"In the browser at {n}: first frame {bc['first_frame_s']:.2f} s (cellxgene {bx['first_frame_s']:.2f} s), "
                    f"{_mb(bc['bytes_before_first_frame'])} before it (cellxgene {_mb(bx['bytes_before_first_frame'])}); "
                    f"gene recolor {_s(bc.get('gene_recolor_s'))} s (cellxgene {_s(bx.get('gene_recolor_s'))} s).")
+    if bc.get("pan_frame_ms"):
+        out.append(f"Panning {n} on the CPU renderer: a frame every {bc['pan_frame_ms']:.0f} ms with motion frames, "
+                   f"{bc['pan_full_frame_ms']:.0f} ms with every frame in full.")
+    if results.get("notebook"):
+        nc, nj = get("notebook", "cellucid (in-memory AnnData, JupyterLab)"), get("notebook", "jupyter-scatter (JupyterLab)")
+        if nc.get("run_cell_to_first_frame_s"):
+            peer = lambda k, f: f" (jupyter-scatter {f(nj[k])})" if nj.get(k) else ""  # noqa: E731
+            out.append(f"In a JupyterLab notebook at {n}: run cell → first frame {nc['run_cell_to_first_frame_s']:.2f} s"
+                       + peer("run_cell_to_first_frame_s", lambda v: f"{v:.2f} s")
+                       + f"; a lasso of half the cells reaches the Python callback in {_ms(nc['lasso_to_python_s'])} ms"
+                       + peer("lasso_to_python_s", lambda v: f"{_ms(v)} ms") + ".")
     return out
 
 
