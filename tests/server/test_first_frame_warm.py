@@ -115,6 +115,7 @@ def test_the_first_frame_is_encoded_before_anyone_asks(h5ad_file):
         assert (codes.gzipped is not None) == codes.compressible
     finally:
         state.close()
+        source.close()  # not left to the garbage collector: a later test checks the file is closed
 
 
 def _warm_keys(state):
@@ -189,7 +190,8 @@ def test_the_warm_up_caches_nothing_read_after_the_files_changed(h5ad_file):
     from cellucid.server.warm import warm_first_frame
     from cellucid.server.watch import DataChanged
 
-    app = make_app(open_source(h5ad_file), ServerSettings())
+    source = open_source(h5ad_file)
+    app = make_app(source, ServerSettings())
     state = app.cellucid_state
     try:
         state._warming.result(timeout=30)  # the start-up warm-up is over
@@ -207,6 +209,7 @@ def test_the_warm_up_caches_nothing_read_after_the_files_changed(h5ad_file):
         assert len(state.responses) == 0 and len(state.fields) == 0
     finally:
         state.close()
+        source.close()
 
 
 def test_first_frame_keys_follow_the_viewer_s_choice():
