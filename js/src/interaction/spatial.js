@@ -35,9 +35,12 @@ export class ScreenIndex {
       xy[2 * i] = sx;
       xy[2 * i + 1] = sy;
       depth[i] = sz;
-      if (sx < 0 || sy < 0 || sx >= w || sy >= h || sz < -1 || sz > 1) continue;
+      // the grid cell of the position as stored (float32): a lasso edge exactly through a
+      // point must find it in the cell its stored position says
+      const fx = xy[2 * i], fy = xy[2 * i + 1];
+      if (fx < 0 || fy < 0 || fx >= w || fy >= h || sz < -1 || sz > 1) continue;
       onScreen[i] = 1;
-      const c = Math.floor(sy / CELL) * gw + Math.floor(sx / CELL);
+      const c = Math.floor(fy / CELL) * gw + Math.floor(fx / CELL);
       cellOf[i] = c;
       counts[c + 1]++;
     }
@@ -81,38 +84,89 @@ export class ScreenIndex {
     return best;
   }
 
-  /** All visible on-screen cells inside polygon `poly` ([[x,y],...], CSS px). Uint32Array. */
+  /**
+   * All visible on-screen cells inside polygon `poly` ([[x,y],...], CSS px), ascending, as a
+   * Uint32Array. Only the points in grid cells the outline passes through are tested one by
+   * one (even-odd rule); a grid cell the outline misses is wholly inside or outside, which its
+   * center tells — a lasso over half of a million cells then tests a few percent of them.
+   */
   inPolygon(poly) {
     if (!this.items || poly.length < 3) return new Uint32Array(0);
     const { gw, gh, start, items, xy } = this;
+    const m = poly.length;
+    const px = new Float64Array(m), py = new Float64Array(m);
     let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-    const px = new Float64Array(poly.length), py = new Float64Array(poly.length);
     poly.forEach(([a, b], k) => {
       px[k] = a;
       py[k] = b;
       minX = Math.min(minX, a); maxX = Math.max(maxX, a);
       minY = Math.min(minY, b); maxY = Math.max(maxY, b);
     });
-    const out = [];
+    const inside = (x, y) => {
+      let odd = false;
+      for (let a = 0, b = m - 1; a < m; b = a++) {
+        if (py[a] > y !== py[b] > y && x < ((px[b] - px[a]) * (y - py[a])) / (py[b] - py[a]) + px[a]) odd = !odd;
+      }
+      return odd;
+    };
+    const outline = outlineCells(px, py, gw, gh);
+    const n = xy.length >> 1;
+    const chosen = new Uint8Array(n);
+    let count = 0;
     const c0 = Math.max(0, Math.floor(minX / CELL)), c1 = Math.min(gw - 1, Math.floor(maxX / CELL));
     const r0 = Math.max(0, Math.floor(minY / CELL)), r1 = Math.min(gh - 1, Math.floor(maxY / CELL));
-    const m = poly.length;
     for (let r = r0; r <= r1; r++) {
       for (let c = c0; c <= c1; c++) {
         const cell = r * gw + c;
-        for (let k = start[cell]; k < start[cell + 1]; k++) {
+        const k0 = start[cell], k1 = start[cell + 1];
+        if (k0 === k1) continue;
+        if (!outline[cell]) {
+          if (!inside((c + 0.5) * CELL, (r + 0.5) * CELL)) continue;
+          for (let k = k0; k < k1; k++) chosen[items[k]] = 1;
+          count += k1 - k0;
+          continue;
+        }
+        for (let k = k0; k < k1; k++) {
           const i = items[k];
           const x = xy[2 * i], y = xy[2 * i + 1];
-          if (x < minX || x > maxX || y < minY || y > maxY) continue;
-          // even-odd ray casting
-          let inside = false;
-          for (let a = 0, b = m - 1; a < m; b = a++) {
-            if (py[a] > y !== py[b] > y && x < ((px[b] - px[a]) * (y - py[a])) / (py[b] - py[a]) + px[a]) inside = !inside;
-          }
-          if (inside) out.push(i);
+          if (x < minX || x > maxX || y < minY || y > maxY || !inside(x, y)) continue;
+          chosen[i] = 1;
+          count++;
         }
       }
     }
-    return Uint32Array.from(out).sort();
+    // collected in index order: ascending without a sort
+    const out = new Uint32Array(count);
+    for (let i = 0, j = 0; j < count; i++) if (chosen[i]) out[j++] = i;
+    return out;
   }
+}
+
+/**
+ * The grid cells (gw × gh, CELL px each) that the closed outline (px, py) touches: those whose
+ * closed square a segment meets (the segment's bounding box, less the squares wholly on one side
+ * of its line). A cell not marked lies wholly inside or wholly outside the outline.
+ */
+function outlineCells(px, py, gw, gh) {
+  const marked = new Uint8Array(gw * gh);
+  const m = px.length;
+  for (let a = 0, b = m - 1; a < m; b = a++) {
+    const x0 = px[b], y0 = py[b], x1 = px[a], y1 = py[a];
+    const ca = Math.max(0, Math.floor(Math.min(x0, x1) / CELL) - 1), cb = Math.min(gw - 1, Math.floor(Math.max(x0, x1) / CELL) + 1);
+    const ra = Math.max(0, Math.floor(Math.min(y0, y1) / CELL) - 1), rb = Math.min(gh - 1, Math.floor(Math.max(y0, y1) / CELL) + 1);
+    const dx = x1 - x0, dy = y1 - y0;
+    // a square whose four corners lie strictly on one side of the segment's line is missed
+    const side = (x, y) => dx * (y - y0) - dy * (x - x0);
+    const slack = 1e-9 * (Math.abs(dx) + Math.abs(dy) + 1) * CELL;
+    for (let r = ra; r <= rb; r++) {
+      for (let c = ca; c <= cb; c++) {
+        const X0 = c * CELL, X1 = X0 + CELL, Y0 = r * CELL, Y1 = Y0 + CELL;
+        if (X1 < Math.min(x0, x1) - 1e-9 || X0 > Math.max(x0, x1) + 1e-9 || Y1 < Math.min(y0, y1) - 1e-9 || Y0 > Math.max(y0, y1) + 1e-9) continue;
+        const s1 = side(X0, Y0), s2 = side(X1, Y0), s3 = side(X0, Y1), s4 = side(X1, Y1);
+        if ((s1 > slack && s2 > slack && s3 > slack && s4 > slack) || (s1 < -slack && s2 < -slack && s3 < -slack && s4 < -slack)) continue;
+        marked[r * gw + c] = 1;
+      }
+    }
+  }
+  return marked;
 }
