@@ -91,9 +91,14 @@ def _median(xs):
     return statistics.median(xs) if xs else None
 
 
+def init_script(n_cells: int) -> str:
+    """INIT_JS for a dataset of ``n_cells``: a frame counts once it draws ≥ ¼ of them."""
+    return INIT_JS % max(1, n_cells // 4)
+
+
 def _page(browser, url, n_cells, timeout_ms):
     ctx = browser.new_context(viewport=VIEWPORT)
-    ctx.add_init_script(INIT_JS % max(1, n_cells // 4))
+    ctx.add_init_script(init_script(n_cells))
     page = ctx.new_page()
     page.set_default_timeout(timeout_ms)
     page.goto(url, wait_until="commit")

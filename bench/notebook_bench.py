@@ -34,7 +34,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "jupyter"))
 
-from browser_bench import INIT_JS, drag_half_lasso  # noqa: E402
+from browser_bench import drag_half_lasso, init_script  # noqa: E402
 
 DUMP = "json.dump({'t_cell': t_cell, 'events': events}, open('events.json', 'w'))"
 
@@ -146,7 +146,7 @@ def measure(tool: NotebookTool, ds, lassos: int = 3, log=print) -> dict:
     out: dict = {}
     with JupyterServer(root, env=env) as server, chromium() as new_page:
         page = new_page()
-        page.context.add_init_script(INIT_JS % max(1, ds.n_cells // 4))
+        page.context.add_init_script(init_script(ds.n_cells))
         open_notebook(page, server, "bench.ipynb")
         run_cell(page, 0)
         server.wait_kernels_idle(timeout=900)  # reading the file into memory

@@ -54,20 +54,25 @@ def warm_first_frame(state) -> None:
             name = want["field"]
             field = state.fields.get(name)
             if field is None:
-                state.watch.check()
-                field = state.source.obs_field(name)
-                state.watch.check()
+                field = _checked(state, lambda: state.source.obs_field(name))
                 state.remember_field(name, field)
             _keep(state, data.obs_meta_key(name), data.obs_meta_response(field))
             _keep(state, data.obs_key(name), data.obs_response(name, field))
         if want["embedding"]:
             key, dim = want["embedding"]
-            state.watch.check()
-            response = data.embedding_response(state.source, key, dim, "u16")
-            state.watch.check()
+            response = _checked(state, lambda: data.embedding_response(state.source, key, dim, "u16"))
             _keep(state, data.embedding_key(key, dim, "u16"), response)
     except Exception:  # noqa: BLE001 — the request for it reports the problem
         pass
+
+
+def _checked(state, read):
+    """``read()`` between two checks of the data files, as ``ServerState.run`` does for the
+    routes: a read from a file that changed meanwhile raises instead of being kept."""
+    state.watch.check()
+    result = read()
+    state.watch.check()
+    return result
 
 
 def _keep(state, cache_key, response) -> None:
