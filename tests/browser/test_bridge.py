@@ -155,6 +155,8 @@ def test_host_commands_visibility_view_and_highlights(host):
     page.evaluate("window.send('embedding', {key: 'X_tsne'})")  # 2D only: falls back to 2D
     page.wait_for_function("window.msgs.some((m) => m.type === 'state' && m.payload.embedding === 'X_tsne')")
     assert frame.evaluate("window.cellucid.state().dimension") == 2
+    # the new embedding's view is set once its coordinates arrive (the reset below returns to it)
+    frame.wait_for_function("window.cellucid.state().camera.dim === 2")
     page.evaluate("window.send('highlight', {cells: new Uint32Array([7]), color: '#ff0000'})")
     frame.wait_for_function("window.cellucid.state().highlight_groups.length === 1")
     page.evaluate("window.send('clear_highlights', {})")
