@@ -8,6 +8,7 @@ foreground variant used by the CLI: it waits for Ctrl+C / SIGTERM and stops clea
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import errno
 import logging
 import signal
@@ -19,6 +20,7 @@ import tornado.httpserver
 import tornado.netutil
 
 from cellucid.data.base import DataSource, InputError
+from cellucid.server import inprocess
 from cellucid.server.app import make_app
 from cellucid.server.limits import RequestLimits
 from cellucid.server.settings import ServerSettings, is_loopback, is_wildcard
@@ -124,6 +126,16 @@ class ServerRunner:
             self._started = True
         log.info("serving on %s", self.base_url)
         return self
+
+    def answer(self, target: str, headers: dict[str, str] | None = None) -> "concurrent.futures.Future":
+        """Answer ``GET target`` (``/path?query``) on the server's own event loop, without a
+        socket (:mod:`cellucid.server.inprocess`): the notebook widget's comm transport.
+        Returns a ``concurrent.futures.Future`` of an :class:`~cellucid.server.inprocess.Answer`."""
+        if not self.running or self._loop is None:
+            raise RuntimeError("this server is not running")
+        host = f"{_url_host(self.host)}:{self.port}"
+        coro = inprocess.answer(self._app, target, headers=headers, host=host, token=self.token)
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     def stop(self) -> None:
         """Stop serving, free the port and close the data source. Idempotent."""

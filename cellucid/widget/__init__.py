@@ -14,21 +14,23 @@ from typing import Any
 from cellucid.widget._lifetime import stop_all
 from cellucid.widget._session import SessionError
 from cellucid.widget.proxy import set_proxy
-from cellucid.widget.viewer import Viewer
+from cellucid.widget.viewer import Viewer, check_transport
 
 __all__ = ["show_anndata", "show", "set_proxy", "Viewer", "stop_all", "SessionError"]
 
 
 def _start_viewer(data: Any, *, height: int, color_by, embedding, dimension, display: bool,
-                  proxy, server_options: dict) -> Viewer:
+                  proxy, transport: str, server_options: dict) -> Viewer:
     from cellucid.anndata_server import AnnDataServer
+
+    check_transport(transport)  # before a server starts
 
     server_options.setdefault("open_browser", False)
     server = AnnDataServer(data, **server_options)
     server.start_background()
     try:
         viewer = Viewer(server, data, height=height, color_by=color_by, embedding=embedding,
-                        dimension=dimension, proxy=proxy)
+                        dimension=dimension, proxy=proxy, transport=transport)
     except BaseException:
         server.stop()
         raise
@@ -51,13 +53,16 @@ def _auto_display(viewer: Viewer) -> None:
 
 def show_anndata(data: Any, gene_id_column: str | None = None, height: int = 600, color_by: str | None = None,
                  embedding: str | None = None, dimension: int | None = None, *, display: bool = True,
-                 proxy: bool | str | None = None, **server_options: Any) -> Viewer:
+                 proxy: bool | str | None = None, transport: str = "auto", **server_options: Any) -> Viewer:
     """Show ``data`` (an ``AnnData``, or a path to ``.h5ad`` / ``.zarr``) in the notebook.
 
     Starts a background server (on a thread, so it serves while cells run), displays the
     viewer in the cell output and returns a :class:`Viewer`. ``color_by``, ``embedding``
     (an obsm key) and ``dimension`` (1/2/3) set the initial view; ``height`` is in pixels.
-    ``proxy`` overrides :func:`set_proxy` for this viewer. Other keyword arguments go to
+    ``proxy`` overrides :func:`set_proxy` for this viewer. ``transport``: ``"auto"`` (the
+    server's port when the browser reaches it, else the notebook's own connection — for
+    VS Code remote, Colab, gateways), ``"http"`` or ``"comm"``; ``viewer.transport`` says
+    which one is in use. Other keyword arguments go to
     :class:`cellucid.anndata_server.AnnDataServer` (``port``, ``host``, ``backed``,
     ``latent_key``, ``expression``, ``obs_keys``, ``dataset_name``, ...).
     ``display=False`` returns the viewer without displaying it (display it with ``viewer``).
@@ -65,12 +70,12 @@ def show_anndata(data: Any, gene_id_column: str | None = None, height: int = 600
     if gene_id_column is not None:
         server_options["gene_id_column"] = gene_id_column
     return _start_viewer(data, height=height, color_by=color_by, embedding=embedding, dimension=dimension,
-                         display=display, proxy=proxy, server_options=server_options)
+                         display=display, proxy=proxy, transport=transport, server_options=server_options)
 
 
 def show(export_dir: Any, height: int = 600, color_by: str | None = None, embedding: str | None = None,
          dimension: int | None = None, *, display: bool = True, proxy: bool | str | None = None,
-         **server_options: Any) -> Viewer:
+         transport: str = "auto", **server_options: Any) -> Viewer:
     """Like :func:`show_anndata` for an export folder written by ``cellucid.prepare()``."""
     return _start_viewer(export_dir, height=height, color_by=color_by, embedding=embedding, dimension=dimension,
-                         display=display, proxy=proxy, server_options=server_options)
+                         display=display, proxy=proxy, transport=transport, server_options=server_options)

@@ -29,7 +29,8 @@ export default { render({ el }) {
 
 
 class CellucidWidget(anywidget.AnyWidget):
-    """An iframe onto a cellucid server, bridged to Python.
+    """The cellucid viewer, bridged to Python: an iframe onto its server, or (comm transport)
+    the viewer written into the output with its data sent over this widget's comm.
 
     Python → viewer: ``highlight`` (+ ``highlight_color``), ``color_by``, ``embedding``,
     ``dimension`` and the one-off commands of :meth:`send_command`.
@@ -46,6 +47,11 @@ class CellucidWidget(anywidget.AnyWidget):
     proxy_url = t.Unicode("").tag(sync=True)  # "" direct | "auto" | "<base>proxy/<port>/"
     token = t.Unicode("").tag(sync=True)
     height = t.Int(600).tag(sync=True)
+    # how the viewer reaches its data: "auto" (HTTP when the browser reaches the server,
+    # else the comm), "http" or "comm"; the JS reports the path it took in transport_in_use
+    # ("http", "proxy" or "comm"; "" until an output has rendered)
+    transport = t.Enum(["auto", "http", "comm"], default_value="auto").tag(sync=True)
+    transport_in_use = t.Unicode("").tag(sync=True)
 
     # viewer → Python
     selection = t.Any(np.zeros(0, dtype="<u4")).tag(sync=True, **INDICES_SERIALIZERS)

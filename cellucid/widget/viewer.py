@@ -30,7 +30,19 @@ from cellucid.widget._codec import as_indices
 from cellucid.widget._obs import is_anndata, read_obs
 from cellucid.widget import _session
 from cellucid.widget._widget import CellucidWidget
+from cellucid.widget.comm_transport import CommTransport
 from cellucid.widget.proxy import iframe_target
+
+TRANSPORTS = ("auto", "http", "comm")
+
+
+def check_transport(transport: str) -> str:
+    """``transport`` when it is one of :data:`TRANSPORTS`, else a clear ``ValueError``."""
+    if transport not in TRANSPORTS:
+        raise ValueError(f"transport must be one of {', '.join(map(repr, TRANSPORTS))}, got {transport!r}: "
+                         "'auto' uses HTTP when the browser reaches the server and the notebook's "
+                         "connection otherwise")
+    return transport
 
 _EVENTS = ("selection", "hover", "click", "ready")
 _HEX = "0123456789abcdefABCDEF"
@@ -70,7 +82,8 @@ class Viewer:
     """
 
     def __init__(self, server: Any, data: Any = None, *, height: int = 600, color_by: str | None = None,
-                 embedding: str | None = None, dimension: int | None = None, proxy: bool | str | None = None):
+                 embedding: str | None = None, dimension: int | None = None, proxy: bool | str | None = None,
+                 transport: str = "auto"):
         self._server = server
         self._data = data
         self._obs_cache = None
@@ -92,7 +105,11 @@ class Viewer:
             color_by=color_by,
             embedding=embedding,
             dimension=dimension,
+            transport=check_transport(transport),
         )
+        answer = getattr(getattr(server, "runner", server), "answer", None)
+        if answer is not None:
+            CommTransport(self.widget, answer)
         # The widget lives in ipywidgets' registry; it must not keep this viewer alive,
         # or re-running a cell would never free the old server. So: weak references only.
         ref = weakref.ref(self)
@@ -151,6 +168,20 @@ class Viewer:
     def url(self) -> str:
         """The server's direct URL (open it in a browser tab for a full-page viewer)."""
         return self.widget.server_url
+
+    @property
+    def transport(self) -> str:
+        """How the viewer gets its data: ``"http"`` (the server's port), ``"proxy"``
+        (through jupyter-server-proxy) or ``"comm"`` (the widget's own connection).
+
+        The path the displayed viewer took, once it has rendered; before that, the path
+        it will try first."""
+        used = self.widget.transport_in_use
+        if used:
+            return used
+        if self.widget.transport == "comm":
+            return "comm"
+        return "proxy" if self.widget.proxy_url else "http"
 
     @property
     def server(self) -> Any:

@@ -9,12 +9,13 @@ import { prepareGL } from "./render/renderer.js";
 import { firstLoadRenderer } from "./render/choose.js";
 import { expectedCanvasSize } from "./ui/layout.js";
 import { mark } from "./perf.js";
+import { httpFetch } from "./data/transport.js";
 
 (() => {
   if (!window.fetch || window.__cellucidBoot) return;
   const responses = new Map();
   const send = (u) => {
-    const p = fetch(u);
+    const p = httpFetch(u);
     p.catch(() => {}); // the viewer reports failures when it uses the response
     responses.set(u.href, p);
     return p;

@@ -17,6 +17,7 @@ import { bridgeParams, startBridge } from "./bridge/bridge.js";
 import { readFragment, syncFragment, restoreFragmentCamera } from "./ui/fragment.js";
 import { initialChoices } from "./data/startup.js";
 import { mark } from "./perf.js";
+import { pageSearch } from "./page.js";
 import { learnRendererForNextLoad } from "./render/choose.js";
 import { mountAccessibility } from "./ui/a11y.js";
 
@@ -48,7 +49,7 @@ async function main() {
   if (bridge && dom.root.clientWidth < NARROW_EMBED_PX) dom.sidebar.classList.add("collapsed");
   watchSize(app, dom);
   try {
-    await app.start({ ...initialChoices(), theme: new URLSearchParams(window.location.search).get("theme") || (prefersDark ? "dark" : "light") });
+    await app.start({ ...initialChoices(), theme: new URLSearchParams(pageSearch()).get("theme") || (prefersDark ? "dark" : "light") });
   } catch (e) {
     app.fail(e, "could not load the dataset");
     return;

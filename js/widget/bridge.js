@@ -10,7 +10,9 @@ export function createBridge({ iframe, targetOrigin, token, onMessage }) {
 
   function listener(event) {
     if (event.source !== iframe.contentWindow) return;
-    if (event.origin !== targetOrigin) return;
+    // "*": the page written into the output (comm transport) when this page's own origin is
+    // opaque (a sandboxed output frame); the window and the token still have to match
+    if (targetOrigin !== "*" && event.origin !== targetOrigin) return;
     const data = event.data;
     if (!data || data.channel !== CHANNEL || data.token !== token || typeof data.type !== "string") return;
     if (data.type === "ready") {
@@ -30,6 +32,8 @@ export function createBridge({ iframe, targetOrigin, token, onMessage }) {
   }
 
   return {
+    /** Send at once, ready or not (the comm transport's answers: the viewer waits for them). */
+    post,
     /** Send now if the viewer is ready, else once it is (in order). */
     send(type, payload = {}, transfer = []) {
       if (ready) post(type, payload, transfer);

@@ -1,11 +1,18 @@
-// The cellucid anywidget front end: an iframe onto the cellucid server, with the model's
-// traitlets relayed to and from the viewer's postMessage bridge.
+// The cellucid anywidget front end: the viewer in an iframe — onto the cellucid server when
+// the browser reaches it, else written into the output with its data carried over the
+// widget's comm (relay.js, inline.js) — with the model's traitlets relayed to and from the
+// viewer's postMessage bridge.
 import { createBridge } from "./bridge.js";
 import { bufferToUint32, fromUint32, toUint32 } from "./codec.js";
-import { unreachableHtml } from "./message.js";
+import { commFailedHtml, unreachableHtml } from "./message.js";
+import { inlinePage, PAGE_BASE } from "./inline.js";
+import { createRelay } from "./relay.js";
 import { probeHealth } from "./probe.js";
 import { iframeSrc, viewerBaseUrl } from "./url.js";
 import { rendererHint } from "../src/render/probe.js";
+
+/** How long "auto" waits for the server's health before taking the comm (ms). */
+const AUTO_PROBE_MS = 1500;
 
 function render({ model, el }) {
   const token = model.get("token");
@@ -15,7 +22,6 @@ function render({ model, el }) {
     serverPort: model.get("server_port"),
     proxyUrl: model.get("proxy_url"),
   });
-  const targetOrigin = base.origin;
 
   el.classList.add("cellucid-widget");
   const box = document.createElement("div");
@@ -48,12 +54,18 @@ function render({ model, el }) {
     model.save_changes();
   };
 
-  const bridge = createBridge({
-    iframe,
-    targetOrigin,
-    token,
-    onMessage(type, payload) {
+  let bridge = null; // created once the transport is chosen
+  const early = []; // Python → viewer messages from before that
+  const toViewer = (...msg) => (bridge ? bridge.send(...msg) : early.push(msg));
+  const useBridge = (b) => {
+    bridge = b;
+    while (early.length) bridge.send(...early.shift());
+  };
+  function onMessage(type, payload) {
       switch (type) {
+        case "http_request":
+          if (relay) forwardRequest(payload);
+          break;
         case "ready": {
           const info = {
             n_cells: payload.n_cells,
@@ -119,8 +131,34 @@ function render({ model, el }) {
         default:
           break;
       }
-    },
-  });
+  }
+
+  // A request of the viewer page, carried over the comm; the answer goes back in parts.
+  function forwardRequest({ id, url, headers }) {
+    if (typeof id !== "string" || typeof url !== "string") return;
+    relay.request(url, headers, {
+      head: (h) => bridge.post("http_head", { id, status: h.status, headers: h.headers }),
+      chunk: (bytes) => bridge.post("http_chunk", { id, bytes }, [bytes]),
+      end: () => bridge.post("http_end", { id }),
+      error: (message) => bridge.post("http_error", { id, message }),
+    });
+  }
+
+  const setTransport = (kind) => {
+    if (model.get("transport_in_use") === kind) return;
+    model.set("transport_in_use", kind);
+    model.save_changes();
+  };
+  // a line under the viewer: which way the data go, or the kernel's trouble
+  const note = document.createElement("div");
+  note.className = "cellucid-transport-note";
+  note.setAttribute("role", "status");
+  note.style.cssText = "font:12px/1.4 sans-serif;color:#666;padding:2px 4px;display:none";
+  el.appendChild(note);
+  function showNote(text) {
+    note.textContent = text || "";
+    note.style.display = text ? "block" : "none";
+  }
 
   function toUint32Cells(cells) {
     if (cells instanceof Uint32Array) return cells;
@@ -130,8 +168,8 @@ function render({ model, el }) {
 
   function sendHighlight() {
     const cells = toUint32(model.get("highlight"));
-    if (cells.length === 0) bridge.send("clear_highlights", {});
-    else bridge.send("highlight", { cells, color: model.get("highlight_color") }, [cells.buffer]);
+    if (cells.length === 0) toViewer("clear_highlights", {});
+    else toViewer("highlight", { cells, color: model.get("highlight_color") }, [cells.buffer]);
   }
 
   function pushInitialState(info) {
@@ -150,7 +188,7 @@ function render({ model, el }) {
     const v = model.get(k);
     if (v == null) return;
     pending.set(k, { value: v, until: Date.now() + 10000 });
-    bridge.send(type, { [key]: v });
+    toViewer(type, { [key]: v });
   };
 
   // Python → viewer
@@ -181,36 +219,75 @@ function render({ model, el }) {
       payload.cells = bufferToUint32(buffers && buffers[0]);
       transfer.push(payload.cells.buffer);
     }
-    bridge.send(content.cmd, payload, transfer);
+    toViewer(content.cmd, payload, transfer);
   };
   model.on("msg:custom", onCustom);
 
-  // A reload inside the iframe means a fresh viewer: wait for its "ready" again.
-  iframe.addEventListener("load", () => bridge.reset());
-
-  // Probe first, so an unreachable server gives a message instead of a blank box.
+  // Which way the data travel: over HTTP (direct or through jupyter-server-proxy) when the
+  // browser reaches the server, else through the widget's own comm (relay.js). "auto" asks the
+  // server's health with a short timeout first; "comm" never touches the port.
   let disposed = false;
+  let relay = null;
   setStatus("loading");
   // Meanwhile: which point renderer fits this machine (render/probe.js), asked here because
   // the notebook page keeps its origin (and its memory of the answer) while every viewer
   // server has a port of its own.
   const renderer = rendererHint();
-  Promise.all([probeHealth(base, { token }), renderer]).then(([res, kind]) => {
-    if (disposed) return;
-    if (res.ok) {
-      iframe.src = iframeSrc(base, token, window.location.origin, kind);
-    } else {
+  const requested = model.get("transport") || "auto";
+
+  function startHttp(kind) {
+    useBridge(createBridge({ iframe, targetOrigin: base.origin, token, onMessage }));
+    // A reload inside the iframe means a fresh viewer: wait for its "ready" again.
+    iframe.addEventListener("load", () => bridge.reset());
+    setTransport(proxied ? "proxy" : "http");
+    iframe.src = iframeSrc(base, token, window.location.origin, kind);
+  }
+
+  async function startComm(kind, reason) {
+    const origin = window.origin && window.origin !== "null" ? window.origin : "*";
+    useBridge(createBridge({ iframe, targetOrigin: origin, token, onMessage }));
+    relay = createRelay(model, { onStatus: showNote });
+    setTransport("comm");
+    if (reason) showNote(reason);
+    try {
+      const files = await Promise.all(["/", "/assets/app.js", "/assets/app.css"].map((u) => relay.fetchWhole(u)));
+      const bad = files.find((f) => f.status !== 200);
+      if (bad) throw new Error(`the kernel answered ${bad.status}: ${new TextDecoder().decode(bad.bytes).slice(0, 300)}`);
+      const [html, js, css] = files.map((f) => new TextDecoder().decode(f.bytes));
+      if (disposed) return;
+      const search = new URL(iframeSrc(new URL(PAGE_BASE), token, origin, kind)).search;
+      iframe.srcdoc = inlinePage({ html, js, css }, { search });
+    } catch (e) {
+      if (disposed) return;
       iframe.remove();
-      box.innerHTML = unreachableHtml({ url: res.url, reason: res.reason, proxied, status: res.status });
-      setStatus(`error: cannot reach ${res.url} (${res.reason})`);
+      box.innerHTML = commFailedHtml(String((e && e.message) || e));
+      setStatus(`error: the viewer could not load through the notebook connection (${(e && e.message) || e})`);
     }
+  }
+
+  function showUnreachable(res) {
+    iframe.remove();
+    box.innerHTML = unreachableHtml({ url: res.url, reason: res.reason, proxied, status: res.status });
+    setStatus(`error: cannot reach ${res.url} (${res.reason})`);
+  }
+
+  const probe = requested === "comm" ? Promise.resolve(null) : probeHealth(base, { token, timeoutMs: requested === "auto" ? AUTO_PROBE_MS : 8000 });
+  Promise.all([probe, renderer]).then(([res, kind]) => {
+    if (disposed) return;
+    if (requested === "comm") startComm(kind, null);
+    else if (res.ok) startHttp(kind);
+    else if (requested === "auto") {
+      startComm(kind, `cellucid: this browser cannot reach the data server (${res.reason}); ` +
+        "the viewer gets its data through the notebook's own connection instead.");
+    } else showUnreachable(res);
   });
 
   return () => {
     disposed = true;
     for (const off of offs) off();
     model.off("msg:custom", onCustom);
-    bridge.dispose();
+    if (bridge) bridge.dispose();
+    if (relay) relay.dispose();
     iframe.src = "about:blank";
     box.remove();
   };

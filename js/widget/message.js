@@ -33,3 +33,12 @@ export function unreachableHtml({ url, reason, proxied, status }) {
     `border-radius:4px;background:#fff5f5;color:#611;font:14px/1.5 sans-serif">` +
     lines.map((l) => `<p style="margin:.3em 0">${l}</p>`).join("") + `</div>`;
 }
+
+export function commFailedHtml(reason) {
+  return `<div class="cellucid-widget-error" role="alert" style="padding:1em;border:1px solid #c33;` +
+    `border-radius:4px;background:#fff5f5;color:#611;font:14px/1.5 sans-serif">` +
+    `<p style="margin:.3em 0"><b>cellucid: the viewer could not load through the notebook's connection.</b></p>` +
+    `<p style="margin:.3em 0">${esc(reason)}</p>` +
+    `<p style="margin:.3em 0">Check that the kernel is running and run the cell again. The kernel and the ` +
+    `notebook page must have the same cellucid version (restart the kernel after an upgrade).</p></div>`;
+}

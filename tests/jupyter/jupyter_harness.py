@@ -192,7 +192,9 @@ def viewer_frame(page, timeout: float = 150):
         if page.locator(".cellucid-widget-error").count():
             break
         for fr in page.frames:
-            if "embed=1" in fr.url:
+            # over HTTP the iframe's address has ?embed=1; over the comm the page is written
+            # into the output (about:srcdoc)
+            if "embed=1" in fr.url or fr.url == "about:srcdoc":
                 # Lab/Notebook 7 skip rendering of off-screen cells (content-visibility): an
                 # iframe scrolled away never draws its first frame. Bring it into view.
                 page.locator("iframe[title='cellucid viewer']").first.scroll_into_view_if_needed()

@@ -1,7 +1,9 @@
 // postMessage bridge to a host page (the Jupyter widget), exactly as in docs/http-api.md.
 // Active only with ?embed=1&token=..&parent_origin=..; every incoming message must come from
-// parent_origin and carry the token; every outgoing message goes only to parent_origin.
+// the parent window at parent_origin and carry the token; every outgoing message goes only
+// to parent_origin.
 import { addGroup } from "../ui/selection.js";
+import { pageSearch } from "../page.js";
 import { restoreSession, sessionObject } from "../ui/session.js";
 
 const HOVER_MS = 50; // ≤ 20 hover messages per second
@@ -27,7 +29,7 @@ function sessionTransfer(o) {
 }
 
 /** Read the bridge parameters from the page URL; null when not embedded. */
-export function bridgeParams(search = window.location.search) {
+export function bridgeParams(search = pageSearch()) {
   const q = new URLSearchParams(search);
   if (q.get("embed") !== "1") return null;
   const token = q.get("token");
@@ -142,7 +144,10 @@ export function startBridge(app, { token, parentOrigin }) {
 
   window.addEventListener("message", (event) => {
     const d = event.data;
-    if (event.origin !== parentOrigin || !d || d.channel !== "cellucid" || d.token !== token) return;
+    // parent_origin "*": the widget's own page has an opaque origin (a sandboxed output
+    // frame); the token and the sending window still have to match
+    if (event.source !== window.parent || (parentOrigin !== "*" && event.origin !== parentOrigin)) return;
+    if (!d || d.channel !== "cellucid" || d.token !== token) return;
     const fn = handlers[d.type];
     if (!fn) return;
     try {

@@ -1,7 +1,9 @@
-// The only module that talks HTTP. Every URL is relative to document.baseURI so the viewer
-// works at "/" and under a proxy prefix such as "/proxy/8765/" (see docs/http-api.md).
+// The only module that asks the data server for anything. Every URL is relative to
+// document.baseURI so the viewer works at "/" and under a proxy prefix such as "/proxy/8765/"
+// (see docs/http-api.md); transport.js sends it over HTTP or through the notebook widget.
 
 import { decodeSparseGene, sparseGeneBytes } from "./geneCodec.js";
+import { httpFetch } from "./transport.js";
 
 const DTYPES = {
   float32: Float32Array,
@@ -52,7 +54,7 @@ async function request(u) {
       return early;
     }
   }
-  return fetch(u);
+  return httpFetch(u);
 }
 
 /**
@@ -159,7 +161,7 @@ export const api = {
    * decodes it to dense values. Progress is exact: the headers announce the decoded body size.
    */
   async gene(name, nCells, onProgress) {
-    const res = await check(await fetch(url("_cellucid/api/gene", { name, encoding: "sparse" })));
+    const res = await check(await httpFetch(url("_cellucid/api/gene", { name, encoding: "sparse" })));
     const h = res.headers;
     let values;
     if (h.get("X-Cellucid-Encoding") === "sparse") {

@@ -1,14 +1,15 @@
 // What the viewer shows first. Shared by the inline boot script (boot.js), which requests
 // these data before the viewer's code has loaded, and by App.start, which uses them.
 import { readFragment } from "../ui/fragment.js";
+import { pageSearch } from "../page.js";
 
 /**
  * The view asked for by the page URL: the fragment (the view as last shown) wins over the
  * query parameters. {embedding, dimension, colorBy} (missing ones undefined).
  */
-export function initialChoices(loc = window.location) {
-  const q = new URLSearchParams(loc.search);
-  const frag = readFragment(loc.hash);
+export function initialChoices(search = pageSearch(), hash = window.location.hash) {
+  const q = new URLSearchParams(search);
+  const frag = readFragment(hash);
   return {
     embedding: frag.embedding || q.get("embedding") || undefined,
     dimension: frag.dimension || q.get("dimension") || undefined,

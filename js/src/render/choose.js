@@ -13,6 +13,7 @@
 // notebook widget passes the notebook page's answer this way: every viewer server is a new
 // origin with an empty memory).
 import { Renderer } from "./renderer.js";
+import { pageSearch } from "../page.js";
 import { CpuRenderer } from "./cpuRenderer.js";
 import { askedRenderer, probeRenderer, remember, rememberedRenderer, webglIsSoftware } from "./probe.js";
 
@@ -46,7 +47,7 @@ export function decideRenderer() {
  * `?motion_points=N` in the page URL: how many cells the CPU renderer draws per frame while
  * the camera moves (0: all; cpuRenderer.js). Undefined when absent or not a count.
  */
-export function askedMotionPoints(search = window.location.search) {
+export function askedMotionPoints(search = pageSearch()) {
   const v = new URLSearchParams(search).get("motion_points");
   const n = v == null || v.trim() === "" ? NaN : Number(v);
   return Number.isInteger(n) && n >= 0 ? n : undefined;

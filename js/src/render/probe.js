@@ -7,6 +7,8 @@
 // (localStorage, per origin) starts empty in every notebook, while the notebook page keeps
 // its origin.
 
+import { pageSearch } from "../page.js";
+
 const SOFTWARE_GL = /swiftshader|llvmpipe|softpipe|lavapipe|software|basic render driver/i;
 const MEMO = "cellucid:renderer";
 
@@ -29,8 +31,8 @@ export function kindForRendererName(name) {
 }
 
 /** The renderer the page URL asks for ("webgl" / "cpu"), or null. */
-export function askedRenderer(loc = window.location) {
-  const asked = new URLSearchParams(loc.search).get("renderer");
+export function askedRenderer(search = pageSearch()) {
+  const asked = new URLSearchParams(search).get("renderer");
   return asked === "webgl" || asked === "cpu" ? asked : null;
 }
 

@@ -44,7 +44,12 @@ export function syncFragment(app) {
   const write = () => {
     timer = null;
     const f = fragmentFor(app);
-    if (f !== window.location.hash) history.replaceState(history.state, "", f);
+    if (f === window.location.hash) return;
+    try {
+      history.replaceState(history.state, "", f);
+    } catch (_) {
+      /* a page without an address of its own (the widget's comm transport): no fragment */
+    }
   };
   const schedule = () => {
     if (!timer) timer = setTimeout(write, DELAY_MS);

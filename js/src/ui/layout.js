@@ -1,5 +1,6 @@
 // The page skeleton: sidebar (controls), stage (canvas, toolbar, legend, status, tooltip).
 import { h } from "./dom.js";
+import { pageSearch } from "../page.js";
 
 export function buildLayout(root) {
   // the boot script's canvas already has a WebGL context and compiled shaders (boot.js)
@@ -40,7 +41,7 @@ export const NARROW_EMBED_PX = 760;
  * the GPU process, which is busy compiling then). A wrong guess only costs that resize.
  */
 export function expectedCanvasSize(win = window) {
-  const embedded = new URLSearchParams(win.location.search).get("embed") === "1";
+  const embedded = new URLSearchParams(pageSearch(win)).get("embed") === "1";
   const folded = embedded && win.innerWidth < NARROW_EMBED_PX;
   const dpr = win.devicePixelRatio || 1;
   const w = win.innerWidth - (folded ? 0 : SIDEBAR_PX);
