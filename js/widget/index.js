@@ -47,7 +47,9 @@ function render({ model, el }) {
   const setFromViewer = (attrs) => {
     fromViewer = true;
     try {
-      model.set(attrs);
+      // one key at a time: anywidget's model API is set(key, value) (marimo's model takes
+      // nothing else; Backbone's set({...}) form silently does nothing there)
+      for (const [k, v] of Object.entries(attrs)) model.set(k, v);
     } finally {
       fromViewer = false;
     }
