@@ -20,6 +20,8 @@ python -m pip install -q --disable-pip-version-check -e ".[test]"
 # Make sure the built viewer is current even when pip skipped the build hook (already installed).
 npm --prefix js ci --no-audit --no-fund --loglevel=error
 npm --prefix js run build --silent
+# The JupyterHub test runs a real hub, whose proxy (configurable-http-proxy) is a Node package.
+npm --prefix tests/hub ci --no-audit --no-fund --loglevel=error
 
 echo "== running the test suite"
 set +e
