@@ -111,8 +111,8 @@ async def answer(app: tornado.web.Application, target: str, *, method: str = "GE
     if body:
         hdrs["Content-Length"] = str(len(body))
     conn = _CollectingConnection()
-    request = httputil.HTTPServerRequest(method=method, uri=clean, version="HTTP/1.1", headers=hdrs,
-                                         body=body, connection=conn)
+    request = httputil.HTTPServerRequest(start_line=httputil.RequestStartLine(method, clean, "HTTP/1.1"),
+                                         headers=hdrs, body=body, connection=conn)
     delegate = app.find_handler(request)
     result = delegate.execute()
     if result is not None:
