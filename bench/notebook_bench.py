@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "jupyt
 
 from browser_bench import drag_half_lasso, init_script  # noqa: E402
 
-DUMP = "json.dump({'t_cell': t_cell, 'events': events}, open('events.json', 'w'))"
+DUMP = "json.dump({'t_cell': t_cell, 'events': events, 't_hl': globals().get('t_hl')}, open('events.json', 'w'))"
 
 
 @dataclass
@@ -50,6 +50,7 @@ class NotebookTool:
     drawn_in: Callable  # (page) -> the Frame the points are drawn in
     lasso: Callable  # (page, k, n_cells) -> wall-clock time just before the release
     lassos_between: Callable  # (page) -> None, run after each lasso has settled
+    after_lassos: Callable | None = None  # (page, run_cell, server, ds) -> dict of more figures
 
 
 def _cellucid_frame(page):
@@ -63,16 +64,52 @@ def _cellucid_lasso(page, _k: int, n_cells: int) -> float:
     return drag_half_lasso(page, _cellucid_frame(page), n_cells, offset=(box["x"], box["y"]))
 
 
-CELLUCID = NotebookTool(
-    label="cellucid (in-memory AnnData, JupyterLab)",
-    cells=("import json, time\nimport anndata, cellucid\nadata = anndata.read_h5ad({path!r})",
-           "t_cell = time.time()\nviewer = cellucid.show_anndata(adata, height=600, quiet=True)\nevents = []\n"
-           "viewer.on_selection(lambda e: events.append((time.time(), int(len(e['cells'])))))"),
-    kernel_python=None,
-    drawn_in=_cellucid_frame,
-    lasso=_cellucid_lasso,
-    lassos_between=lambda page: _cellucid_frame(page).evaluate("window.cellucid.select([])"),
-)
+def cellucid_tool(transport: str) -> NotebookTool:
+    """cellucid with ``show_anndata(..., transport=transport)`` ("http" or "comm")."""
+    way = {"http": "over HTTP", "comm": "over the comm"}[transport]
+    return NotebookTool(
+        label=f"cellucid {way} (in-memory AnnData, JupyterLab)",
+        cells=("import json, time\nimport numpy as np\nimport anndata, cellucid\nadata = anndata.read_h5ad({path!r})",
+               "t_cell = time.time()\n"
+               f"viewer = cellucid.show_anndata(adata, height=600, quiet=True, transport={transport!r})\nevents = []\n"
+               "viewer.on_selection(lambda e: events.append((time.time(), int(len(e['cells'])))))"),
+        kernel_python=None,
+        drawn_in=_cellucid_frame,
+        lasso=_cellucid_lasso,
+        lassos_between=lambda page: _cellucid_frame(page).evaluate("window.cellucid.select([])"),
+        after_lassos=_cellucid_recolour_and_highlight,
+    )
+
+
+# A cell that highlights every other cell from Python; its time.time() is the start.
+HIGHLIGHT_CELL = "t_hl = time.time()\nviewer.highlight_cells(np.arange(0, adata.n_obs, 2), color='#00ff00')"
+# The first frame drawn with a highlight group of at least `n` cells, as wall-clock ms.
+WATCH_HIGHLIGHT_JS = """(n) => { const app = window.cellucid.app; window.__hl = null;
+  const off = app.on("frame", () => {
+    if (app.store.get().highlightGroups.some((g) => g.cells.length >= n)) {
+      window.__hl = performance.timeOrigin + performance.now(); off(); } }); }"""
+# Colour by one gene; resolves with the ms until the first frame drawn in its colours.
+RECOLOUR_JS = """async (gene) => { const app = window.cellucid.app; const t0 = performance.now();
+  const drawn = new Promise((res) => { const off = app.on("frame", () => {
+    if (app.colorColumn && app.colorColumn.name === gene) { off(); res(); } }); });
+  app.setColorBy(gene, "gene"); await drawn; return performance.now() - t0; }"""
+
+
+def _cellucid_recolour_and_highlight(page, run_cell, server, ds) -> dict:
+    """Gene recolours in the page (genes not shown before), then ``highlight_cells`` of half
+    the cells from Python → the first frame that shows them."""
+    frame = _cellucid_frame(page)
+    genes = [f"GENE{i:04d}" for i in (101, 503, 907)]
+    recolour = [frame.evaluate(RECOLOUR_JS, g) / 1e3 for g in genes]
+    frame.evaluate(WATCH_HIGHLIGHT_JS, ds.n_cells // 2)
+    run_cell(page, 3)
+    frame.wait_for_function("window.__hl !== null", timeout=120_000)
+    drawn_at = frame.evaluate("window.__hl") / 1e3
+    server.wait_kernels_idle()
+    return {"gene_recolour_s": recolour, "highlight_drawn_at": drawn_at}
+
+
+CELLUCID_HTTP, CELLUCID_COMM = cellucid_tool("http"), cellucid_tool("comm")
 
 
 def _jscatter_lasso(page, k: int, _n_cells: int) -> float:
@@ -141,7 +178,8 @@ def measure(tool: NotebookTool, ds, lassos: int = 3, log=print) -> dict:
             "argv": [tool.kernel_python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             "display_name": tool.label, "language": "python"}))
         env["JUPYTER_PATH"] = str(root / "jupyter-path")
-    _write_notebook(root / "bench.ipynb", [tool.cells[0].format(path=str(ds.h5ad)), tool.cells[1], DUMP], kernel)
+    more = [HIGHLIGHT_CELL] if tool.after_lassos else []
+    _write_notebook(root / "bench.ipynb", [tool.cells[0].format(path=str(ds.h5ad)), tool.cells[1], DUMP, *more], kernel)
     settle_s = 1.0 + ds.n_cells / 500_000  # for a selection to reach the kernel before the next lasso
     out: dict = {}
     with JupyterServer(root, env=env) as server, chromium() as new_page:
@@ -160,6 +198,8 @@ def measure(tool: NotebookTool, ds, lassos: int = 3, log=print) -> dict:
             tool.lassos_between(page)
             time.sleep(settle_s / 2)
         server.wait_kernels_idle()
+        if tool.after_lassos:
+            out.update(tool.after_lassos(page, run_cell, server, ds))
         run_cell(page, 2)
         server.wait_kernels_idle()
         deadline = time.monotonic() + 30
@@ -177,4 +217,10 @@ def measure(tool: NotebookTool, ds, lassos: int = 3, log=print) -> dict:
     out["summary"] = {"run_cell_to_first_frame_s": out["run_cell_to_first_frame_s"],
                       "lasso_to_python_s": statistics.median(latencies),
                       "lasso_count": statistics.median(counts), "lasso_fraction": statistics.median(counts) / ds.n_cells}
+    if "gene_recolour_s" in out:
+        out["highlight_half_s"] = out.pop("highlight_drawn_at") - got["t_hl"]
+        out["summary"].update(gene_recolour_s=statistics.median(out["gene_recolour_s"]),
+                              highlight_half_s=out["highlight_half_s"])
+        log(f"    notebook {tool.label}: gene recolour " + ", ".join(f"{t * 1e3:.0f} ms" for t in out["gene_recolour_s"])
+            + f"; highlight_cells of {ds.n_cells // 2:,} cells → drawn {out['highlight_half_s'] * 1e3:.0f} ms")
     return out

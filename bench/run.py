@@ -124,7 +124,8 @@ def main(argv=None) -> int:
     ap.add_argument("--parts", nargs="+", default=["http", "browser", "notebook", "gene-index"],
                     choices=["http", "browser", "notebook", "gene-index"], help="which measurements to run")
     ap.add_argument("--no-browser", action="store_true", help="skip the Chromium measurements")
-    ap.add_argument("--notebook-tools", nargs="+", default=["cellucid", "jscatter"], choices=["cellucid", "jscatter"],
+    ap.add_argument("--notebook-tools", nargs="+", default=["cellucid", "cellucid-comm", "jscatter"],
+                    choices=["cellucid", "cellucid-comm", "jscatter"],
                     help="widgets measured in JupyterLab (the notebook part)")
     ap.add_argument("--browser-genes", type=int, default=2, help="gene recolors per page load")
     ap.add_argument("--zarr-max-cells", type=int, default=100_000,
@@ -219,7 +220,8 @@ def main(argv=None) -> int:
             if key in peer_status and not peer_status[key]["ok"]:
                 results["notebook"].append({"tool": key, "dataset": ds.name, "error": "not installed"})
                 continue
-            tool = notebook_bench.CELLUCID if key == "cellucid" else notebook_bench.jscatter_tool(str(peers.executable(key)))
+            tool = {"cellucid": notebook_bench.CELLUCID_HTTP, "cellucid-comm": notebook_bench.CELLUCID_COMM}.get(key) \
+                or notebook_bench.jscatter_tool(str(peers.executable(key)))
             row = {"tool": tool.label, "dataset": ds.name, "n_cells": ds.n_cells, "n_genes": ds.n_genes}
             try:
                 results["notebook"].append({**row, **notebook_bench.measure(tool, ds, args.repeats, log)})
