@@ -7,6 +7,7 @@ so; nothing hangs)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -61,6 +62,23 @@ def info(page, want: str = "", tries: int = 20) -> dict:
     raise AssertionError(f"INFO never showed {want!r}: {got}")
 
 
+def hover_a_cell(page, frame) -> None:
+    """Move the mouse onto a cell the viewer can pick; its tooltip (fetched from /cells) names it."""
+    cell = frame.evaluate("""() => { const c = document.querySelector('[data-testid="canvas"]').getBoundingClientRect();
+        for (let i = 0; i < 5000; i++) { const p = window.cellucid.project(i);
+          if (p && p.x > c.width * 0.3 && p.x < c.width * 0.7 && window.cellucid.pick(p.x, p.y) === i) return i; }
+        return null; }""")
+    assert cell is not None
+    p = frame.evaluate(f"window.cellucid.project({cell})")
+    canvas = frame.evaluate("""() => { const r = document.querySelector('[data-testid="canvas"]').getBoundingClientRect();
+                                      return {x: r.left, y: r.top}; }""")
+    outer = page.locator("iframe[title='cellucid viewer']").first.bounding_box()
+    page.mouse.move(outer["x"] + canvas["x"] + p["x"], outer["y"] + canvas["y"] + p["y"])
+    tip = frame.locator(".tooltip")
+    tip.wait_for(state="visible", timeout=30_000)
+    assert f"cell_{cell}" in tip.inner_text()
+
+
 def colour_by_gene(frame, gene: str, timeout: float = 60) -> None:
     frame.evaluate(f"() => window.cellucid.setColorBy({gene!r}, 'gene')")
     frame.wait_for_function(f"() => window.cellucid.state().colored_by === {gene!r}", timeout=timeout * 1000)
@@ -95,6 +113,17 @@ def test_forced_comm_survives_small_parts_two_outputs_busy_kernel_reload_and_res
         assert colour_pixels(canvas_rgb(frame), "#1f77b4") > 100
         colour_by_gene(frame, "CD3E")
         assert frame.evaluate("() => window.cellucid.state().colored_by") == "CD3E"
+
+        # gene search, a tooltip (a /cells request), the vector field and figure export
+        frame.fill("[data-testid=gene-search]", "CD3")
+        frame.wait_for_selector("[data-testid=gene-suggestions] li:has-text('CD3E')", timeout=30_000)
+        hover_a_cell(page, frame)
+        frame.evaluate("() => window.cellucid.setVectors(true)")
+        frame.wait_for_function("() => window.cellucid.state().vectors && !window.cellucid.state().vector_problem",
+                                timeout=60_000)
+        frame.evaluate("() => window.cellucid.setVectors(false)")
+        png = base64.b64decode(frame.evaluate("() => window.cellucid.png(1)"))
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
         # the same viewer in a second output: both draw, a selection in the second reaches Python
         run_cell(page, 3)
