@@ -392,11 +392,12 @@ class GeneIndex:
 
 
 def _build_failure(exc: BaseException) -> str:
-    """Why a build failed, in a sentence for the log and /health (never a traceback)."""
+    """Why a build failed, in a sentence for the log and /health (never a traceback, never a
+    local path: /health is readable by anyone who can reach the server)."""
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return f"the disk filled up while building the gene index in {cache_dir()} ({exc.strerror})"
+        return f"the disk filled up while building the gene index ({exc.strerror})"
     if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return (f"the gene index cache {cache_dir()} is not writable ({exc.strerror}); set "
+        return (f"the gene index cache folder is not writable ({exc.strerror}); set "
                 f"{index_cache.ENV_DIR} to a writable folder")
     if isinstance(exc, OSError) and exc.strerror:
         return f"building the gene index failed ({exc.strerror})"

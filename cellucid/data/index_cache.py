@@ -279,7 +279,7 @@ def make_room(key: str, final_bytes: int, peak_bytes: int, max_bytes: str | int 
     reserve = min(RESERVE_MAX, int(RESERVE_SHARE * total))
     if peak_bytes + reserve > free:
         return (f"building the gene index needs {format_size(peak_bytes)} of disk space and "
-                f"{format_size(free)} is free in {directory} (keeping {format_size(reserve)} spare); "
+                f"{format_size(free)} is free on the cache's disk (keeping {format_size(reserve)} spare); "
                 f"free some space or set {ENV_DIR} to a larger disk")
     return None
 
