@@ -14,6 +14,13 @@ if [ ! -x /usr/bin/chromium ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# The packaging test brings up loopback in a private network namespace with `ip`.
+if ! command -v ip >/dev/null 2>&1 && [ ! -x /usr/sbin/ip ]; then
+  echo "== installing Debian's iproute2"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+fi
+
 echo "== installing cellucid with its test extras (this also builds the viewer from js/)"
 python -m pip install -q --disable-pip-version-check -e ".[test]"
 
