@@ -28,6 +28,9 @@ python -m pip install -q --disable-pip-version-check -e ".[test]"
 npm --prefix js ci --no-audit --no-fund --loglevel=error
 npm --prefix js run build --silent
 
+echo "== ruff (lint rules in pyproject.toml)"
+python -m ruff check .
+
 echo "== running the test suite"
 set +e
 python -m pytest -q -p no:cacheprovider "$@"

@@ -111,6 +111,10 @@ def test_the_wheel_installs_and_serves_in_a_fresh_venv_without_node_or_network(t
     size = wheel.stat().st_size
     print(f"wheel: {wheel.name}, {size / 1024:.0f} KiB")
     assert size < 5 * 1024 * 1024  # the viewer bundle, not node_modules or data
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"cellucid/py.typed", "cellucid/static/viewer/index.html", "cellucid/static/widget/widget.js"} <= names
 
     wheelhouse = tmp_path / "wheelhouse"
     pins = _dependency_pins(wheel)

@@ -8,7 +8,6 @@ import os
 import shutil
 import warnings
 
-import numpy as np
 import pytest
 
 from netprobe import request

@@ -4,10 +4,6 @@ limits (413/414 as JSON), wrong methods (405), and no user file paths in any ans
 from __future__ import annotations
 
 import json
-import re
-import socket
-import threading
-from pathlib import Path
 
 import pytest
 
