@@ -7,7 +7,8 @@ import time
 
 import click
 
-from cellucid.data import index_cache
+# The data layer (numpy) is imported inside the commands: `cellucid --help` lists this group
+# and must stay as fast as it was.
 
 
 def _when(seconds: float) -> str:
@@ -22,6 +23,8 @@ def cache_group():
 @cache_group.command("list")
 def list_command():
     """List cached gene indexes: data file, size, last used (least recently used first)."""
+    from cellucid.data import index_cache
+
     directory = index_cache.cache_dir()
     entries = index_cache.list_entries(directory)
     try:
@@ -45,6 +48,8 @@ def clear_command(path, older_than):
     """Remove cached gene indexes: all of them, those not used for --older-than AGE, or
     (with PATH) those built from that data file. Your data files are never touched; a
     server that needs an index again rebuilds it."""
+    from cellucid.data import index_cache
+
     age = None
     if older_than is not None:
         try:

@@ -36,13 +36,13 @@ class LazyGroup(click.Group):
 
     def format_epilog(self, ctx, formatter):
         # Where the cache lives, so a user with a disk quota can find it (`cellucid cache list`).
-        from cellucid.data.index_cache import ENV_DIR, ENV_MAX, cache_dir
+        from cellucid._paths import ENV_CACHE_DIR, ENV_CACHE_MAX, gene_index_dir  # stdlib only: --help stays fast
 
         super().format_epilog(ctx, formatter)
         formatter.write_paragraph()
         formatter.write_text(  # \b: click keeps these lines as written (a path must not wrap)
-            f"\b\nGene-index cache: {cache_dir()}\n"
-            f"  move it with {ENV_DIR}; cap it with {ENV_MAX} or `serve --cache-max`\n"
+            f"\b\nGene-index cache: {gene_index_dir()}\n"
+            f"  move it with {ENV_CACHE_DIR}; cap it with {ENV_CACHE_MAX} or `serve --cache-max`\n"
             "  (default: the smaller of 10 GB and half the free disk space);\n"
             "  see `cellucid cache list` and `cellucid cache clear`.")
 

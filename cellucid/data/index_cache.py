@@ -35,11 +35,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cellucid._paths import ENV_CACHE_DIR, ENV_CACHE_MAX, gene_index_dir
+
 MAGIC = b"CLDGIDX1"
 FORMAT_VERSION = 1
 INDEX_SUFFIX = ".cgidx"
-ENV_DIR = "CELLUCID_CACHE_DIR"
-ENV_MAX = "CELLUCID_CACHE_MAX"
+ENV_DIR = ENV_CACHE_DIR
+ENV_MAX = ENV_CACHE_MAX
 #: Default cap: at most this much …
 DEFAULT_MAX_BYTES = 10 * 1024**3
 #: … and at most this share of (free space + the cache's current size).
@@ -64,20 +66,11 @@ __all__ = [
 ]
 
 
-def cache_root() -> Path:
-    """cellucid's cache folder: ``$CELLUCID_CACHE_DIR``, else ``$XDG_CACHE_HOME/cellucid``,
-    else ``~/.cache/cellucid``."""
-    root = os.environ.get(ENV_DIR)
-    if not root:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        root = os.path.join(xdg, "cellucid") if xdg else os.path.join(Path.home(), ".cache", "cellucid")
-    return Path(root)
-
-
 def cache_dir() -> Path:
-    """Directory holding the gene indexes: the ``gene-index`` subfolder of :func:`cache_root`
+    """Directory holding the gene indexes: the ``gene-index`` subfolder of
+    ``$CELLUCID_CACHE_DIR``, else ``$XDG_CACHE_HOME/cellucid``, else ``~/.cache/cellucid``
     (created on demand by a build)."""
-    return cache_root() / "gene-index"
+    return gene_index_dir()
 
 
 def file_cache_key(path: str | os.PathLike, dataset_id: str = "", matrix: str = "X") -> str:

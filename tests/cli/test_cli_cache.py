@@ -75,3 +75,13 @@ def test_serve_with_a_cache_cap_too_small_scans_and_says_so_once(make_adata, wri
     rc, _out, err = server.interrupt()
     assert rc == 0 and err.count("cache cap is 1.0 KB") == 1
     assert not (tmp_path / "cache" / "gene-index").exists() or os.listdir(tmp_path / "cache" / "gene-index") == []
+
+
+def test_help_still_imports_no_data_layer():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom cellucid.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m in ('numpy', 'cellucid.data')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    assert "Gene-index cache:" in out and out.strip().splitlines()[-1] == "[]"
