@@ -25,7 +25,8 @@ MAX_URL_BYTES = 16 * 1024
 #: Largest request head (request line + headers) answered; larger ones get ``431``.
 MAX_HEADER_BYTES = 64 * 1024
 #: Tornado's ``max_header_size``: how much of a head is read at all (beyond: connection dropped).
-HEAD_READ_LIMIT = 1024 * 1024
+#: Kept small: it is also the most memory one connection can make the server hold for a head.
+HEAD_READ_LIMIT = 256 * 1024
 
 
 def _refusal(start_line: httputil.RequestStartLine, headers: httputil.HTTPHeaders) -> tuple[int, str, str] | None:
