@@ -15,7 +15,6 @@ and every timed load is a new browser context (no cache, no storage) on a freshl
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import time
 

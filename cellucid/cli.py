@@ -13,6 +13,7 @@ from cellucid._version import __version__
 # `cellucid --help` and `cellucid serve` stay fast and work even if one is missing.
 LAZY_COMMANDS = {
     "prepare": ("cellucid.export.cli:prepare_command", "Write an export folder that serves fastest."),
+    "cache": ("cellucid.cache_cli:cache_group", "See or empty the gene-index cache."),
 }
 
 
@@ -32,6 +33,18 @@ class LazyGroup(click.Group):
             return getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
             return _unavailable(name, summary, exc)
+
+    def format_epilog(self, ctx, formatter):
+        # Where the cache lives, so a user with a disk quota can find it (`cellucid cache list`).
+        from cellucid._paths import ENV_CACHE_DIR, ENV_CACHE_MAX, gene_index_dir  # stdlib only: --help stays fast
+
+        super().format_epilog(ctx, formatter)
+        formatter.write_paragraph()
+        formatter.write_text(  # \b: click keeps these lines as written (a path must not wrap)
+            f"\b\nGene-index cache: {gene_index_dir()}\n"
+            f"  move it with {ENV_CACHE_DIR}; cap it with {ENV_CACHE_MAX} or `serve --cache-max`\n"
+            "  (default: the smaller of 10 GB and half the free disk space);\n"
+            "  see `cellucid cache list` and `cellucid cache clear`.")
 
 
 def _unavailable(name: str, summary: str, exc: Exception) -> click.Command:
@@ -89,10 +102,13 @@ def _expression(ctx, param, value):
 @click.option("--dataset-name", metavar="NAME", help="Name shown in the viewer.")
 @click.option("--demo", "demo_cells", type=click.IntRange(1), metavar="N",
               help="Serve the built-in demo dataset with N cells (no PATH also means the demo).")
+@click.option("--cache-max", metavar="SIZE",
+              help="Cap on the gene-index cache, e.g. 5G (default: $CELLUCID_CACHE_MAX, else the "
+                   "smaller of 10G and half the free disk space); 0 never builds an index.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
 def serve_command(path, port, host, no_browser, no_backed, latent_key, gene_id_column, expression,
-                  obs_keys, allowed_hosts, dataset_name, demo_cells, quiet, verbose):
+                  obs_keys, allowed_hosts, dataset_name, demo_cells, cache_max, quiet, verbose):
     """Serve PATH (.h5ad file, .zarr directory or export folder) and open the viewer.
 
     Without PATH, a built-in demo dataset is served.
@@ -103,6 +119,8 @@ def serve_command(path, port, host, no_browser, no_backed, latent_key, gene_id_c
     if path is not None and demo_cells is not None:
         raise click.UsageError("give either PATH or --demo N, not both")
     extra = {"demo_cells": demo_cells} if demo_cells is not None else {}
+    if cache_max is not None:
+        extra["cache_max"] = cache_max
     try:
         server = AnnDataServer(
             path, port=port, host=host, open_browser=not no_browser, backed=not no_backed,

@@ -14,6 +14,13 @@ if [ ! -x /usr/bin/chromium ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# The packaging test brings up loopback in a private network namespace with `ip`.
+if ! command -v ip >/dev/null 2>&1 && [ ! -x /usr/sbin/ip ]; then
+  echo "== installing Debian's iproute2"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+fi
+
 echo "== installing cellucid with its test extras (this also builds the viewer from js/)"
 python -m pip install -q --disable-pip-version-check -e ".[test]"
 
@@ -22,6 +29,9 @@ npm --prefix js ci --no-audit --no-fund --loglevel=error
 npm --prefix js run build --silent
 # The JupyterHub test runs a real hub, whose proxy (configurable-http-proxy) is a Node package.
 npm --prefix tests/hub ci --no-audit --no-fund --loglevel=error
+
+echo "== ruff (lint rules in pyproject.toml)"
+python -m ruff check .
 
 echo "== running the test suite"
 set +e

@@ -74,6 +74,14 @@ def _split_options(options: dict[str, Any]) -> tuple[SourceOptions, int | None]:
     opts = SourceOptions(**{k: v for k, v in options.items() if v is not None or k == "obs_keys"})
     if opts.obs_keys is not None and isinstance(opts.obs_keys, str):
         opts.obs_keys = [opts.obs_keys]
+    if opts.cache_max is not None:
+        from cellucid.data.index_cache import parse_size
+
+        try:
+            parse_size(opts.cache_max)
+        except ValueError as exc:
+            raise InputError(f"cache_max: {exc}", hint="for example cache_max='5G' or cache_max=0 "
+                             "(no gene index; genes are read by scanning)") from None
     return opts, demo_cells
 
 

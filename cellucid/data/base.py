@@ -153,6 +153,8 @@ class SourceOptions:
     ``expression`` is ``"X"``, ``"raw"`` or ``"layer:NAME"``. ``obs_keys`` restricts and
     orders the obs fields shown. ``gene_id_column`` names a var column searchable as an
     alternative gene id. ``latent_key`` names the obsm latent space (default ``X_pca``).
+    ``cache_max`` caps the gene-index cache on disk (bytes or ``"10G"``; default
+    ``$CELLUCID_CACHE_MAX``, see :func:`cellucid.data.index_cache.cache_limit`).
     """
 
     backed: bool = True
@@ -161,6 +163,7 @@ class SourceOptions:
     expression: str = "X"
     obs_keys: Sequence[str] | None = None
     dataset_name: str | None = None
+    cache_max: str | int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -267,6 +270,11 @@ class DataSource(abc.ABC):
 
     def gene_index_progress(self) -> float | None:
         """Fraction (0..1) of a background gene index built, or ``None`` when none is used."""
+        return None
+
+    def gene_index_note(self) -> str | None:
+        """Why genes are read by scanning instead of from a gene index (it would not fit in
+        the cache or on the disk, its build failed, another process builds it), or ``None``."""
         return None
 
     def close(self) -> None:

@@ -221,7 +221,8 @@ class StoreSource(AnnDataLikeSource):
         reader = self._reader
         try:
             index = index_for_reader(reader, self._backend.label, self.dataset_id(), self._expression,
-                                     progress=False, min_nnz=GENE_INDEX_MIN_NNZ)
+                                     progress=False, min_nnz=GENE_INDEX_MIN_NNZ,
+                                     cache_max=self._options.cache_max)
         except OSError:  # no usable cache dir: keep scanning, still correct
             return
         if index is not None:
@@ -231,6 +232,10 @@ class StoreSource(AnnDataLikeSource):
         """Fraction (0..1) of the gene index built, or ``None`` when none is used."""
         index = getattr(self._reader, "index", None)
         return None if index is None else (1.0 if index.ready else index.progress)
+
+    def gene_index_note(self) -> str | None:
+        index = getattr(self._reader, "index", None)
+        return None if index is None else index.note
 
     def close(self) -> None:
         reader = self._reader

@@ -161,7 +161,7 @@ def write_gene_major(
 def _write_row_major(m, idx_path, f32_path, n_cells, n_genes, check, progress) -> np.ndarray:
     counts = np.zeros(n_genes, dtype=np.int64)
     with progress(total=n_cells, desc="genes: count", unit="cell") as bar:
-        for row0, lp, ind, _ in m.row_chunks(with_data=False):
+        for _row0, lp, ind, _ in m.row_chunks(with_data=False):
             counts += np.bincount(ind, minlength=n_genes)[:n_genes]
             bar.update(len(lp) - 1)
     indptr = np.zeros(n_genes + 1, dtype=np.int64)

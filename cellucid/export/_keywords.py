@@ -55,7 +55,7 @@ def from_keywords(obs, var, X, latent_space, umaps: dict, vector_fields):
     vecs: dict[str, dict[int, np.ndarray]] = {}
     problems: list[str] = []
     explicit: set[tuple[str, int]] = set()
-    for key, val in (vector_fields or {}).items():
+    for key, _val in (vector_fields or {}).items():
         m = _VEC_EXPLICIT.match(key)
         if m:
             explicit.add((m["field"], int(m["dim"])))

@@ -125,7 +125,7 @@ def write_all(tmp, source, emb_plan, vec_plan, latent, matrix, quantize, obs_qua
     vectors = []
     if plans:
         (tmp / "vectors").mkdir()
-    for i, (fid, label, basis, emb_key, dims) in enumerate(plans):
+    for i, (fid, label, basis, _emb_key, dims) in enumerate(plans):
         files = {}
         for d in sorted(dims):
             arr = _per_cell(dims[d](), n, d, f"vector field {fid} ({d}D)")

@@ -60,6 +60,13 @@ class ByteLRU:
                 old, _ = self._items.popitem(last=False)
                 self._total -= self._sizes.pop(old)
 
+    def clear(self) -> None:
+        """Forget everything (the data files changed: nothing kept may be sent again)."""
+        with self._lock:
+            self._items.clear()
+            self._sizes.clear()
+            self._total = 0
+
     @property
     def total_bytes(self) -> int:
         return self._total

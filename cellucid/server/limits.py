@@ -1,10 +1,14 @@
-"""Request-size limits answered before tornado reads a body: ``413`` and ``414`` as JSON.
+"""Request-size limits answered before tornado reads a body: ``413``, ``414`` and ``431`` as JSON.
 
 Every route is a ``GET`` without a body, so a request that announces a large body
 (``Content-Length`` over :data:`MAX_BODY_BYTES`, or any ``Transfer-Encoding`` such as
-``chunked``) or a very long URL is refused right after its headers, and the connection is
-closed without reading the body. Tornado alone would answer a bare ``400`` with no
-explanation (or read up to its own body limit first).
+``chunked``), a very long URL or request headers over :data:`MAX_HEADER_BYTES` (typically
+a browser sending large cookies set for ``127.0.0.1`` by other local apps) is refused right
+after its headers, and the connection is closed without reading the body. Tornado alone
+would answer a bare ``400`` with no explanation (or read up to its own body limit first),
+and drop a connection whose head passes its ``max_header_size`` without any answer: so
+tornado's limit is set to :data:`HEAD_READ_LIMIT`, above ours, and only heads beyond that
+are still dropped.
 """
 
 from __future__ import annotations
@@ -18,12 +22,23 @@ from tornado import httputil
 MAX_BODY_BYTES = 64 * 1024
 #: Longest request target (path + query). The viewer's longest URL is well under 2 KiB.
 MAX_URL_BYTES = 16 * 1024
+#: Largest request head (request line + headers) answered; larger ones get ``431``.
+MAX_HEADER_BYTES = 64 * 1024
+#: Tornado's ``max_header_size``: how much of a head is read at all (beyond: connection dropped).
+#: Kept small: it is also the most memory one connection can make the server hold for a head.
+HEAD_READ_LIMIT = 256 * 1024
 
 
 def _refusal(start_line: httputil.RequestStartLine, headers: httputil.HTTPHeaders) -> tuple[int, str, str] | None:
     if len(start_line.path) > MAX_URL_BYTES:
         return (414, f"the URL is too long ({len(start_line.path):,} bytes, at most {MAX_URL_BYTES:,})",
                 "Ask for fewer items per request (see docs/http-api.md).")
+    head = len(start_line.method) + len(start_line.path) + len(start_line.version) + 4
+    head += sum(len(k) + len(v) + 4 for k, v in headers.get_all())
+    if head > MAX_HEADER_BYTES:
+        return (431, f"the request headers are too large ({head:,} bytes, at most {MAX_HEADER_BYTES:,})",
+                "Large cookies are the usual cause: clear this site's cookies in the browser (other "
+                "apps on 127.0.0.1 share them), or send fewer headers.")
     if "Transfer-Encoding" in headers:
         return (413, "streamed request bodies are not accepted",
                 f"Send at most {MAX_BODY_BYTES:,} bytes with a Content-Length header.")

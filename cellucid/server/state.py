@@ -13,7 +13,7 @@ from cellucid.server.cache import ByteLRU
 from cellucid.server.identity import build_identity
 from cellucid.server.settings import ServerSettings
 from cellucid.server.warm import warm_cache_keys, warm_first_frame
-from cellucid.server.watch import FileWatch
+from cellucid.server.watch import DataChanged, FileWatch
 
 
 class ServerState:
@@ -69,7 +69,7 @@ class ServerState:
         The data files are checked before and after (``watch``): a read from a file that
         changed meanwhile raises :class:`DataChanged` instead of returning what it read
         (possibly zeros) or a library error, and its result is never cached."""
-        self.watch.check()
+        self.check_files()
         existing = self._inflight.get(key)
         if existing is not None:
             return await asyncio.shield(existing)
@@ -79,12 +79,23 @@ class ServerState:
         try:
             result = await fut
         except Exception:
-            self.watch.check()  # a failure caused by the file changing says so
+            self.check_files()  # a failure caused by the file changing says so
             raise
         finally:
             self._inflight.pop(key, None)
-        self.watch.check()
+        self.check_files()
         return result
+
+    def check_files(self) -> None:
+        """Raise :class:`~cellucid.server.watch.DataChanged` once the data files changed
+        (a few ``stat`` calls, never a read), and then drop every cached answer and decoded
+        field: they came from the file as it was, so no route may send them again."""
+        try:
+            self.watch.check()
+        except DataChanged:
+            self.responses.clear()
+            self.fields.clear()
+            raise
 
     async def wait_for_warm_up(self, response_key: Any = None, field: str | None = None) -> None:
         """If the start-up warm-up (server/warm.py) is still making this response or field,

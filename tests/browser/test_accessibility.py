@@ -90,7 +90,8 @@ def test_default_categorical_palette_is_okabe_ito(viewer):
 
 def test_color_vision_preview_filters_the_view(viewer):
     page = viewer.page
-    shot = lambda: np.asarray(Image.open(io.BytesIO(page.locator("[data-testid=canvas]").screenshot())).convert("RGB")).astype(int)
+    def shot():
+        return np.asarray(Image.open(io.BytesIO(page.locator("[data-testid=canvas]").screenshot())).convert("RGB")).astype(int)
     viewer.frame()
     normal = shot()
     page.select_option("[data-testid=cvd]", "deuteranopia")

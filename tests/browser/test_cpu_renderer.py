@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from browser_helpers import N_CELLS
 from browser_page import VIEWPORT, Viewer, open_viewer
 
 pytestmark = pytest.mark.browser

@@ -84,7 +84,8 @@ def test_knn_grow_in_3d_among_visible_cells(viewer, server, demo):
 
 def test_highlight_groups_live_on_named_pages(viewer):
     page = viewer.page
-    green = lambda: int((np.abs(viewer.pixels().astype(int) - [0, 255, 0]).max(axis=2) <= 2).sum())
+    def green():
+        return int((np.abs(viewer.pixels().astype(int) - [0, 255, 0]).max(axis=2) <= 2).sum())
     viewer.js("window.cellucid.select([...Array(200).keys()])")
     page.fill("[data-testid=page-name]", "markers")
     page.click("[data-testid=add-page]")

@@ -36,7 +36,7 @@ def _check(src, expect, inputs):
             np.testing.assert_array_equal(fd.values, exp[1])
             np.testing.assert_array_equal(np.isnan(fd.values), np.isnan(inputs["obs"][name].to_numpy(dtype=np.float32)))
     assert list(src.gene_names()) == list(expect["genes"])
-    for j, (g, vals) in enumerate(expect["genes"].items()):
+    for j, (_g, vals) in enumerate(expect["genes"].items()):
         np.testing.assert_array_equal(src.gene_by_index(j), vals)
     for (fid, d), vec in expect["vectors"].items():
         np.testing.assert_array_equal(src.vectors(fid, d), vec)

@@ -66,7 +66,7 @@ def test_groups_to_obs_is_bool_columns_on_the_obs_index(viewer, demo_adata):
     df = viewer.groups_to_obs()
     # "tcells" is on two pages: the page name disambiguates; "bcells" only on one page
     assert sorted(df.columns) == ["group_bcells", "group_bcells (2)", "group_page 1/tcells", "group_treated/tcells"]
-    assert (df.index == demo_adata.obs.index).all() and all(df.dtypes == bool)
+    assert (df.index == demo_adata.obs.index).all() and all(df.dtypes == bool)  # noqa: E721 - numpy dtypes compare equal to bool
     assert df["group_bcells"].sum() == 100 and df["group_treated/tcells"].sum() == 2
     assert df["group_page 1/tcells"].to_numpy().nonzero()[0].tolist() == [0, 2, 4]
     assert "group_bcells" not in demo_adata.obs  # adata is left alone

@@ -99,7 +99,6 @@ def test_cli_bad_input_exits_2_with_message_and_hint(tmp_path, make_adata, kind)
 
 def _awkward(kind, make_adata):
     """Valid-but-awkward AnnData objects the server must serve."""
-    import anndata as ad
 
     a = make_adata(n_cells=60, n_genes=12)
     if kind == "zero-cells":

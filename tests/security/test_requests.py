@@ -4,10 +4,6 @@ limits (413/414 as JSON), wrong methods (405), and no user file paths in any ans
 from __future__ import annotations
 
 import json
-import re
-import socket
-import threading
-from pathlib import Path
 
 import pytest
 
@@ -107,6 +103,24 @@ def test_small_body_on_a_get_route_is_405_not_413(server):
 def test_long_url_is_414_json(server):
     answer = request(server.port, "/_cellucid/api/genes?q=" + "a" * 40_000)
     assert answer.status == 414 and answer.is_json_error()
+
+
+@pytest.mark.parametrize("headers", [
+    ["Cookie: " + "k=" + "v" * 70_000],  # one huge cookie
+    [f"X-Filler-{i}: " + "v" * 1000 for i in range(70)],  # many headers, 70 KiB in all
+])
+def test_request_headers_over_64_kib_get_431_json_and_the_server_lives_on(server, headers):
+    raw = "\r\n".join(["GET /_cellucid/health HTTP/1.1", "Host: 127.0.0.1", *headers, "", ""]).encode()
+    answer = send(server.port, raw)
+    assert answer.status == 431 and answer.is_json_error()
+    assert "too large" in answer.json()["error"] and "cookies" in answer.json()["hint"]
+    assert request(server.port, HEALTH).status == 200
+
+
+def test_request_headers_just_under_64_kib_are_served(server):
+    raw = "\r\n".join(["GET /_cellucid/health HTTP/1.1", "Host: 127.0.0.1", "Cookie: k=" + "v" * 60_000,
+                        "Connection: close", "", ""]).encode()
+    assert send(server.port, raw).status == 200
 
 
 def test_url_beyond_the_header_limit_is_dropped_and_the_server_lives_on(server):

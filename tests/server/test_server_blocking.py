@@ -26,7 +26,7 @@ def test_serve_anndata_blocks_until_sigint_then_returns():
                 break
         text = "".join(banner)
         assert "press Ctrl+C" in text
-        url = next(l for l in banner if "open:" in l).split("open:", 1)[1].strip()
+        url = next(line for line in banner if "open:" in line).split("open:", 1)[1].strip()
         with urllib.request.urlopen(url + "_cellucid/health", timeout=10) as r:
             assert json.loads(r.read())["n_cells"] == 300
         assert proc.poll() is None  # still blocking

@@ -56,6 +56,9 @@ class DataHandler(BaseHandler):
 
     # -- response path ------------------------------------------------------------
     async def send_encoded(self, key, build: Callable[[], Encoded]) -> None:
+        # Before the ETag and the cache: once the file changed, neither a 304 nor a cached
+        # answer from the old file may go out.
+        self.state.check_files()
         if self.not_modified():
             return
         state = self.state
@@ -84,6 +87,7 @@ class DataHandler(BaseHandler):
     async def field_data(self, name: str) -> FieldData:
         """One obs field, decoded once and shared by /obs, /obs/meta and /cells."""
         state = self.state
+        state.check_files()
         cached = state.fields.get(name)
         if cached is None:
             await state.wait_for_warm_up(field=name)

@@ -15,4 +15,7 @@ class HealthHandler(BaseHandler):
         progress = self.state.source.gene_index_progress()
         if progress is not None:
             health["gene_index"] = round(progress, 3)
+            note = self.state.source.gene_index_note()  # e.g. it would not fit: genes are scanned
+            if note:
+                health["gene_index_note"] = note
         self.write_json(health)

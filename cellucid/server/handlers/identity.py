@@ -8,6 +8,7 @@ from cellucid.server.handlers.base import BaseHandler
 
 class IdentityHandler(BaseHandler):
     def get(self) -> None:
+        self.state.check_files()  # the description of a file that changed is stale too
         if self.not_modified():
             return
         self.set_header("Content-Type", "application/json; charset=utf-8")
