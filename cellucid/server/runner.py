@@ -99,6 +99,11 @@ class ServerRunner:
         return self.base_url
 
     @property
+    def identity(self) -> dict | None:
+        """The served dataset's identity (``dataset_identity.json``) once started."""
+        return self._app.cellucid_state.identity if self._app is not None else None
+
+    @property
     def running(self) -> bool:
         return self._started and not self._stopped and bool(self._thread and self._thread.is_alive())
 

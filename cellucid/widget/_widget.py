@@ -52,6 +52,9 @@ class CellucidWidget(anywidget.AnyWidget):
     # ("http", "proxy" or "comm"; "" until an output has rendered)
     transport = t.Enum(["auto", "http", "comm"], default_value="auto").tag(sync=True)
     transport_in_use = t.Unicode("").tag(sync=True)
+    # What the viewer's first view is chosen from (identity subset, JSON): with the comm, the
+    # widget asks for that view's data together with the page, before the page asks
+    first_view = t.Unicode("").tag(sync=True)
 
     # viewer → Python
     selection = t.Any(np.zeros(0, dtype="<u4")).tag(sync=True, **INDICES_SERIALIZERS)

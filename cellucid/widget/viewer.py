@@ -15,6 +15,7 @@ or call ``wait_for_ready`` in a later cell / from another thread, where it does 
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import threading
 import time
@@ -34,6 +35,20 @@ from cellucid.widget.comm_transport import CommTransport
 from cellucid.widget.proxy import iframe_target
 
 TRANSPORTS = ("auto", "http", "comm")
+
+
+def first_view_json(identity: dict | None) -> str:
+    """The part of ``identity`` the viewer chooses its first view from (js/src/data/startup.js
+    ``firstView``), as JSON; "" when unknown."""
+    if not identity:
+        return ""
+    return json.dumps({
+        "embeddings": [{"key": e["key"], "dimensions": e["dimensions"]} for e in identity.get("embeddings") or []],
+        "default_embedding": identity.get("default_embedding"),
+        "default_dimension": identity.get("default_dimension"),
+        "fields": [{"name": f["name"]} for f in identity.get("fields") or []],
+        "default_field": identity.get("default_field"),
+    })
 
 
 def check_transport(transport: str) -> str:
@@ -106,6 +121,7 @@ class Viewer:
             embedding=embedding,
             dimension=dimension,
             transport=check_transport(transport),
+            first_view=first_view_json(getattr(getattr(server, "runner", server), "identity", None)),
         )
         answer = getattr(getattr(server, "runner", server), "answer", None)
         if answer is not None:

@@ -5,7 +5,7 @@
 import { createBridge } from "./bridge.js";
 import { bufferToUint32, fromUint32, toUint32 } from "./codec.js";
 import { commFailedHtml, unreachableHtml } from "./message.js";
-import { inlinePage, PAGE_BASE } from "./inline.js";
+import { firstFrameTargets, inlinePage, PAGE_BASE } from "./inline.js";
 import { createRelay } from "./relay.js";
 import { probeHealth } from "./probe.js";
 import { iframeSrc, viewerBaseUrl } from "./url.js";
@@ -252,12 +252,18 @@ function render({ model, el }) {
     setTransport("comm");
     if (reason) showNote(reason);
     try {
-      const files = await Promise.all(["/", "/assets/app.js", "/assets/app.css"].map((u) => relay.fetchWhole(u)));
+      const search = new URL(iframeSrc(new URL(PAGE_BASE), token, origin, kind)).search;
+      const asked = ["/", "/assets/app.js", "/assets/app.css"].map((u) => relay.fetchWhole(u));
+      // In the same message, the first frame's data: the kernel sends it while the page's
+      // script arrives and starts, and the page's own requests for these URLs take the
+      // answers over (the same header as js/src/data/transport.js, or they would not match).
+      const gzip = typeof DecompressionStream === "function" ? { "Accept-Encoding": "gzip" } : {};
+      relay.prefetch(firstFrameTargets(model.get("first_view"), search), gzip);
+      const files = await Promise.all(asked);
       const bad = files.find((f) => f.status !== 200);
       if (bad) throw new Error(`the kernel answered ${bad.status}: ${new TextDecoder().decode(bad.bytes).slice(0, 300)}`);
       const [html, js, css] = files.map((f) => new TextDecoder().decode(f.bytes));
       if (disposed) return;
-      const search = new URL(iframeSrc(new URL(PAGE_BASE), token, origin, kind)).search;
       iframe.srcdoc = inlinePage({ html, js, css }, { search });
     } catch (e) {
       if (disposed) return;

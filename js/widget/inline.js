@@ -6,6 +6,9 @@
 // (js/src/data/transport.js). Kept in a frame, not in the output element itself, so the
 // viewer's page-wide styles, theme and keyboard handling stay out of the notebook's page.
 
+import { firstFrameUrls } from "../src/data/client.js";
+import { firstView, initialChoices } from "../src/data/startup.js";
+
 // Relative URLs resolve here; nothing is ever fetched from it (".invalid" never resolves).
 export const PAGE_BASE = "http://cellucid.invalid/";
 
@@ -26,4 +29,20 @@ export function inlinePage({ html, js, css }, params) {
     .replace(/<head>/i, `<head>${head}`)
     .replace(STYLE_LINK, () => `<style>${escapeStyle(css)}</style>`)
     .replace(APP_SCRIPT, () => `<script type="module">${escapeScript(js)}</script>`);
+}
+
+/**
+ * The request targets (`/path?query`) of the first frame the page will ask for, given what
+ * the kernel said the first view is chosen from (the `first_view` trait, JSON): the same
+ * choice as the page's boot script (js/src/boot.js), so the widget can ask for that data
+ * together with the page itself.
+ */
+export function firstFrameTargets(firstViewJson, search) {
+  if (!firstViewJson) return [];
+  try {
+    const view = firstView(JSON.parse(firstViewJson), initialChoices(search, ""));
+    return firstFrameUrls(view, PAGE_BASE).map((u) => u.pathname + u.search);
+  } catch (_) {
+    return []; // the page asks for itself
+  }
 }

@@ -42,7 +42,8 @@ function remember(cache, url, entry) {
 
 /**
  * Start relaying for one output of `model`. `onStatus(text|null)` shows (or clears) a line
- * about the kernel's connection. Returns {request(url, headers, sink), dispose}; `sink` gets
+ * about the kernel's connection. Returns {request(url, headers, sink), prefetch(urls, headers),
+ * fetchWhole(url), dispose}; `sink` gets
  * head({status, headers}), chunk(ArrayBuffer), end(), error(message).
  */
 export function createRelay(model, { onStatus = () => {} } = {}) {
@@ -53,6 +54,9 @@ export function createRelay(model, { onStatus = () => {} } = {}) {
   let flushTimer = null;
   let next = 1;
   let pingSent = 0, pingId = null, warned = false, disposed = false;
+  // Answers asked for before the viewer asks (prefetch): url → {head, chunks, done, error,
+  // sink}. The viewer's own request for the same URL takes the answer over, once.
+  const early = new Map();
 
   const flush = () => {
     flushTimer = null;
@@ -61,7 +65,15 @@ export function createRelay(model, { onStatus = () => {} } = {}) {
     }
   };
 
+  /** Ask the kernel for `url`; `sink` gets the answer (or takes over one asked for early). */
   function request(url, headers, sink) {
+    const key = earlyKey(url, headers);
+    const ahead = early.get(key);
+    if (ahead) takeOver(key, ahead, sink);
+    else send(url, headers, sink);
+  }
+
+  function send(url, headers, sink) {
     const id = `${prefix}-${next++}`;
     const cached = cache.map.get(url);
     const h = { ...(headers || {}) };
@@ -71,6 +83,36 @@ export function createRelay(model, { onStatus = () => {} } = {}) {
     // one message for every request made in the same task (e.g. a frame's worth)
     if (!flushTimer) flushTimer = setTimeout(flush, 0);
     return id;
+  }
+
+  const earlyKey = (url, headers) => `${(headers || {})["Accept-Encoding"] || ""} ${url}`;
+
+  /** Ask for `urls` now, before the viewer does (its first frame while its page loads). */
+  function prefetch(urls, headers) {
+    for (const url of urls) {
+      const key = earlyKey(url, headers);
+      if (early.has(key)) continue;
+      const entry = { head: null, chunks: [], done: false, error: null, sink: null };
+      early.set(key, entry);
+      // unclaimed answers are dropped after a minute (the viewer chose another first view)
+      entry.timer = setTimeout(() => early.get(key) === entry && early.delete(key), 60000);
+      send(url, headers, {
+        head: (h) => (entry.sink ? entry.sink.head(h) : (entry.head = h)),
+        chunk: (b) => (entry.sink ? entry.sink.chunk(b) : entry.chunks.push(b)),
+        end: () => (entry.sink ? entry.sink.end() : (entry.done = true)),
+        error: (m) => (entry.sink ? entry.sink.error(m) : (entry.error = m)),
+      });
+    }
+  }
+
+  function takeOver(key, entry, sink) {
+    early.delete(key);
+    clearTimeout(entry.timer);
+    if (entry.head) sink.head(entry.head);
+    for (const c of entry.chunks.splice(0)) sink.chunk(c);
+    if (entry.error !== null) sink.error(entry.error);
+    else if (entry.done) sink.end();
+    else entry.sink = sink; // the rest streams straight through
   }
 
   function replay(req, entry) {
@@ -154,6 +196,7 @@ export function createRelay(model, { onStatus = () => {} } = {}) {
 
   return {
     request,
+    prefetch,
     /** The whole body of `url` as {status, headers, bytes: Uint8Array} (for the page itself). */
     fetchWhole(url) {
       const gzip = typeof DecompressionStream === "function";
@@ -185,6 +228,8 @@ export function createRelay(model, { onStatus = () => {} } = {}) {
       model.off("msg:custom", onCustom);
       for (const req of pending.values()) req.sink.error("the viewer's output was closed");
       pending.clear();
+      for (const entry of early.values()) clearTimeout(entry.timer);
+      early.clear();
     },
   };
 }

@@ -10,11 +10,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-from jupyter_helpers import free_port
+from jupyter_helpers import free_port, stop_process, wait_until_up
 
 CHP = Path(__file__).resolve().parents[1] / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"
 
@@ -83,26 +81,11 @@ class Hub:
         env.pop("JUPYTERHUB_SERVICE_PREFIX", None)
         self.proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(self.config)],
                                      cwd=self._tmp.name, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"jupyterhub exited:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.base + "/hub/api/", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"jupyterhub did not start:\n{self.log()}")
+        wait_until_up(self.proc, self.base + "/hub/api/", "jupyterhub", self.log, timeout=90)
+        return self
 
     def __exit__(self, *exc) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()  # the hub stops the users' servers and its proxy (cleanup_servers)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, grace=30)  # the hub stops the users' servers and its proxy (cleanup_servers)
         self._log.close()
         self._tmp.cleanup()
 

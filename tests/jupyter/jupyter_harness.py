@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from jupyter_helpers import free_port
+from jupyter_helpers import free_port, stop_process, wait_until_up
 
 CHROMIUM_ARGS = [
     "--no-sandbox", "--use-gl=angle", "--use-angle=swiftshader", "--disable-background-networking",
@@ -62,17 +62,8 @@ class JupyterServer:
             cmd.append(f"--{app_class}.expose_app_in_browser=True")
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"jupyter {self.app} exited:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.base + "/api/status", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"jupyter {self.app} did not start:\n{self.log()}")
+        wait_until_up(self.proc, self.base + "/api/status", f"jupyter {self.app}", self.log)
+        return self
 
     def shutdown_kernels(self) -> None:
         """Shut every kernel down (their cellucid servers, daemon threads, go with them)."""
@@ -84,12 +75,7 @@ class JupyterServer:
     def __exit__(self, *exc) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.shutdown_kernels()
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self._log.close()
         self._tmp.cleanup()
 
@@ -181,8 +167,25 @@ def output_matching(page, pattern: str, timeout: float = 60) -> re.Match:
     raise AssertionError(f"no output matching {pattern!r}; outputs: {texts}")
 
 
-def viewer_frame(page, timeout: float = 150):
-    """The Playwright Frame of the (first) cellucid iframe, once its viewer has rendered.
+def cellucid_frame(page, index: int = 0):
+    """The Frame inside the ``index``-th cellucid iframe once it holds the viewer — over HTTP
+    (its address has ``?embed=1``) or over the comm (the page written into its ``srcdoc``,
+    whose address Chromium reports as about:srcdoc or, while it is being written,
+    about:blank) — else None."""
+    iframe = page.locator("iframe[title='cellucid viewer']").nth(index)
+    if not iframe.count():
+        return None
+    handle = iframe.element_handle()
+    frame = handle.content_frame() if handle else None
+    if frame is None:
+        return None
+    if "embed=1" in frame.url or iframe.get_attribute("srcdoc") is not None:
+        return frame
+    return None
+
+
+def viewer_frame(page, timeout: float = 150, index: int = 0):
+    """The Playwright Frame of the ``index``-th cellucid iframe, once its viewer has rendered.
 
     Each step gets its own ``timeout``: on a loaded 2-core machine, kernel start, the health
     probe and the first render can each take a while."""
@@ -191,16 +194,14 @@ def viewer_frame(page, timeout: float = 150):
     while time.monotonic() < deadline:
         if page.locator(".cellucid-widget-error").count():
             break
-        for fr in page.frames:
-            # over HTTP the iframe's address has ?embed=1; over the comm the page is written
-            # into the output (about:srcdoc)
-            if "embed=1" in fr.url or fr.url == "about:srcdoc":
-                # Lab/Notebook 7 skip rendering of off-screen cells (content-visibility): an
-                # iframe scrolled away never draws its first frame. Bring it into view.
-                page.locator("iframe[title='cellucid viewer']").first.scroll_into_view_if_needed()
-                fr.wait_for_selector('body[data-ready="1"]', state="attached", timeout=timeout * 1000)
-                return fr
+        frame = cellucid_frame(page, index)
+        if frame is not None:
+            # Lab/Notebook 7 skip rendering of off-screen cells (content-visibility): an
+            # iframe scrolled away never draws its first frame. Bring it into view.
+            page.locator("iframe[title='cellucid viewer']").nth(index).scroll_into_view_if_needed()
+            frame.wait_for_selector('body[data-ready="1"]', state="attached", timeout=timeout * 1000)
+            return frame
         time.sleep(0.2)
     errors = page.locator(".cellucid-widget-error").all_inner_texts()
     srcs = [f.url for f in page.frames]
-    raise AssertionError(f"no cellucid iframe with embed=1; widget errors: {errors}; frames: {srcs}")
+    raise AssertionError(f"no cellucid viewer in an iframe; widget errors: {errors}; frames: {srcs}")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from hub_harness import NO_PROXY_PREFIX, Hub
-from jupyter_harness import chromium, output_matching, run_cell, write_notebook
+from jupyter_harness import cellucid_frame, chromium, output_matching, run_cell, write_notebook
 
 pytestmark = [pytest.mark.jupyter, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -48,18 +48,18 @@ def report(page, want: str, tries: int = 20) -> dict:
     raise AssertionError(f"report never showed {want!r}: {got}")
 
 
-def viewer_frame(page, predicate, timeout=120):
+def viewer_frame(page, timeout=120):
     error = "[data-mime-type='application/vnd.jupyter.error']"
     page.wait_for_selector(f"iframe[title='cellucid viewer'], .cellucid-widget-error, {error}", timeout=timeout * 1000)
     assert not page.locator(error).count(), page.locator(error).first.inner_text()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert not page.locator(".cellucid-widget-error").count(), page.locator(".cellucid-widget-error").inner_text()
-        for fr in page.frames:
-            if predicate(fr.url):
-                page.locator("iframe[title='cellucid viewer']").first.scroll_into_view_if_needed()
-                fr.wait_for_selector('body[data-ready="1"]', state="attached", timeout=timeout * 1000)
-                return fr
+        fr = cellucid_frame(page)
+        if fr is not None:
+            page.locator("iframe[title='cellucid viewer']").first.scroll_into_view_if_needed()
+            fr.wait_for_selector('body[data-ready="1"]', state="attached", timeout=timeout * 1000)
+            return fr
         time.sleep(0.3)
     raise AssertionError(f"no viewer frame; frames: {[f.url for f in page.frames]}")
 
@@ -77,10 +77,12 @@ def test_hub_user_sees_the_viewer_and_selects(hub, user):
                                timeout=120_000)
         run_cell(page, 0)
         with_proxy = not user.startswith(NO_PROXY_PREFIX)
+        frame = viewer_frame(page)
+        written_in = page.locator("iframe[title='cellucid viewer']").first.get_attribute("srcdoc") is not None
+        assert written_in == (not with_proxy)
         if with_proxy:
-            frame = viewer_frame(page, lambda u: f"/user/{user}/proxy/" in u and "embed=1" in u)
+            assert f"/user/{user}/proxy/" in frame.url and "embed=1" in frame.url
         else:
-            frame = viewer_frame(page, lambda u: u == "about:srcdoc")
             assert "cannot reach the data server" in page.locator(".cellucid-transport-note").inner_text()
         got = report(page, '"status": "ok"')
         assert got["prefix"] == f"/user/{user}/"

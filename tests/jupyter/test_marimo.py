@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from jupyter_harness import chromium
+from jupyter_harness import cellucid_frame, chromium
 from jupyter_helpers import free_port
 from test_comm_transport import refuse_data_servers
 from test_lab_e2e import draw_lasso
@@ -96,10 +96,10 @@ def viewer_frame(page, timeout=90):
     page.wait_for_selector("iframe[title='cellucid viewer']", timeout=timeout * 1000)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for fr in page.frames:
-            if "embed=1" in fr.url or fr.url == "about:srcdoc":
-                fr.wait_for_selector('body[data-ready="1"]', state="attached", timeout=timeout * 1000)
-                return fr
+        fr = cellucid_frame(page)
+        if fr is not None:
+            fr.wait_for_selector('body[data-ready="1"]', state="attached", timeout=timeout * 1000)
+            return fr
         time.sleep(0.2)
     raise AssertionError(f"no viewer frame: {[f.url for f in page.frames]}")
 
@@ -121,7 +121,7 @@ def test_marimo_viewer_lasso_reaches_python_reactively(tmp_path, refused):
             refused_urls = refuse_data_servers(page, port) if refused else []
             page.goto(f"http://127.0.0.1:{port}/")
             frame = viewer_frame(page)
-            assert (frame.url == "about:srcdoc") == refused
+            assert (page.locator("iframe[title='cellucid viewer']").first.get_attribute("srcdoc") is not None) == refused
             if refused:
                 assert refused_urls  # the probe tried the port first
             # the dependent cell ran once with no selection

@@ -22,8 +22,8 @@ export class ApiError extends Error {
   }
 }
 
-function url(path, params) {
-  const u = new URL(path, document.baseURI);
+function url(path, params, base = document.baseURI) {
+  const u = new URL(path, base);
   if (params) for (const [k, v] of Object.entries(params)) if (v != null) u.searchParams.set(k, String(v));
   return u;
 }
@@ -62,10 +62,12 @@ async function request(u) {
  * quantized embedding and the default field. The boot script sends them early; the `api`
  * functions below build the very same URLs, so they find the responses.
  */
-export function firstFrameUrls(view) {
+export function firstFrameUrls(view, base = document.baseURI) {
   const out = [];
-  if (view.embedding) out.push(url(EMBEDDING, { key: view.embedding, dim: view.dimension, format: "u16" }));
-  if (view.colorBy && view.colorKind === "field") out.push(url(OBS, { field: view.colorBy }), url(OBS_META, { field: view.colorBy }));
+  if (view.embedding) out.push(url(EMBEDDING, { key: view.embedding, dim: view.dimension, format: "u16" }, base));
+  if (view.colorBy && view.colorKind === "field") {
+    out.push(url(OBS, { field: view.colorBy }, base), url(OBS_META, { field: view.colorBy }, base));
+  }
   return out;
 }
 
