@@ -87,13 +87,19 @@ def _expression(ctx, param, value):
 @click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="HOST",
               help="Extra Host name to answer to, e.g. behind a reverse proxy (repeatable).")
 @click.option("--dataset-name", metavar="NAME", help="Name shown in the viewer.")
+@click.option("--modality", metavar="NAME",
+              help="MuData (.h5mu): the modality genes come from (default: the first with a matrix).")
 @click.option("--demo", "demo_cells", type=click.IntRange(1), metavar="N",
               help="Serve the built-in demo dataset with N cells (no PATH also means the demo).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
 def serve_command(path, port, host, no_browser, no_backed, latent_key, gene_id_column, expression,
-                  obs_keys, allowed_hosts, dataset_name, demo_cells, quiet, verbose):
-    """Serve PATH (.h5ad file, .zarr directory or export folder) and open the viewer.
+                  obs_keys, allowed_hosts, dataset_name, modality, demo_cells, quiet, verbose):
+    """Serve PATH and open the viewer.
+
+    PATH is a .h5ad file, a .zarr directory, a .h5mu (MuData) or .loom file, or a cellucid export
+    folder. A Cell Ranger matrix (.h5 or MatrixMarket folder) has no embedding: compute one with
+    `cellucid prepare IN OUT --embed`, then serve OUT.
 
     Without PATH, a built-in demo dataset is served.
     """
@@ -103,6 +109,8 @@ def serve_command(path, port, host, no_browser, no_backed, latent_key, gene_id_c
     if path is not None and demo_cells is not None:
         raise click.UsageError("give either PATH or --demo N, not both")
     extra = {"demo_cells": demo_cells} if demo_cells is not None else {}
+    if modality is not None:
+        extra["modality"] = modality
     try:
         server = AnnDataServer(
             path, port=port, host=host, open_browser=not no_browser, backed=not no_backed,

@@ -52,6 +52,7 @@ from cellucid.data.base import (
     FieldData,
     FieldInfo,
     InputError,
+    NoEmbedding,
     NotFound,
     SourceKind,
     SourceOptions,
@@ -556,7 +557,7 @@ class AnnDataLikeSource(DataSource):
         shapes = backend.obsm_shapes()
         self._embeds, self._embed_notes = discover_embeddings(shapes, n)
         if not any(2 in e.dimensions for e in self._embeds):
-            raise InputError(
+            raise NoEmbedding(
                 "the dataset has no 2D or 3D embedding to show",
                 hint=f"obsm keys present: {_list(shapes)}. Compute one (e.g. scanpy.tl.umap) "
                 "or store coordinates under obsm['X_<name>'] with 2 or 3 columns.",

@@ -27,7 +27,7 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-SourceKind = Literal["h5ad", "zarr", "anndata", "export", "demo"]
+SourceKind = Literal["h5ad", "zarr", "anndata", "export", "demo", "10x", "loom", "mudata"]
 FieldKind = Literal["categorical", "continuous", "boolean"]
 
 
@@ -45,6 +45,11 @@ class CellucidError(Exception):
 
 class InputError(CellucidError):
     """The input path or object cannot be served (missing, wrong kind, corrupt, no embedding)."""
+
+
+class NoEmbedding(InputError):
+    """The input has no 2D/3D embedding. :func:`cellucid.data.open_source` adds the
+    ``cellucid prepare IN OUT --embed`` command for the path to the hint."""
 
 
 class NotFound(CellucidError):
@@ -153,6 +158,7 @@ class SourceOptions:
     ``expression`` is ``"X"``, ``"raw"`` or ``"layer:NAME"``. ``obs_keys`` restricts and
     orders the obs fields shown. ``gene_id_column`` names a var column searchable as an
     alternative gene id. ``latent_key`` names the obsm latent space (default ``X_pca``).
+    ``modality`` picks the MuData modality genes come from (default: the first with a matrix).
     """
 
     backed: bool = True
@@ -161,6 +167,7 @@ class SourceOptions:
     expression: str = "X"
     obs_keys: Sequence[str] | None = None
     dataset_name: str | None = None
+    modality: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -1,0 +1,104 @@
+"""Files in the formats other tools write: Cell Ranger v3 (HDF5 and MatrixMarket, laid out as
+10x Genomics documents them), Loom (written by loompy) and MuData (written by mudata).
+
+``counts_data(n_cells, n_genes, n_adt, seed)`` → ``(X csr cells × features, barcodes, ids,
+names, types)``: Poisson counts from three cell populations with different mean profiles
+(so clustering finds groups), feature names with one duplicated symbol (``DUP``) and
+``n_adt`` antibody-capture features at the end.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import scipy.io
+import scipy.sparse as sp
+
+# The HTTP test client of tests/server (real requests against a real server).
+sys.path.insert(0, str(Path(__file__).parents[1] / "server"))
+
+
+def counts_data(n_cells: int = 600, n_genes: int = 120, n_adt: int = 5, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 3, n_cells)
+    n_features = n_genes + n_adt
+    base = rng.gamma(0.3, 1.0, size=(3, n_features))
+    base[:, : n_genes // 10] *= 12  # a few highly expressed genes
+    for g in range(3):  # each population has its own marker genes
+        base[g, 10 + 15 * g : 25 + 15 * g] += 6.0
+    X = sp.csr_matrix(rng.poisson(base[group]).astype(np.int32))
+    barcodes = np.array([f"{''.join(rng.choice(list('ACGT'), 16))}-1" for _ in range(n_cells)], dtype=object)
+    ids = np.array([f"ENSG{i:011d}" for i in range(n_genes)] + [f"ADT{i}" for i in range(n_adt)], dtype=object)
+    names = [f"GENE{i}" for i in range(n_genes)] + [f"CD{i}_TotalSeqB" for i in range(n_adt)]
+    names[5] = names[6] = "DUP"
+    names[3] = "CD3E"
+    types = np.array(["Gene Expression"] * n_genes + ["Antibody Capture"] * n_adt, dtype=object)
+    return X, barcodes, ids, np.array(names, dtype=object), types
+
+
+def _bytes(values) -> np.ndarray:
+    return np.array([str(v).encode() for v in values], dtype="S")
+
+
+def write_10x_h5(path: Path, X, barcodes, ids, names, types, genome: str = "GRCh38") -> Path:
+    """Cell Ranger v3 ``filtered_feature_bc_matrix.h5``: /matrix holds the features × barcodes
+    matrix column by column (one barcode = one column), i.e. the cells × features CSR arrays."""
+    X = sp.csr_matrix(X)
+    with h5py.File(path, "w") as f:
+        f.attrs["filetype"] = "matrix"
+        f.attrs["version"] = 2
+        m = f.create_group("matrix")
+        m.create_dataset("barcodes", data=_bytes(barcodes))
+        m.create_dataset("data", data=X.data.astype(np.int32), compression="gzip")
+        m.create_dataset("indices", data=X.indices.astype(np.int64), compression="gzip")
+        m.create_dataset("indptr", data=X.indptr.astype(np.int64), compression="gzip")
+        m.create_dataset("shape", data=np.array([X.shape[1], X.shape[0]], dtype=np.int32))
+        ft = m.create_group("features")
+        ft.create_dataset("_all_tag_keys", data=_bytes(["genome"]))
+        ft.create_dataset("feature_type", data=_bytes(types))
+        ft.create_dataset("genome", data=_bytes([genome] * len(ids)))
+        ft.create_dataset("id", data=_bytes(ids))
+        ft.create_dataset("name", data=_bytes(names))
+    return path
+
+
+def write_10x_mtx(folder: Path, X, barcodes, ids, names, types, gz: bool = True) -> Path:
+    """Cell Ranger v3 MatrixMarket folder: matrix.mtx (features × barcodes), features.tsv
+    (id, name, type), barcodes.tsv; gzipped as Cell Ranger writes them, or plain."""
+    folder.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    scipy.io.mmwrite(buf, sp.coo_matrix(sp.csr_matrix(X).T), field="integer")
+    files = {
+        "matrix.mtx": buf.getvalue(),
+        "features.tsv": "".join(f"{i}\t{n}\t{t}\n" for i, n, t in zip(ids, names, types)).encode(),
+        "barcodes.tsv": "".join(f"{b}\n" for b in barcodes).encode(),
+    }
+    for name, data in files.items():
+        if gz:
+            with gzip.open(folder / f"{name}.gz", "wb") as fh:
+                fh.write(data)
+        else:
+            (folder / name).write_bytes(data)
+    return folder
+
+
+@pytest.fixture
+def tenx(tmp_path):
+    """``(h5 path, gz folder, plain folder, data)`` of one small Cell Ranger dataset."""
+    data = counts_data()
+    h5 = write_10x_h5(tmp_path / "filtered_feature_bc_matrix.h5", *data)
+    gz = write_10x_mtx(tmp_path / "filtered_feature_bc_matrix", *data, gz=True)
+    plain = write_10x_mtx(tmp_path / "plain" / "filtered_feature_bc_matrix", *data, gz=False)
+    return h5, gz, plain, data
+
+
+def fingerprint(path: Path) -> dict:
+    """Bytes and mtime of a file, or of every file under a folder."""
+    paths = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    return {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in paths}
