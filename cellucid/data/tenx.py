@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from cellucid.data.base import InputError, NoEmbedding
+from cellucid.data.genes import make_unique
 
 GENE_EXPRESSION = "Gene Expression"
 _LAYOUT_HINT = ("a Cell Ranger matrix is a filtered_feature_bc_matrix.h5 file or a folder with matrix.mtx, "
@@ -288,7 +289,7 @@ def _anndata(X, barcodes, ids, names, types, genome, info: TenxInfo):
     import anndata as ad
     import pandas as pd
 
-    var = pd.DataFrame({"gene_ids": ids}, index=ad.utils.make_index_unique(pd.Index(names.astype(str))))
+    var = pd.DataFrame({"gene_ids": ids}, index=pd.Index(make_unique(names), dtype=object))
     if types is not None:
         var["feature_types"] = pd.Categorical(types.astype(str))
     if genome is not None:

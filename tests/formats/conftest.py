@@ -102,3 +102,26 @@ def fingerprint(path: Path) -> dict:
     """Bytes and mtime of a file, or of every file under a folder."""
     paths = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     return {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in paths}
+
+
+def write_loom(path: Path, n_cells: int = 400, n_genes: int = 60, col_attrs: bool = True, seed: int = 1) -> Path:
+    """A Loom file written by loompy: genes × cells matrix, a ``spliced`` layer, gene names
+    and accessions, and per cell: CellID, _X/_Y, a 3-column ``X_umap``, a 2-column ``tsne``,
+    a string cluster and a number."""
+    import loompy
+
+    X, barcodes, ids, names, _ = counts_data(n_cells, n_genes, 0, seed)
+    dense = X.toarray().T.astype(np.float32)
+    rng = np.random.default_rng(seed)
+    cols = {}
+    if col_attrs:
+        cols = {
+            "CellID": barcodes.astype(str),
+            "_X": rng.normal(size=n_cells), "_Y": rng.normal(size=n_cells),
+            "X_umap": rng.normal(size=(n_cells, 3)), "tsne": rng.normal(size=(n_cells, 2)),
+            "ClusterName": np.array(["T cell", "B cell", "Mono"])[rng.integers(0, 3, n_cells)],
+            "n_counts": dense.sum(axis=0).astype(np.float64),
+        }
+    loompy.create(str(path), {"": dense, "spliced": dense * 2},
+                  row_attrs={"Gene": names.astype(str), "Accession": ids.astype(str)}, col_attrs=cols)
+    return path
