@@ -434,10 +434,12 @@ def discover_embeddings(
 
     def rank(item):
         order, e = item
+        # A MuData modality's embedding ("rna:umap") comes after the global ones.
+        modality = ":" in e.name
         for prefix, r in _EMBED_ORDER:
-            if e.name.startswith(prefix):
-                return (r, order)
-        return (3, order)
+            if e.name.rsplit(":", 1)[-1].startswith(prefix):
+                return (modality, r, order)
+        return (modality, 3, order)
 
     return [e for _, e in sorted(embeds, key=rank)], notes
 

@@ -219,6 +219,11 @@ class DataSource(abc.ABC):
         """Candidate vector fields that were rejected, and why (for ``dataset_identity.json``)."""
         return []
 
+    def extra_identity(self) -> dict[str, Any]:
+        """Source-specific keys added to ``dataset_identity.json`` (e.g. a MuData's
+        ``modalities``). Empty by default."""
+        return {}
+
     def skipped_fields(self) -> dict[str, str]:
         """Obs columns that are not offered as fields, mapped to the reason (e.g. unique
         strings that look like identifiers). Empty by default."""

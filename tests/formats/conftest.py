@@ -125,3 +125,37 @@ def write_loom(path: Path, n_cells: int = 400, n_genes: int = 60, col_attrs: boo
     loompy.create(str(path), {"": dense, "spliced": dense * 2},
                   row_attrs={"Gene": names.astype(str), "Accession": ids.astype(str)}, col_attrs=cols)
     return path
+
+
+def make_mudata(n_cells: int = 300, embed: bool = True, seed: int = 2):
+    """A MuData with ``rna`` (CSR counts, obs ``leiden``, obsm ``X_umap`` if ``embed``) over all
+    cells and ``prot`` (dense, 5 proteins) over the first 80% of the cells in another order;
+    global obs ``sample`` and, if ``embed``, global obsm ``X_wnn_umap``."""
+    import anndata as ad
+    import mudata
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    X, barcodes, ids, names, _ = counts_data(n_cells, 50, 0, seed)
+    names = names.copy()
+    names[6] = "GENE6"
+    rna = ad.AnnData(sp.csr_matrix(X, dtype=np.float32),
+                     obs=pd.DataFrame({"leiden": pd.Categorical(rng.integers(0, 4, n_cells).astype(str)),
+                                       "n_counts": np.asarray(X.sum(1)).ravel().astype(float)},
+                                      index=barcodes.astype(str)),
+                     var=pd.DataFrame({"gene_ids": ids.astype(str)}, index=names.astype(str)))
+    rna.obsm["X_umap" if embed else "pca_like"] = rng.normal(size=(n_cells, 2)).astype(np.float32)
+    keep = rng.permutation(n_cells)[: int(n_cells * 0.8)]
+    prot = ad.AnnData(rng.gamma(2.0, 1.0, size=(keep.size, 5)).astype(np.float32),
+                      obs=pd.DataFrame({"quality": rng.random(keep.size) < 0.5}, index=barcodes[keep].astype(str)),
+                      var=pd.DataFrame(index=[f"CD{i}-prot" for i in range(5)]))
+    mdata = mudata.MuData({"rna": rna, "prot": prot})
+    mdata.obs["sample"] = pd.Categorical(np.where(rng.random(mdata.n_obs) < 0.5, "s1", "s2"))
+    if embed:
+        mdata.obsm["X_wnn_umap"] = rng.normal(size=(mdata.n_obs, 2)).astype(np.float32)
+    return mdata
+
+
+def write_h5mu(path: Path, **kw) -> Path:
+    make_mudata(**kw).write_h5mu(path)
+    return path
