@@ -99,10 +99,16 @@ def open_source(data: Any = None, **options: Any) -> DataSource:
     ``data`` is a path (``str`` / ``Path``) to a ``.h5ad``, a ``.zarr`` or an export folder,
     an :class:`anndata.AnnData`, or ``None`` for the built-in demo dataset. ``options`` are
     the :class:`SourceOptions` fields (``backed``, ``latent_key``, ``gene_id_column``,
-    ``expression``, ``obs_keys``, ``dataset_name``), plus ``demo_cells=N`` (demo size).
+    ``expression``, ``obs_keys``, ``dataset_name``, ``modality``), plus ``demo_cells=N``
+    (demo size) and ``embed=True`` (or a dict of parameters): compute a UMAP and Leiden
+    clusters in memory first (:mod:`cellucid.data.embed`), for data without an embedding.
     Raises :class:`InputError` with a hint for anything that cannot be served.
     """
-    opts, demo_cells = _split_options(dict(options))
+    options = dict(options)
+    embed = options.pop("embed", None)
+    opts, demo_cells = _split_options(options)
+    if embed and data is not None:
+        return _open_embedded(data, opts, embed)
     if data is None:
         from cellucid.data.demo import demo_anndata
         from cellucid.data.memory_source import MemorySource
@@ -143,6 +149,35 @@ def open_source(data: Any = None, **options: Any) -> DataSource:
     )
 
 
+def _open_embedded(data: Any, opts: SourceOptions, embed: Any) -> DataSource:
+    """``data`` (a path, AnnData or MuData) with an embedding computed in memory; the user's
+    file or object is not modified."""
+    import dataclasses
+
+    from cellucid.data.embed import compute_embedding, load_anndata, require_embed_packages
+    from cellucid.data.memory_source import MemorySource
+
+    require_embed_packages()
+    kind, name = "anndata", opts.dataset_name or "anndata"
+    if isinstance(data, (str, os.PathLike)):
+        path = Path(data).expanduser()
+        kind = detect_kind(path)
+        name = opts.dataset_name or path.name.split(".")[0] or path.name
+        adata = load_anndata(path, opts.modality)
+    elif type(data).__name__ == "MuData":
+        mods = list(data.mod)
+        if opts.modality is not None and opts.modality not in mods:
+            raise InputError(f"unknown modality {opts.modality!r}", hint=f"modalities: {', '.join(mods)}")
+        adata = data.mod[opts.modality or mods[0]]
+    else:
+        adata = data
+    params = dict(embed) if isinstance(embed, dict) else {}
+    new, record = compute_embedding(adata, progress=True, **params)
+    source = MemorySource(new, dataclasses.replace(opts, modality=None), kind=kind, default_name=name)
+    source.identity_extra = {"embed": record}
+    return source
+
+
 def _open_path(path: Path, kind: PathKind, opts: SourceOptions) -> DataSource:
     if kind == "10x":
         from cellucid.data.tenx import open_tenx
@@ -173,9 +208,12 @@ def embed_command(path: str | os.PathLike) -> str:
 
 def embed_hint(path: str | os.PathLike, detail: str = "") -> str:
     """A :class:`NoEmbedding` hint: the command that computes an embedding, then serves it."""
+    import shlex
+
     command = embed_command(path)
     out = command.split(" ")[-2]
     lead = f"{detail}\n  " if detail else ""
     return (f"{lead}compute one (normalize, log1p, highly variable genes, PCA, neighbours, UMAP 2D + 3D, "
             f"Leiden clusters) with:\n    {command}\n  then: cellucid serve {out}\n"
-            "  (--embed needs scanpy: pip install 'cellucid[embed]')")
+            f"  (or each time you serve it, in memory: cellucid serve {shlex.quote(str(path))} --embed;"
+            " --embed needs scanpy: pip install 'cellucid[embed]')")

@@ -221,8 +221,8 @@ class DataSource(abc.ABC):
 
     def extra_identity(self) -> dict[str, Any]:
         """Source-specific keys added to ``dataset_identity.json`` (e.g. a MuData's
-        ``modalities``). Empty by default."""
-        return {}
+        ``modalities``, or ``embed`` with the parameters of an embedding computed on open)."""
+        return dict(getattr(self, "identity_extra", {}))
 
     def skipped_fields(self) -> dict[str, str]:
         """Obs columns that are not offered as fields, mapped to the reason (e.g. unique

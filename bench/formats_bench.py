@@ -1,0 +1,128 @@
+"""One-gene read time for the same data as ``.h5ad``, ``.loom`` and ``.h5mu``.
+
+Usage: python bench/formats_bench.py N_CELLS [N_GENES] [OUT.json]
+
+The ``.h5ad`` is the benchmark demo dataset (:mod:`datasets`: CSR float32, uncompressed);
+the Loom file is written from it with loompy (``loompy.new`` + ``add_columns`` in blocks:
+genes × cells, loompy's default (64, 64) gzip chunks), the ``.h5mu`` with mudata (one
+modality ``rna`` holding the same AnnData). All three are cached in ``bench/data/``.
+
+For each format: the time to open it with ``cellucid.data.open_source``, then
+``gene_by_index`` for the same 12 genes, once to warm the page cache and once timed
+(median and max reported). The gene-major cache index is turned off
+(``CELLUCID_GENE_INDEX_MIN_NNZ``) so the figures are the formats' own read paths: a CSR scan
+for ``.h5ad`` / ``.h5mu`` (the index makes both a small read once built), one row band of
+chunks for Loom.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ["CELLUCID_GENE_INDEX_MIN_NNZ"] = str(10**15)
+here = Path(__file__).resolve().parent
+sys.path.insert(0, str(here))
+
+import numpy as np  # noqa: E402
+
+from datasets import DATA, ensure  # noqa: E402
+
+N_READS = 12
+
+
+def _loom(h5ad: Path, block: int = 50_000) -> Path:
+    path = h5ad.with_suffix(".loom")
+    if path.exists():
+        return path
+    import anndata as ad
+    import loompy
+
+    adata = ad.read_h5ad(h5ad, backed="r")
+    tmp = path.with_suffix(".loom.part")
+    tmp.unlink(missing_ok=True)
+    t = time.perf_counter()
+    with loompy.new(str(tmp)) as ds:
+        for lo in range(0, adata.n_obs, block):
+            hi = min(lo + block, adata.n_obs)
+            X = adata.X[lo:hi]
+            dense = (X.toarray() if hasattr(X, "toarray") else np.asarray(X)).T.astype(np.float32)
+            ds.add_columns({"": dense}, col_attrs={"CellID": np.asarray(adata.obs_names[lo:hi], dtype=str),
+                                                   "_X": adata.obsm["X_umap"][lo:hi, 0],
+                                                   "_Y": adata.obsm["X_umap"][lo:hi, 1]},
+                           row_attrs={"Gene": np.asarray(adata.var_names, dtype=str)})
+            print(f"  loom: {hi:,}/{adata.n_obs:,} cells", flush=True)
+    adata.file.close()
+    tmp.rename(path)
+    print(f"  wrote {path.name}: {path.stat().st_size / 1e6:,.0f} MB in {time.perf_counter() - t:.0f} s", flush=True)
+    return path
+
+
+def _h5mu(h5ad: Path) -> Path:
+    path = h5ad.with_suffix(".h5mu")
+    if path.exists():
+        return path
+    import anndata as ad
+    import mudata
+
+    t = time.perf_counter()
+    adata = ad.read_h5ad(h5ad)
+    tmp = path.with_suffix(".part.h5mu")
+    mudata.MuData({"rna": adata}).write_h5mu(tmp)
+    tmp.rename(path)
+    print(f"  wrote {path.name}: {path.stat().st_size / 1e6:,.0f} MB in {time.perf_counter() - t:.0f} s", flush=True)
+    return path
+
+
+def measure(path: Path, genes: list[str]) -> dict:
+    from cellucid.data import open_source
+
+    t0 = time.perf_counter()
+    src = open_source(path)
+    opened = time.perf_counter() - t0
+    try:
+        idx = [src.resolve_gene(g) for g in genes]
+        t1 = time.perf_counter()
+        src.gene_by_index(idx[0])
+        first = time.perf_counter() - t1
+        for j in idx[1:]:  # warm the page cache
+            src.gene_by_index(j)
+        times = []
+        for j in idx:
+            t = time.perf_counter()
+            src.gene_by_index(j)
+            times.append(time.perf_counter() - t)
+    finally:
+        src.close()
+    return {"file": path.name, "size_mb": round(path.stat().st_size / 1e6, 1), "open_s": round(opened, 3),
+            "first_read_ms": round(first * 1e3, 1), "median_ms": round(statistics.median(times) * 1e3, 1),
+            "max_ms": round(max(times) * 1e3, 1)}
+
+
+def main() -> None:
+    n_cells = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    n_genes = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+    out = Path(sys.argv[3]) if len(sys.argv) > 3 else here / "results" / f"formats_{n_cells // 1000}k.json"
+    ds = ensure(n_cells, n_genes, zarr=False, export=False)
+    paths = {"h5ad": ds.h5ad, "loom": _loom(ds.h5ad), "h5mu": _h5mu(ds.h5ad)}
+    from cellucid.data import open_source
+
+    with open_source(ds.h5ad) as src:
+        names = list(src.gene_names())
+    rng = np.random.default_rng(3)
+    genes = [names[i] for i in rng.choice(len(names), N_READS, replace=False)]
+    result = {"n_cells": n_cells, "n_genes": n_genes, "genes": genes, "formats": {}}
+    for kind, path in paths.items():
+        result["formats"][kind] = measure(path, genes)
+        print(kind, result["formats"][kind], flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
