@@ -10,7 +10,7 @@ from cellucid.data import InputError, open_source
 from cellucid.data.base import NoEmbedding
 from server_http import Client
 
-from conftest import counts_data, fingerprint
+from format_files import counts_data, fingerprint
 
 
 def _adata():

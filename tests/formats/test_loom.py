@@ -14,7 +14,7 @@ from cellucid.data.base import NoEmbedding
 from cellucid.data.loom_source import RowsAsColumns
 from server_http import Client
 
-from conftest import fingerprint, write_loom
+from format_files import fingerprint, write_loom
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from cellucid.data.base import NoEmbedding
 from cellucid.data.store_source import StoreBackend
 from server_http import Client
 
-from conftest import fingerprint, make_mudata, write_h5mu
+from format_files import fingerprint, make_mudata, write_h5mu
 
 
 @pytest.fixture

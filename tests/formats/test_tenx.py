@@ -19,7 +19,7 @@ from cellucid.data.base import NoEmbedding
 from cellucid.data.tenx import read_tenx
 from server_http import Client
 
-from conftest import counts_data, fingerprint, write_10x_h5, write_10x_mtx
+from format_files import counts_data, fingerprint, write_10x_h5, write_10x_mtx
 
 
 def _scanpy():
