@@ -1,6 +1,7 @@
 """One-gene read time for the same data as ``.h5ad``, ``.loom`` and ``.h5mu``.
 
 Usage: python bench/formats_bench.py N_CELLS [N_GENES] [OUT.json]
+       python bench/formats_bench.py embed N_CELLS [N_GENES] [OUT.json]
 
 The ``.h5ad`` is the benchmark demo dataset (:mod:`datasets`: CSR float32, uncompressed);
 the Loom file is written from it with loompy (``loompy.new`` + ``add_columns`` in blocks:
@@ -13,6 +14,10 @@ For each format: the time to open it with ``cellucid.data.open_source``, then
 (``CELLUCID_GENE_INDEX_MIN_NNZ``) so the figures are the formats' own read paths: a CSR scan
 for ``.h5ad`` / ``.h5mu`` (the index makes both a small read once built), one row band of
 chunks for Loom.
+
+``embed`` mode times ``cellucid prepare IN OUT --embed`` on a Cell Ranger v3 ``.h5`` written
+(in 10x's layout) from the same demo data, its values rounded up to integer counts, and
+reports the per-step seconds recorded in the export's ``export_settings.embed``.
 """
 
 from __future__ import annotations
@@ -103,7 +108,59 @@ def measure(path: Path, genes: list[str]) -> dict:
             "max_ms": round(max(times) * 1e3, 1)}
 
 
+def _tenx_h5(h5ad: Path) -> Path:
+    path = h5ad.with_name(h5ad.stem + "_filtered_feature_bc_matrix.h5")
+    if path.exists():
+        return path
+    import anndata as ad
+    import h5py
+
+    adata = ad.read_h5ad(h5ad)
+    X = adata.X.tocsr()
+    strings = lambda values: np.array([str(v).encode() for v in values], dtype="S")  # noqa: E731
+    tmp = path.with_suffix(".part")
+    with h5py.File(tmp, "w") as f:
+        m = f.create_group("matrix")
+        m["barcodes"] = strings(adata.obs_names)
+        m["data"] = np.ceil(X.data).astype(np.int32)
+        m["indices"], m["indptr"] = X.indices.astype(np.int64), X.indptr.astype(np.int64)
+        m["shape"] = np.array([X.shape[1], X.shape[0]], dtype=np.int32)
+        m["features/id"] = strings(f"ENSG{i:011d}" for i in range(X.shape[1]))
+        m["features/name"] = strings(adata.var_names)
+        m["features/feature_type"] = strings(["Gene Expression"] * X.shape[1])
+        m["features/genome"] = strings(["GRCh38"] * X.shape[1])
+    tmp.rename(path)
+    return path
+
+
+def embed_main(argv: list[str]) -> None:
+    import shutil
+    import subprocess
+
+    n_cells = int(argv[0]) if argv else 100_000
+    n_genes = int(argv[1]) if len(argv) > 1 else 2000
+    out = Path(argv[2]) if len(argv) > 2 else here / "results" / f"embed_{n_cells // 1000}k.json"
+    h5 = _tenx_h5(ensure(n_cells, n_genes, zarr=False, export=False).h5ad)
+    export = DATA / f"{h5.stem}_cellucid"
+    shutil.rmtree(export, ignore_errors=True)
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "cellucid.cli", "prepare", str(h5), str(export), "--embed", "-q"],
+                   check=True)
+    seconds = time.perf_counter() - t
+    identity = json.loads((export / "dataset_identity.json").read_text())
+    embed = identity["export_settings"]["embed"]
+    result = {"n_cells": n_cells, "n_genes": n_genes, "input": h5.name, "prepare_embed_s": round(seconds, 1),
+              "embed_s": embed["seconds"], "step_seconds": embed["step_seconds"],
+              "n_clusters": next(f["n_categories"] for f in identity["fields"] if f["name"] == "leiden")}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "embed":
+        embed_main(sys.argv[2:])
+        return
     n_cells = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     n_genes = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     out = Path(sys.argv[3]) if len(sys.argv) > 3 else here / "results" / f"formats_{n_cells // 1000}k.json"

@@ -116,12 +116,19 @@ def compute_embedding(adata: Any, progress: bool = True, **params: Any) -> tuple
     seed = int(p["seed"])
     steps = ["normalize", "log1p", "highly variable genes", "PCA", "neighbours", "UMAP 3D", "UMAP 2D", "Leiden"]
     timings: dict[str, float] = {}
+    knn = _knn_transformer(n_cells, int(p["n_neighbors"]), seed)
     t_all = time.perf_counter()
     with tqdm(total=len(steps), desc="embed", unit="step", disable=not progress, leave=False) as bar:
         def step(name: str, fn) -> None:
             bar.set_postfix_str(name)
             t0 = time.perf_counter()
-            fn()
+            try:
+                fn()
+            except Exception as exc:  # noqa: BLE001 - a library failure: say which step, no traceback
+                raise InputError(f"computing the embedding failed at step '{name}' ({type(exc).__name__}: "
+                                 f"{str(exc)[:300]})",
+                                 hint="check the versions of scanpy, scipy and umap-learn "
+                                 f"({INSTALL} installs matching ones)") from None
             timings[name] = round(time.perf_counter() - t0, 3)
             bar.update(1)
 
@@ -130,7 +137,7 @@ def compute_embedding(adata: Any, progress: bool = True, **params: Any) -> tuple
         step("highly variable genes", lambda: sc.pp.highly_variable_genes(work, n_top_genes=n_top, subset=True))
         step("PCA", lambda: sc.pp.pca(work, n_comps=n_pcs, random_state=seed))
         step("neighbours", lambda: sc.pp.neighbors(work, n_neighbors=int(p["n_neighbors"]), n_pcs=n_pcs,
-                                                   random_state=seed))
+                                                   random_state=seed, transformer=knn))
         umap3: dict[str, np.ndarray] = {}
 
         def _umap3() -> None:
@@ -154,10 +161,34 @@ def compute_embedding(adata: Any, progress: bool = True, **params: Any) -> tuple
     record = {
         "recipe": "normalize_total → log1p → highly_variable_genes → pca → neighbors → umap (3D, 2D) → leiden",
         **p, "n_top_genes": n_top, "n_pcs": n_pcs, "genes_used": "Gene Expression features" if gex else "all", "n_cells": int(n_cells), "n_genes_in": int(n_genes),
+        "neighbours_method": "pynndescent" if knn is not None else "scanpy default (exact)",
         "scanpy_version": _version("scanpy"), "seconds": round(time.perf_counter() - t_all, 3),
         "step_seconds": timings,
     }
     return out, record
+
+
+# From 8192 cells on, scanpy switches to approximate neighbours (pynndescent).
+_EXACT_KNN_MAX = 8191
+
+
+def _knn_transformer(n_cells: int, n_neighbors: int, seed: int):
+    """For large data, pynndescent as scanpy would use it, but handing scanpy a
+    ``csr_matrix``: scanpy 1.11 calls ``getnnz`` on the result, which the ``csr_array`` that
+    pynndescent returns lacks with recent scipy (an AttributeError above ~10k cells)."""
+    if n_cells <= _EXACT_KNN_MAX:
+        return None
+    import scipy.sparse as sp
+    from pynndescent import PyNNDescentTransformer
+
+    class _CsrMatrixKNN(PyNNDescentTransformer):
+        def fit_transform(self, X, y=None, **kw):
+            return sp.csr_matrix(super().fit_transform(X, y, **kw))
+
+        def transform(self, X):
+            return sp.csr_matrix(super().transform(X))
+
+    return _CsrMatrixKNN(n_neighbors=n_neighbors, metric="euclidean", random_state=seed)
 
 
 def _version(name: str) -> str | None:

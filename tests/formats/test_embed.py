@@ -69,3 +69,21 @@ def test_serve_embed_on_a_cell_ranger_file(tenx):
 def test_unknown_embed_parameter():
     with pytest.raises(InputError, match="unknown embed parameter"):
         open_source(_adata(), embed={"sead": 1})
+
+
+@pytest.mark.slow
+def test_embed_above_scanpys_exact_neighbour_limit():
+    """From 8,192 cells scanpy uses pynndescent, whose csr_array result scanpy 1.11 cannot
+    read with recent scipy ('getnnz'); cellucid hands it a csr_matrix instead."""
+    import anndata as ad
+    import pandas as pd
+
+    from cellucid.data.embed import compute_embedding
+    from cellucid.data.genes import make_unique
+
+    X, barcodes, ids, names, _ = counts_data(8300, 80, 0, seed=5)
+    adata = ad.AnnData(X.astype(np.float32), var=pd.DataFrame(index=make_unique(names)))
+    out, record = compute_embedding(adata, progress=False)
+    assert record["neighbours_method"] == "pynndescent"
+    assert out.obsm["X_umap"].shape == (8300, 2) and out.obsm["X_umap_3d"].shape == (8300, 3)
+    assert out.obs["leiden"].cat.categories.size >= 3

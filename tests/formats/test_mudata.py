@@ -122,3 +122,18 @@ def test_not_a_mudata_file(tmp_path, make_adata):
     make_adata().write_h5ad(path)
     with pytest.raises(InputError, match="no /mod group"):
         open_source(path)
+
+
+@pytest.mark.parametrize("modality", ["rna", "prot"])
+def test_prepare_exports_a_modality(h5mu, tmp_path, modality):
+    from cellucid.export import prepare
+
+    before = fingerprint(h5mu)
+    out = prepare(h5mu, tmp_path / "export", modality=modality, progress=False)
+    assert fingerprint(h5mu) == before
+    with open_source(h5mu, modality=modality) as src, open_source(out) as exported:
+        names = list(src.gene_names())
+        assert list(exported.gene_names()) == names
+        for j in (0, len(names) - 1):
+            np.testing.assert_array_equal(exported.gene_by_index(j), src.gene_by_index(j))
+        assert {f.name for f in exported.fields()} == {f.name for f in src.fields()}
