@@ -182,6 +182,19 @@ def _hint_from_dtype(dtype: Any) -> str:
     return f"unsupported: values of type {dtype}"
 
 
+def array_hint(dtype: Any) -> str:
+    """Classify a numpy array column by its dtype (for backends reading plain datasets):
+    ``boolean``, ``continuous``, ``string`` or ``unsupported: …``."""
+    kind = np.dtype(dtype).kind
+    if kind == "b":
+        return "boolean"
+    if kind in "iuf":
+        return "continuous"
+    if kind in "OSUT":
+        return "string"
+    return f"unsupported: values of type {dtype}"
+
+
 def _to_str_list(values: Iterable[Any]) -> list[str]:
     if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "OUT":
         items = values.tolist()  # the very objects (object), or str (U, T)

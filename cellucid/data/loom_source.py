@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from cellucid.data.anndata_like import AnnDataLikeSource, Backend, _to_str_list
+from cellucid.data.anndata_like import AnnDataLikeSource, Backend, _to_str_list, array_hint
 from cellucid.data.base import CellucidError, InputError, SourceOptions
 from cellucid.data.genes import make_unique
+from cellucid.data.store_source import open_hdf5
 
 CELL_NAME_ATTRS = ("CellID", "obs_names", "cell_names", "CellId")
 GENE_NAME_ATTRS = ("Gene", "var_names", "gene_names", "Genes")
@@ -102,14 +103,7 @@ class LoomBackend(Backend):
                 if self._col[k].ndim == 1 and k != self._cell_attr and not (k in _XYZ and XY_KEY in self._embeds)]
 
     def obs_column_hint(self, name: str) -> str:
-        kind = np.dtype(self._col[name].dtype).kind
-        if kind == "b":
-            return "boolean"
-        if kind in "iuf":
-            return "continuous"
-        if kind in "OSU":
-            return "string"
-        return f"unsupported: values of type {self._col[name].dtype}"
+        return array_hint(self._col[name].dtype)
 
     def obs_column(self, name: str) -> Any:
         values = self._col[name][:]
@@ -183,17 +177,8 @@ class LoomSource(AnnDataLikeSource):
 def open_loom(path: str | os.PathLike, options: SourceOptions) -> LoomSource:
     """Open a ``.loom`` file lazily. Raises :class:`InputError` for a file that is not Loom,
     has no column attributes, or whose parts disagree."""
-    import h5py
-
     path = Path(path)
-    if not h5py.is_hdf5(path):
-        raise InputError(f"{path} is not an HDF5 file, so not a valid .loom",
-                         hint="check the path; a .loom file is written by loompy")
-    try:
-        root = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputError(f"cannot open {path}: the HDF5 file is damaged or incomplete ({exc})",
-                         hint="the file may be truncated; copy or write it again") from None
+    root = open_hdf5(path, ".loom", "a .loom file is written by loompy")
     try:
         backend = LoomBackend(root, str(path))
         if options.gene_id_column is None and backend.gene_id_attr is not None:

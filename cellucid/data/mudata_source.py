@@ -31,7 +31,7 @@ import numpy as np
 from cellucid.data.anndata_like import Backend, _list
 from cellucid.data.base import CellucidError, InputError, NoEmbedding, SourceOptions
 from cellucid.data.elements import Categorical, Masked
-from cellucid.data.store_source import StoreBackend, StoreSource, _close_quietly
+from cellucid.data.store_source import StoreBackend, StoreSource, _close_quietly, open_hdf5
 
 
 def _reindex(values: Any, rows: np.ndarray, present: np.ndarray) -> Any:
@@ -254,17 +254,8 @@ def _source(backend: MuDataBackend, options: SourceOptions, name: str) -> MuData
 def open_mudata(path: str | os.PathLike, options: SourceOptions) -> MuDataSource:
     """Open a ``.h5mu`` file lazily (see the module docstring). Raises :class:`InputError`
     for a file that is not MuData, an unknown ``options.modality``, or no embedding."""
-    import h5py
-
     path = Path(path)
-    if not h5py.is_hdf5(path):
-        raise InputError(f"{path} is not an HDF5 file, so not a valid .h5mu",
-                         hint="check the path; a .h5mu file is written by mudata's write_h5mu")
-    try:
-        root = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputError(f"cannot open {path}: the HDF5 file is damaged or incomplete ({exc})",
-                         hint="the file may be truncated; copy or write it again") from None
+    root = open_hdf5(path, ".h5mu", "a .h5mu file is written by mudata's write_h5mu")
     try:
         if "mod" not in root:
             raise InputError(f"{path} has no /mod group: it is not a MuData file",
@@ -299,11 +290,9 @@ def open_mudata_object(mdata: Any, options: SourceOptions) -> MuDataSource:
 
 def modality_anndata(path: str | os.PathLike, modality: str | None):
     """One modality of a ``.h5mu`` as an in-memory AnnData (for ``prepare --embed``)."""
-    import h5py
     import mudata
 
-    if not h5py.is_hdf5(path):
-        raise InputError(f"{path} is not an HDF5 file, so not a valid .h5mu", hint="check the path")
+    open_hdf5(Path(path), ".h5mu", "a .h5mu file is written by mudata's write_h5mu").close()
     mdata = mudata.read_h5mu(path)
     names = list(mdata.mod)
     if modality is not None and modality not in names:

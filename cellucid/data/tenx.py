@@ -83,15 +83,9 @@ def is_tenx_h5(path: Path) -> bool:
 
 
 def _open_h5(path: Path):
-    import h5py
+    from cellucid.data.store_source import open_hdf5
 
-    if not h5py.is_hdf5(path):
-        raise InputError(f"{path} is not an HDF5 file, so not a Cell Ranger .h5 matrix", hint=_LAYOUT_HINT)
-    try:
-        return h5py.File(path, "r")
-    except OSError as exc:
-        raise InputError(f"cannot open {path}: the HDF5 file is damaged or incomplete ({exc})",
-                         hint="the file may be truncated; copy it again from Cell Ranger's outs/") from None
+    return open_hdf5(path, "Cell Ranger .h5 matrix", _LAYOUT_HINT)
 
 
 def _h5_groups(f: Any, path: Path) -> tuple[Any, str, str, str, str | None]:

@@ -91,6 +91,20 @@ def fingerprint(path: Path) -> dict:
     return {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in paths}
 
 
+def refused(path: Path, error: type = None, **options):
+    """The error ``open_source(path, **options)`` raises (an ``InputError`` unless ``error``
+    names a subclass), after checking that the file's bytes and mtime are unchanged."""
+    import pytest
+
+    from cellucid.data import InputError, open_source
+
+    before = fingerprint(path)
+    with pytest.raises(error or InputError) as err:
+        open_source(path, **options)
+    assert fingerprint(path) == before
+    return err.value
+
+
 def write_loom(path: Path, n_cells: int = 400, n_genes: int = 60, col_attrs: bool = True, seed: int = 1) -> Path:
     """A Loom file written by loompy: genes × cells matrix, a ``spliced`` layer, gene names
     and accessions, and per cell: CellID, _X/_Y, a 3-column ``X_umap``, a 2-column ``tsne``,
