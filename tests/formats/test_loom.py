@@ -120,3 +120,17 @@ def test_prepare_exports_a_loom_file(loom, tmp_path):
         for gene in ("CD3E", "GENE50"):
             np.testing.assert_array_equal(exported.gene(gene), src.gene(gene))
         np.testing.assert_allclose(exported.embedding("X_xy", 2), src.embedding("X_xy", 2))
+
+
+def test_show_anndata_on_loom_gives_selected_obs(loom):
+    from cellucid.widget import show_anndata
+
+    viewer = show_anndata(loom, display=False, quiet=True)
+    try:
+        viewer.widget.selection = np.array([1, 2], dtype=np.uint32)  # as a lasso in the viewer sets it
+        obs = viewer.selected_obs()
+        with loompy.connect(str(loom), "r") as ds:
+            assert list(obs.index) == list(ds.ca["CellID"][[1, 2]])
+            assert list(obs["ClusterName"]) == list(ds.ca["ClusterName"][[1, 2]])
+    finally:
+        viewer.stop()

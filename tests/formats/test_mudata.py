@@ -133,3 +133,20 @@ def test_prepare_exports_a_modality(h5mu, tmp_path, modality):
         for j in (0, len(names) - 1):
             np.testing.assert_array_equal(exported.gene_by_index(j), src.gene_by_index(j))
         assert {f.name for f in exported.fields()} == {f.name for f in src.fields()}
+
+
+@pytest.mark.parametrize("kind", ["object", "file"])
+def test_show_anndata_on_mudata_gives_selected_obs(h5mu, kind):
+    from cellucid.widget import show_anndata
+
+    data = mudata.read_h5mu(h5mu) if kind == "object" else h5mu
+    viewer = show_anndata(data, display=False, quiet=True, modality="prot")
+    try:
+        assert viewer.n_cells == 300
+        viewer.widget.selection = np.array([0, 5, 9], dtype=np.uint32)  # as a lasso in the viewer sets it
+        obs = viewer.selected_obs()
+        names = mudata.read_h5mu(h5mu).obs_names
+        assert list(obs.index) == [names[i] for i in (0, 5, 9)]
+        assert {"sample", "rna:leiden", "prot:quality"} <= set(obs.columns)
+    finally:
+        viewer.stop()
