@@ -101,14 +101,18 @@ def open_source(data: Any = None, **options: Any) -> DataSource:
     the :class:`SourceOptions` fields (``backed``, ``latent_key``, ``gene_id_column``,
     ``expression``, ``obs_keys``, ``dataset_name``, ``modality``), plus ``demo_cells=N``
     (demo size) and ``embed=True`` (or a dict of parameters): compute a UMAP and Leiden
-    clusters in memory first (:mod:`cellucid.data.embed`), for data without an embedding.
+    clusters in memory first (:mod:`cellucid.data.embed`), for data without an embedding;
+    the caller's data is not modified, except with ``embed="inplace"`` on an AnnData, which
+    also stores ``obsm["X_pca"/"X_umap"/"X_umap_3d"]`` and ``obs["leiden"]`` in it.
     Raises :class:`InputError` with a hint for anything that cannot be served.
     """
     options = dict(options)
     embed = options.pop("embed", None)
     opts, demo_cells = _split_options(options)
     if embed and data is not None:
-        return _open_embedded(data, opts, embed)
+        from cellucid.data.embed import open_with_embedding
+
+        return open_with_embedding(data, opts, embed)
     if data is None:
         from cellucid.data.demo import demo_anndata
         from cellucid.data.memory_source import MemorySource
@@ -147,35 +151,6 @@ def open_source(data: Any = None, **options: Any) -> DataSource:
         f"cannot serve an object of type {type(data).__name__}",
         hint="pass a path (" + _INPUTS + "), an anndata.AnnData, a mudata.MuData, or nothing for the demo",
     )
-
-
-def _open_embedded(data: Any, opts: SourceOptions, embed: Any) -> DataSource:
-    """``data`` (a path, AnnData or MuData) with an embedding computed in memory; the user's
-    file or object is not modified."""
-    import dataclasses
-
-    from cellucid.data.embed import compute_embedding, load_anndata, require_embed_packages
-    from cellucid.data.memory_source import MemorySource
-
-    require_embed_packages()
-    kind, name = "anndata", opts.dataset_name or "anndata"
-    if isinstance(data, (str, os.PathLike)):
-        path = Path(data).expanduser()
-        kind = detect_kind(path)
-        name = opts.dataset_name or path.name.split(".")[0] or path.name
-        adata = load_anndata(path, opts.modality)
-    elif type(data).__name__ == "MuData":
-        mods = list(data.mod)
-        if opts.modality is not None and opts.modality not in mods:
-            raise InputError(f"unknown modality {opts.modality!r}", hint=f"modalities: {', '.join(mods)}")
-        adata = data.mod[opts.modality or mods[0]]
-    else:
-        adata = data
-    params = dict(embed) if isinstance(embed, dict) else {}
-    new, record = compute_embedding(adata, progress=True, **params)
-    source = MemorySource(new, dataclasses.replace(opts, modality=None), kind=kind, default_name=name)
-    source.identity_extra = {"embed": record}
-    return source
 
 
 def _open_path(path: Path, kind: PathKind, opts: SourceOptions) -> DataSource:

@@ -191,6 +191,45 @@ def _knn_transformer(n_cells: int, n_neighbors: int, seed: int):
     return _CsrMatrixKNN(n_neighbors=n_neighbors, metric="euclidean", random_state=seed)
 
 
+def open_with_embedding(data: Any, opts: Any, embed: Any):
+    """A :class:`~cellucid.data.memory_source.MemorySource` over ``data`` (a path, AnnData
+    or MuData) with an embedding computed in memory (``open_source(..., embed=...)``). The
+    user's file or object is not modified, except an AnnData with ``embed="inplace"``."""
+    import dataclasses
+
+    from cellucid.data._open import detect_kind
+    from cellucid.data.memory_source import MemorySource
+
+    require_embed_packages()
+    inplace = embed == "inplace"
+    if inplace and (isinstance(data, (str, os.PathLike)) or type(data).__name__ == "MuData"):
+        raise InputError("embed='inplace' writes into an AnnData object, and this input is not one",
+                         hint="use embed=True, or pass the AnnData itself")
+    kind, name = "anndata", opts.dataset_name or "anndata"
+    if isinstance(data, (str, os.PathLike)):
+        path = Path(data).expanduser()
+        kind = detect_kind(path)
+        name = opts.dataset_name or path.name.split(".")[0] or path.name
+        adata = load_anndata(path, opts.modality)
+    elif type(data).__name__ == "MuData":
+        mods = list(data.mod)
+        if opts.modality is not None and opts.modality not in mods:
+            raise InputError(f"unknown modality {opts.modality!r}", hint=f"modalities: {', '.join(mods)}")
+        adata = data.mod[opts.modality or mods[0]]
+    else:
+        adata = data
+    params = dict(embed) if isinstance(embed, dict) else {}
+    new, record = compute_embedding(adata, progress=True, **params)
+    if inplace:  # asked for: the results go into the caller's AnnData too
+        for key in ("X_pca", "X_umap", "X_umap_3d"):
+            adata.obsm[key] = new.obsm[key]
+        adata.obs["leiden"] = new.obs["leiden"]
+        new = adata
+    source = MemorySource(new, dataclasses.replace(opts, modality=None), kind=kind, default_name=name)
+    source.identity_extra = {"embed": record}
+    return source
+
+
 def _version(name: str) -> str | None:
     try:
         from importlib.metadata import version

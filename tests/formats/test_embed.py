@@ -87,3 +87,12 @@ def test_embed_above_scanpys_exact_neighbour_limit():
     assert record["neighbours_method"] == "pynndescent"
     assert out.obsm["X_umap"].shape == (8300, 2) and out.obsm["X_umap_3d"].shape == (8300, 3)
     assert out.obs["leiden"].cat.categories.size >= 3
+
+
+def test_embed_inplace_writes_into_the_anndata_when_asked():
+    adata = _adata()
+    with open_source(adata, embed="inplace") as src:
+        assert "leiden" in {f.name for f in src.fields()}
+    assert {"X_pca", "X_umap", "X_umap_3d"} <= set(adata.obsm) and "leiden" in adata.obs
+    with pytest.raises(InputError, match="inplace"):
+        open_source("/nonexistent/x.h5ad", embed="inplace")
