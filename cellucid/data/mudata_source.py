@@ -155,10 +155,7 @@ class MuDataBackend(Backend):
 
     def obs_column_hint(self, name: str) -> str:
         where, col = self._fields[name]
-        hint = self._part(where).obs_column_hint(col)
-        if where is not None and not self.maps[where][2] and hint == "boolean":
-            return "boolean"
-        return hint
+        return self._part(where).obs_column_hint(col)
 
     def n_categories(self, name: str) -> int:
         where, col = self._fields[name]

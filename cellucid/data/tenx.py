@@ -22,7 +22,6 @@ read-only.
 from __future__ import annotations
 
 import gzip
-import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,7 +250,7 @@ def _read_mtx(folder: Path):
     info, barcodes, features, matrix = _mtx_info(folder)
     try:
         with (gzip.open(matrix, "rb") if matrix.suffix == ".gz" else open(matrix, "rb")) as fh:
-            coo = scipy.io.mmread(io.BufferedReader(fh) if matrix.suffix == ".gz" else fh)
+            coo = scipy.io.mmread(fh)
     except (OSError, EOFError, ValueError, IndexError) as exc:
         raise InputError(
             f"cannot read {matrix}: the file is truncated or damaged ({type(exc).__name__}: {str(exc)[:200]})",
