@@ -154,6 +154,9 @@ def open_source(data: Any = None, **options: Any) -> DataSource:
 
 
 def _open_path(path: Path, kind: PathKind, opts: SourceOptions) -> DataSource:
+    if opts.modality is not None and kind != "mudata":
+        raise InputError(f"modality={opts.modality!r} given, but {path} is not a MuData (.h5mu) file",
+                         hint="leave out --modality / modality=; it picks a modality of a .h5mu")
     if kind == "10x":
         from cellucid.data.tenx import open_tenx
 

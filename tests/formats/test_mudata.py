@@ -150,3 +150,10 @@ def test_show_anndata_on_mudata_gives_selected_obs(h5mu, kind):
         assert {"sample", "rna:leiden", "prot:quality"} <= set(obs.columns)
     finally:
         viewer.stop()
+
+
+def test_modality_on_a_file_that_is_not_mudata(tmp_path, make_adata):
+    path = tmp_path / "plain.h5ad"
+    make_adata().write_h5ad(path)
+    err = refused(path, modality="rna")
+    assert "not a MuData (.h5mu) file" in err.message
