@@ -169,6 +169,7 @@ def embed_main(argv: list[str]) -> None:
     export = DATA / f"{h5.stem}_cellucid"
     shutil.rmtree(export, ignore_errors=True)
     t = time.perf_counter()
+    load_before = os.getloadavg()
     subprocess.run([sys.executable, "-m", "cellucid.cli", "prepare", str(h5), str(export), "--embed", "-q"],
                    check=True)
     seconds = time.perf_counter() - t
@@ -176,7 +177,9 @@ def embed_main(argv: list[str]) -> None:
     embed = identity["export_settings"]["embed"]
     result = {"n_cells": n_cells, "n_genes": n_genes, "input": h5.name, "prepare_embed_s": round(seconds, 1),
               "embed_s": embed["seconds"], "step_seconds": embed["step_seconds"],
-              "n_clusters": next(f["n_categories"] for f in identity["fields"] if f["name"] == "leiden")}
+              "n_clusters": next(f["n_categories"] for f in identity["fields"] if f["name"] == "leiden"),
+              # the machine is shared: the 1-minute load average before and after the run
+              "load_avg": [round(load_before[0], 1), round(os.getloadavg()[0], 1)]}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))

@@ -437,7 +437,9 @@ def formats_section(results_dir: Path = ROOT / "bench" / "results") -> list[str]
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in e["step_seconds"].items())
         L += [f"`cellucid prepare {e['input']} OUT --embed` ({e['n_cells']:,} cells × {e['n_genes']:,} genes, "
               f"Cell Ranger v3 .h5): {e['prepare_embed_s']:.0f} s in all, of which the embedding "
-              f"{e['embed_s']:.0f} s ({steps}); {e['n_clusters']} Leiden clusters "
+              f"{e['embed_s']:.0f} s ({steps}); {e['n_clusters']} Leiden clusters"
+              + (f"; load average {e['load_avg'][0]} → {e['load_avg'][1]} (shared machine)" if e.get("load_avg") else "")
+              + " "
               "(`python bench/formats_bench.py embed N_CELLS`).", ""]
     return L
 
