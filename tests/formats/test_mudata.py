@@ -133,6 +133,7 @@ def test_prepare_exports_a_modality(h5mu, tmp_path, modality):
         for j in (0, len(names) - 1):
             np.testing.assert_array_equal(exported.gene_by_index(j), src.gene_by_index(j))
         assert {f.name for f in exported.fields()} == {f.name for f in src.fields()}
+        assert exported.extra_identity()["modalities"]["genes_from"] == modality
 
 
 @pytest.mark.parametrize("kind", ["object", "file"])

@@ -112,6 +112,7 @@ def test_prepare_embed_serves_counts_and_clusters(tenx, tmp_path):
         settings = json.loads((out / "dataset_identity.json").read_text())["export_settings"]
         assert settings["input_kind"] == "10x"
         assert settings["embed"]["seed"] == 0 and settings["embed"]["genes_used"] == "Gene Expression features"
+        assert ident["embed"] == settings["embed"]  # served too
         assert {e["key"] for e in ident["embeddings"]} >= {"X_umap"}
         assert 3 in ident["embeddings"][0]["dimensions"] and 2 in ident["embeddings"][0]["dimensions"]
         leiden = c.get("/_cellucid/api/obs", {"field": "leiden"})
