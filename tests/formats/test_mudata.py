@@ -158,3 +158,19 @@ def test_modality_on_a_file_that_is_not_mudata(tmp_path, make_adata):
     make_adata().write_h5ad(path)
     err = refused(path, modality="rna")
     assert "not a MuData (.h5mu) file" in err.message
+
+
+def test_default_modality_is_the_first_with_a_matrix(tmp_path):
+    import anndata as ad
+    import pandas as pd
+
+    full = make_mudata()
+    meta = ad.AnnData(obs=pd.DataFrame({"qc": np.arange(full.n_obs, dtype=float)}, index=full.obs_names))
+    mdata = mudata.MuData({"meta": meta, "rna": full["rna"]})
+    mdata.obsm["X_wnn_umap"] = np.zeros((mdata.n_obs, 2), dtype=np.float32)
+    path = tmp_path / "meta_first.h5mu"
+    mdata.write_h5mu(path)
+    with open_source(path) as src:
+        assert src.extra_identity()["modalities"]["names"] == ["meta", "rna"]
+        assert src.extra_identity()["modalities"]["genes_from"] == "rna"
+        assert src.summary().n_genes == full["rna"].n_vars
