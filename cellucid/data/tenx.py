@@ -114,9 +114,10 @@ def _h5_groups(f: Any, path: Path) -> tuple[Any, str, str, str, str | None]:
 
 def _strings(ds: Any) -> np.ndarray:
     values = ds[:]
-    if values.dtype.kind == "S":
+    if values.dtype.kind == "S":  # Cell Ranger's fixed-length strings
         return np.char.decode(values, "utf-8").astype(object)
-    return values.astype(str).astype(object)
+    # variable-length strings arrive from h5py as bytes objects
+    return np.asarray([v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values], dtype=object)
 
 
 def _check_lengths(path: Path, n_features: int, n_cells: int, n_barcodes: int, n_names: int,
