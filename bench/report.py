@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -418,9 +419,41 @@ def markdown(results) -> str:
     if results["errors"]:
         L += ["## Problems during this run", ""] + [f"- {e['where']}: `{e['error'].strip().splitlines()[-1][:300]}`"
                                                     for e in results["errors"]] + [""]
+    L += formats_section()
     L += ["## Reproduce", "", "```", "pip install -e '.[bench]'   # matplotlib, psutil, playwright",
           "python bench/run.py --cells 100000 1000000", "```", ""]
     return "\n".join(L)
+
+
+def formats_section(results_dir: Path = ROOT / "bench" / "results") -> list[str]:
+    """The input-format figures of bench/formats_bench.py (its own JSON files, its own runs)."""
+    runs = sorted((json.loads(p.read_text()) for p in results_dir.glob("formats_*.json")), key=lambda r: r["n_cells"])
+    embeds = sorted((json.loads(p.read_text()) for p in results_dir.glob("embed_*.json")), key=lambda r: r["n_cells"])
+    if not runs and not embeds:
+        return []
+    L = ["## Input formats (`bench/formats_bench.py`)", "",
+         "The same demo data as `.h5ad` (anndata, CSR, uncompressed), `.loom` (loompy: genes × cells, dense, "
+         "gzip chunks of 64 × 64) and `.h5mu` (mudata: the AnnData as modality `rna`). One gene through "
+         "`open_source(path).gene_by_index(j)`, 12 genes × 3 passes with the formats interleaved, page cache warm, the gene index off (each format's "
+         "own read path: a CSR scan for `.h5ad` and `.h5mu`, one row band of chunks for Loom), then with the "
+         "gene index `serve` builds in the background for a large CSR matrix, once ready. Measured on the "
+         "shared 2-core machine; run with `python bench/formats_bench.py N_CELLS`.", ""]
+    rows = [(f"{r['n_cells']:,}", kind, f"{f['size_mb']:,.0f} MB", f"{f['open_s'] * 1e3:,.0f} ms",
+             f"{f['first_read_ms']:,.0f} ms", f"{f['median_ms']:,.1f} ms", f"{f.get('p90_ms', f['max_ms']):,.1f} ms",
+             f"{f['indexed_median_ms']:,.2f} ms" if "indexed_median_ms" in f else "–")
+            for r in runs for kind, f in r["formats"].items()]
+    if rows:
+        L += [_table(["cells", "format", "file", "open", "first gene", "gene p50", "gene p90",
+                      "gene p50 with the gene index"], rows), ""]
+    for e in embeds:
+        steps = ", ".join(f"{k} {v:.1f} s" for k, v in e["step_seconds"].items())
+        L += [f"`cellucid prepare {e['input']} OUT --embed` ({e['n_cells']:,} cells × {e['n_genes']:,} genes, "
+              f"Cell Ranger v3 .h5): {e['prepare_embed_s']:.0f} s in all, of which the embedding "
+              f"{e['embed_s']:.0f} s ({steps}); {e['n_clusters']} Leiden clusters"
+              + (f"; load average {e['load_avg'][0]} → {e['load_avg'][1]} (shared machine)" if e.get("load_avg") else "")
+              + " "
+              "(`python bench/formats_bench.py embed N_CELLS`).", ""]
+    return L
 
 
 def write(results) -> None:

@@ -48,10 +48,12 @@ def serve(export_dir, port: int = 8765, host: str = "127.0.0.1", open_browser: b
 
 def serve_anndata(data, port: int = 8765, host: str = "127.0.0.1", open_browser: bool = True,
                   **options: Any) -> AnnDataServer:
-    """Serve an ``.h5ad`` / ``.zarr`` path or an ``AnnData`` until Ctrl+C.
+    """Serve a path (``.h5ad``, ``.zarr``, ``.h5mu``, ``.loom``), an ``AnnData`` or a
+    ``mudata.MuData`` until Ctrl+C.
 
     ``options``: ``backed``, ``latent_key``, ``gene_id_column``, ``expression``,
-    ``obs_keys``, ``allowed_hosts``, ``dataset_name``, ``quiet``, ``verbose``. In a
+    ``obs_keys``, ``allowed_hosts``, ``dataset_name``, ``modality`` (MuData: the modality
+    genes come from), ``quiet``, ``verbose``. In a
     running event loop (Jupyter) it starts in the background, says so, and returns the
     server; call ``.stop()`` on it.
     """

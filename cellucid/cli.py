@@ -100,6 +100,11 @@ def _expression(ctx, param, value):
 @click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="HOST",
               help="Extra Host name to answer to, e.g. behind a reverse proxy (repeatable).")
 @click.option("--dataset-name", metavar="NAME", help="Name shown in the viewer.")
+@click.option("--modality", metavar="NAME",
+              help="MuData (.h5mu): the modality genes come from (default: the first with a matrix).")
+@click.option("--embed", is_flag=True,
+              help="Compute a UMAP (2D and 3D) and Leiden clusters in memory first, for data without an "
+                   "embedding (e.g. a Cell Ranger matrix). Needs: pip install 'cellucid[embed]'.")
 @click.option("--demo", "demo_cells", type=click.IntRange(1), metavar="N",
               help="Serve the built-in demo dataset with N cells (no PATH also means the demo).")
 @click.option("--cache-max", metavar="SIZE",
@@ -108,8 +113,12 @@ def _expression(ctx, param, value):
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
 def serve_command(path, port, host, no_browser, no_backed, latent_key, gene_id_column, expression,
-                  obs_keys, allowed_hosts, dataset_name, demo_cells, cache_max, quiet, verbose):
-    """Serve PATH (.h5ad file, .zarr directory or export folder) and open the viewer.
+                  obs_keys, allowed_hosts, dataset_name, modality, embed, demo_cells, cache_max, quiet, verbose):
+    """Serve PATH and open the viewer.
+
+    PATH is a .h5ad file, a .zarr directory, a .h5mu (MuData) or .loom file, or a cellucid export
+    folder. A Cell Ranger matrix (.h5 or MatrixMarket folder) has no embedding: compute one with
+    `cellucid prepare IN OUT --embed`, then serve OUT (or `cellucid serve IN --embed` each time).
 
     Without PATH, a built-in demo dataset is served.
     """
@@ -121,6 +130,10 @@ def serve_command(path, port, host, no_browser, no_backed, latent_key, gene_id_c
     extra = {"demo_cells": demo_cells} if demo_cells is not None else {}
     if cache_max is not None:
         extra["cache_max"] = cache_max
+    if modality is not None:
+        extra["modality"] = modality
+    if embed:
+        extra["embed"] = True
     try:
         server = AnnDataServer(
             path, port=port, host=host, open_browser=not no_browser, backed=not no_backed,

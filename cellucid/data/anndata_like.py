@@ -52,6 +52,7 @@ from cellucid.data.base import (
     FieldData,
     FieldInfo,
     InputError,
+    NoEmbedding,
     NotFound,
     SourceKind,
     SourceOptions,
@@ -177,6 +178,19 @@ def _hint_from_dtype(dtype: Any) -> str:
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
         return "continuous"
     if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
+        return "string"
+    return f"unsupported: values of type {dtype}"
+
+
+def array_hint(dtype: Any) -> str:
+    """Classify a numpy array column by its dtype (for backends reading plain datasets):
+    ``boolean``, ``continuous``, ``string`` or ``unsupported: …``."""
+    kind = np.dtype(dtype).kind
+    if kind == "b":
+        return "boolean"
+    if kind in "iuf":
+        return "continuous"
+    if kind in "OSUT":
         return "string"
     return f"unsupported: values of type {dtype}"
 
@@ -433,10 +447,12 @@ def discover_embeddings(
 
     def rank(item):
         order, e = item
+        # A MuData modality's embedding ("rna:umap") comes after the global ones.
+        modality = ":" in e.name
         for prefix, r in _EMBED_ORDER:
-            if e.name.startswith(prefix):
-                return (r, order)
-        return (3, order)
+            if e.name.rsplit(":", 1)[-1].startswith(prefix):
+                return (modality, r, order)
+        return (modality, 3, order)
 
     return [e for _, e in sorted(embeds, key=rank)], notes
 
@@ -556,7 +572,7 @@ class AnnDataLikeSource(DataSource):
         shapes = backend.obsm_shapes()
         self._embeds, self._embed_notes = discover_embeddings(shapes, n)
         if not any(2 in e.dimensions for e in self._embeds):
-            raise InputError(
+            raise NoEmbedding(
                 "the dataset has no 2D or 3D embedding to show",
                 hint=f"obsm keys present: {_list(shapes)}. Compute one (e.g. scanpy.tl.umap) "
                 "or store coordinates under obsm['X_<name>'] with 2 or 3 columns.",

@@ -27,7 +27,7 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-SourceKind = Literal["h5ad", "zarr", "anndata", "export", "demo"]
+SourceKind = Literal["h5ad", "zarr", "anndata", "export", "demo", "10x", "loom", "mudata"]
 FieldKind = Literal["categorical", "continuous", "boolean"]
 
 
@@ -45,6 +45,11 @@ class CellucidError(Exception):
 
 class InputError(CellucidError):
     """The input path or object cannot be served (missing, wrong kind, corrupt, no embedding)."""
+
+
+class NoEmbedding(InputError):
+    """The input has no 2D/3D embedding. :func:`cellucid.data.open_source` adds the
+    ``cellucid prepare IN OUT --embed`` command for the path to the hint."""
 
 
 class NotFound(CellucidError):
@@ -155,6 +160,7 @@ class SourceOptions:
     alternative gene id. ``latent_key`` names the obsm latent space (default ``X_pca``).
     ``cache_max`` caps the gene-index cache on disk (bytes or ``"10G"``; default
     ``$CELLUCID_CACHE_MAX``, see :func:`cellucid.data.index_cache.cache_limit`).
+    ``modality`` picks the MuData modality genes come from (default: the first with a matrix).
     """
 
     backed: bool = True
@@ -164,6 +170,7 @@ class SourceOptions:
     obs_keys: Sequence[str] | None = None
     dataset_name: str | None = None
     cache_max: str | int | None = None
+    modality: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -214,6 +221,11 @@ class DataSource(abc.ABC):
     def vector_field_problems(self) -> list[str]:
         """Candidate vector fields that were rejected, and why (for ``dataset_identity.json``)."""
         return []
+
+    def extra_identity(self) -> dict[str, Any]:
+        """Source-specific keys added to ``dataset_identity.json`` (e.g. a MuData's
+        ``modalities``, or ``embed`` with the parameters of an embedding computed on open)."""
+        return dict(getattr(self, "identity_extra", {}))
 
     def skipped_fields(self) -> dict[str, str]:
         """Obs columns that are not offered as fields, mapped to the reason (e.g. unique

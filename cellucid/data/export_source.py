@@ -167,6 +167,15 @@ class _FolderSource(DataSource):
     def dataset_id(self) -> str:
         return str(self.identity.get("id") or super().dataset_id())
 
+    def extra_identity(self) -> dict[str, Any]:
+        # What the input's identity said beyond the schema: a MuData's modalities, and the
+        # parameters of an embedding `prepare --embed` computed.
+        out = {"modalities": self.identity["modalities"]} if "modalities" in self.identity else {}
+        embed = (self.identity.get("export_settings") or {}).get("embed")
+        if embed:
+            out["embed"] = embed
+        return out
+
     def _name(self) -> str:
         return self.options.dataset_name or self.identity.get("name") or self.path.name
 

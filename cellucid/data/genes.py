@@ -146,3 +146,29 @@ def search_genes(source: "DataSource", query: str, limit: int = 20) -> list[Gene
 def count_gene_matches(source: "DataSource", query: str) -> int:
     """How many genes :func:`search_genes` would find with no limit (for a ``total``)."""
     return len(_matches(lookup_for(source), query))
+
+
+def make_unique(names) -> np.ndarray:
+    """Names with repeats renamed ``NAME-1``, ``NAME-2``, … as ``anndata.utils.make_index_unique``
+    does (the first keeps its name; a suffix already taken is skipped), for formats whose
+    gene symbols repeat (Cell Ranger features, Loom rows)."""
+    out = [str(n) for n in names]
+    seen = set(out)
+    if len(seen) == len(out):
+        return np.asarray(out, dtype=object)
+    counts: dict[str, int] = {}
+    first: set[str] = set()
+    for i, name in enumerate(out):
+        if name not in first:
+            first.add(name)
+            continue
+        k = counts.get(name, 0)
+        while True:
+            k += 1
+            candidate = f"{name}-{k}"
+            if candidate not in seen:
+                break
+        counts[name] = k
+        seen.add(candidate)
+        out[i] = candidate
+    return np.asarray(out, dtype=object)

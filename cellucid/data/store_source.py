@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from cellucid.data import elements
-from cellucid.data.anndata_like import AnnDataLikeSource, Backend, _to_str_list
+from cellucid.data.anndata_like import AnnDataLikeSource, Backend, _to_str_list, array_hint
 from cellucid.data.base import CellucidError, InputError, SourceKind, SourceOptions
 
 _attr = elements.attr_str
@@ -86,14 +86,7 @@ class StoreBackend(Backend):
             return "string"
         if not _is_array(node):
             return f"unsupported: stored as {enc or 'a group'}"
-        kind = np.dtype(node.dtype).kind
-        if kind == "b":
-            return "boolean"
-        if kind in "iuf":
-            return "continuous"
-        if kind in "OSUT":
-            return "string"
-        return f"unsupported: values of type {node.dtype}"
+        return array_hint(node.dtype)
 
     def n_categories(self, name: str) -> int:
         return int(self._obs[name]["categories"].shape[0])
@@ -248,29 +241,33 @@ class StoreSource(AnnDataLikeSource):
         return (self._backend.label,)  # the path the store was opened from
 
 
+def open_hdf5(path: Path, what: str = ".h5ad", written_by: str = "an .h5ad is written by anndata's write_h5ad") -> Any:
+    """``path`` opened read-only with h5py, or :class:`InputError`: not HDF5 (``what`` names the
+    expected kind, ``written_by`` what writes it), held open by a writer, or damaged.
+    Shared by every HDF5-based input (``.h5ad``, ``.h5mu``, ``.loom``, Cell Ranger ``.h5``)."""
+    import h5py
+
+    if not h5py.is_hdf5(path):
+        raise InputError(f"{path} is not an HDF5 file, so not a valid {what}", hint=f"check the path; {written_by}")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        msg = str(exc).split("(")[-1].rstrip(")") if "(" in str(exc) else str(exc)
+        if "unable to lock" in msg:  # not just "lock": "sblock->base_addr" names a truncated file
+            raise InputError(
+                f"cannot open {path}: another program holds it open for writing ({msg})",
+                hint="close the file in the other program (e.g. an AnnData opened with "
+                "backed='r+') and try again",
+            ) from None
+        raise InputError(
+            f"cannot open {path}: the HDF5 file is damaged or incomplete ({msg})",
+            hint="the file may be truncated (an interrupted copy or download); copy or write it again",
+        ) from None
+
+
 def _open_root(path: Path, kind: SourceKind) -> Any:
     if kind == "h5ad":
-        import h5py
-
-        if not h5py.is_hdf5(path):
-            raise InputError(
-                f"{path} is not an HDF5 file, so not a valid .h5ad",
-                hint="check the path; an .h5ad is written by anndata's write_h5ad",
-            )
-        try:
-            return h5py.File(path, "r")
-        except OSError as exc:
-            msg = str(exc).split("(")[-1].rstrip(")") if "(" in str(exc) else str(exc)
-            if "unable to lock" in msg:  # not just "lock": "sblock->base_addr" names a truncated file
-                raise InputError(
-                    f"cannot open {path}: another program holds it open for writing ({msg})",
-                    hint="close the file in the other program (e.g. an AnnData opened with "
-                    "backed='r+') and try again",
-                ) from None
-            raise InputError(
-                f"cannot open {path}: the HDF5 file is damaged or incomplete ({msg})",
-                hint="the file may be truncated (an interrupted copy or download); copy or write it again",
-            ) from None
+        return open_hdf5(path)
     import zarr
 
     try:

@@ -51,6 +51,7 @@ def build_export_identity(source, manifest, settings, name, description, dataset
                        for v in vecs},
             "problems": manifest["vector_problems"],
         },
+        **source.extra_identity(),
         "export_settings": settings,
         "export": manifest,
     }

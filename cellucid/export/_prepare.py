@@ -43,6 +43,8 @@ def prepare(
     dataset_description: str | None = None,
     backed: bool = True,
     progress: bool = True,
+    embed: bool | Mapping[str, Any] = False,
+    modality: str | None = None,
     # --- the original cellucid-python keyword form (kept so existing scripts work) ---
     latent_space: Any = None,
     obs: Any = None,
@@ -95,6 +97,15 @@ def prepare(
         Replace an existing ``out_dir``.
     progress
         Show tqdm progress bars on long steps.
+    embed
+        ``True`` (or a dict of parameters: ``seed``, ``n_top_genes``, ``n_pcs``,
+        ``n_neighbors``, ``resolution``, ``target_sum``) computes a UMAP in 2D and 3D and a
+        Leiden clustering first (:mod:`cellucid.data.embed`; needs ``cellucid[embed]``), for
+        data without an embedding such as a Cell Ranger matrix. The input is read into
+        memory and never modified; the parameters are recorded in the identity's
+        ``export_settings["embed"]``.
+    modality
+        For a MuData input, the modality genes come from (default: the first with a matrix).
 
     Other original keywords (``connectivities``, ``centroid_outlier_quantile``, …) are
     accepted and ignored.
@@ -147,6 +158,26 @@ def prepare(
         data_in: Any = adata
     else:
         data_in = adata_or_path
+    embed_record = None
+    input_kind = None
+    if embed:
+        from cellucid.data.embed import compute_embedding, load_anndata, require_embed_packages
+
+        require_embed_packages()  # before reading anything: the message is the install command
+        if keyword_form:
+            raise InputError("embed=True needs an input (a path or an AnnData)", "pass adata_or_path")
+        if inputs:
+            from cellucid.data import detect_kind
+
+            input_kind = detect_kind(inputs[0])
+            data_in = load_anndata(inputs[0], modality)
+            if not options["dataset_name"]:
+                name = inputs[0].name
+                options["dataset_name"] = name[: -len("".join(inputs[0].suffixes))] if inputs[0].is_file() else name
+        data_in, embed_record = compute_embedding(data_in, progress=progress, **(dict(embed) if isinstance(embed, Mapping) else {}))
+        modality = None  # the modality was chosen while loading
+    if modality is not None:
+        options["modality"] = modality
     from cellucid.data import open_source
 
     source = open_source(data_in, **{k: v for k, v in options.items() if v is not None or k == "obs_keys"})
@@ -172,7 +203,7 @@ def prepare(
                     # full path would tell whoever gets it about the author's machine.
                     "input": os.path.basename(os.fspath(adata_or_path).rstrip("/\\")) if inputs
                     else type(data_in).__name__,
-                    "input_kind": source.summary().kind,
+                    "input_kind": input_kind or source.summary().kind,
                     "expression": expression,
                     "quantize": quantize,
                     "obs_quantize": obs_quantize,
@@ -180,6 +211,8 @@ def prepare(
                     "var_gene_id_column": var_gene_id_column,
                     "seconds": None,
                 }
+                if embed_record is not None:
+                    settings["embed"] = embed_record
                 identity = build_export_identity(source, manifest, settings, dataset_name, dataset_description, dataset_id,
                                      {"name": source_name, "url": source_url, "citation": source_citation})
                 settings["seconds"] = round(time.perf_counter() - t0, 3)

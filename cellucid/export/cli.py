@@ -45,17 +45,25 @@ def _human(n: float) -> str:
 @click.option("--dataset-name", metavar="NAME", help="Name shown in the viewer (default: from the input).")
 @click.option("--force", is_flag=True, help="Replace OUTPUT_DIR if it exists (replaced whole, never merged).")
 @click.option("--no-backed", is_flag=True, help="Load an .h5ad fully into memory instead of reading it lazily.")
+@click.option("--embed", is_flag=True,
+              help="Compute a UMAP (2D and 3D) and Leiden clusters first, for data without an embedding "
+                   "(e.g. a Cell Ranger matrix). Needs: pip install 'cellucid[embed]'.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of --embed.")
+@click.option("--modality", metavar="NAME", help="MuData (.h5mu): the modality genes come from.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars; print only the result line.")
 def prepare_command(input_path, output_dir, gene_id_column, obs_keys, embeddings, expression, latent_key,
-                    quantize, obs_quantize, compression, dataset_name, force, no_backed, quiet):
-    """Write an export folder for INPUT (.h5ad, .zarr or an export folder) into OUTPUT_DIR.
+                    quantize, obs_quantize, compression, dataset_name, force, no_backed, embed, seed, modality,
+                    quiet):
+    """Write an export folder for INPUT into OUTPUT_DIR.
 
-    `cellucid serve OUTPUT_DIR` then serves it, fastest of all inputs.
+    INPUT is a .h5ad, .zarr, .h5mu or .loom, a Cell Ranger filtered_feature_bc_matrix.h5 or its
+    MatrixMarket folder, or an export folder. `cellucid serve OUTPUT_DIR` then serves it,
+    fastest of all inputs.
     """
     from cellucid.data.base import CellucidError
 
     if not input_path.exists():
-        click.echo(f"Error: input {input_path} does not exist.\n  hint: pass an .h5ad file, a .zarr folder or an export folder.", err=True)
+        click.echo(f"Error: input {input_path} does not exist.\n  hint: pass an .h5ad, .zarr, .h5mu, .loom, a Cell Ranger .h5 or matrix folder, or an export folder.", err=True)
         sys.exit(2)
     from cellucid.export import prepare
 
@@ -75,6 +83,8 @@ def prepare_command(input_path, output_dir, gene_id_column, obs_keys, embeddings
             force=force,
             backed=not no_backed,
             progress=not quiet,
+            embed={"seed": seed} if embed else False,
+            modality=modality,
         )
     except CellucidError as err:
         click.echo(f"Error: {err.message}", err=True)

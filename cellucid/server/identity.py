@@ -89,4 +89,5 @@ def build_identity(source: DataSource) -> dict:
         },
         "latent_key": s.latent_key,
         "vector_fields": _vector_block(source, embeddings),
+        **source.extra_identity(),
     }

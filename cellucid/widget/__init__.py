@@ -54,7 +54,8 @@ def _auto_display(viewer: Viewer) -> None:
 def show_anndata(data: Any, gene_id_column: str | None = None, height: int = 600, color_by: str | None = None,
                  embedding: str | None = None, dimension: int | None = None, *, display: bool = True,
                  proxy: bool | str | None = None, transport: str = "auto", **server_options: Any) -> Viewer:
-    """Show ``data`` (an ``AnnData``, or a path to ``.h5ad`` / ``.zarr``) in the notebook.
+    """Show ``data`` (an ``AnnData``, a ``mudata.MuData``, or a path to ``.h5ad`` / ``.zarr`` /
+    ``.h5mu`` / ``.loom``) in the notebook.
 
     Starts a background server (on a thread, so it serves while cells run), displays the
     viewer in the cell output and returns a :class:`Viewer`. ``color_by``, ``embedding``
@@ -64,7 +65,7 @@ def show_anndata(data: Any, gene_id_column: str | None = None, height: int = 600
     VS Code remote, Colab, gateways), ``"http"`` or ``"comm"``; ``viewer.transport`` says
     which one is in use. Other keyword arguments go to
     :class:`cellucid.anndata_server.AnnDataServer` (``port``, ``host``, ``backed``,
-    ``latent_key``, ``expression``, ``obs_keys``, ``dataset_name``, ...).
+    ``latent_key``, ``expression``, ``obs_keys``, ``dataset_name``, ``modality``, ...).
     ``display=False`` returns the viewer without displaying it (display it with ``viewer``).
     """
     if gene_id_column is not None:

@@ -21,9 +21,13 @@ def is_anndata(obj: Any) -> bool:
 
 
 def read_obs(data: Any, source: Any = None) -> pd.DataFrame:
-    """The full ``obs`` DataFrame for ``data`` (AnnData, .h5ad/.zarr path, or export folder)."""
+    """The full ``obs`` DataFrame for ``data`` (AnnData, .h5ad/.zarr path, or export folder).
+    Other inputs (a MuData, a ``.h5mu`` / ``.loom`` file, a Cell Ranger matrix served with
+    ``embed=True``) get a frame built from the served fields (``rna:leiden`` and so on)."""
     if is_anndata(data):
         return data.obs
+    if source is not None and getattr(source, "kind", None) not in ("h5ad", "zarr", "export"):
+        return _obs_from_source(source, repr(data) if not isinstance(data, (str, os.PathLike)) else os.fspath(data))
     path = os.fspath(data)
     if os.path.isdir(path) and os.path.exists(os.path.join(path, "dataset_identity.json")):
         return _obs_from_source(source, path)

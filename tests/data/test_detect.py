@@ -52,7 +52,7 @@ def test_plain_directory_names_what_was_expected(tmp_path):
     (tmp_path / "folder").mkdir()
     with pytest.raises(InputError) as err:
         open_source(tmp_path / "folder")
-    assert "neither a zarr store nor a cellucid export folder" in err.value.message
+    assert "neither a zarr store, a Cell Ranger MatrixMarket folder nor a cellucid export folder" in err.value.message
     assert "dataset_identity.json" in err.value.hint
 
 
@@ -61,7 +61,7 @@ def test_other_file_types_are_refused(tmp_path):
     path.write_text("a,b\n1,2\n")
     with pytest.raises(InputError) as err:
         open_source(path)
-    assert "expected a .h5ad" in err.value.message
+    assert "expected .h5ad, .h5mu, .loom or a Cell Ranger .h5" in err.value.message
 
 
 def test_file_that_is_not_hdf5(tmp_path):
