@@ -127,7 +127,7 @@ class MuDataBackend(Backend):
                 self._fields.setdefault(f"{name}:{c}", (name, c))
         self._obsm: dict[str, tuple[str | None, str]] = {}
         glob_shapes = glob.obsm_shapes()
-        for k, (shape, dtype) in glob_shapes.items():
+        for k, (_shape, dtype) in glob_shapes.items():
             if k in mods and np.dtype(dtype).kind == "b":
                 continue  # mudata's own per-modality membership masks
             self._obsm[k] = (None, k)

@@ -3,7 +3,6 @@ refused by serve with the exact --embed command, and served after `prepare --emb
 
 from __future__ import annotations
 
-import gzip
 import json
 import subprocess
 import sys
