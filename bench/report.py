@@ -379,7 +379,9 @@ def markdown(results) -> str:
               "`transport='comm'` (every request travels over the widget's comm and is answered in the kernel). "
               "Gene recolour: `setColorBy` of a gene not shown before → the first frame in its colours, median of "
               "three genes. Highlight: a cell runs `viewer.highlight_cells(np.arange(0, n, 2))`, from its first line "
-              "(`time.time()`) to the first frame drawn with those cells highlighted.", "",
+              "(`time.time()`) to the first frame drawn with those cells highlighted. Every figure is the median of "
+              "the run's rounds (`--notebook-rounds`, default 3): each round measures every widget once, in turn, "
+              "so that a burst of load on the machine falls on all of them alike.", "",
               _table(["tool", "dataset", "run cell → first frame s", "lasso → Python callback ms",
                       "cells selected", "gene recolour ms", "highlight half → drawn ms"], rows), ""]
     if results["gene_index"]:
