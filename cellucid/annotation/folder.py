@@ -318,3 +318,20 @@ def _confidence(value) -> float | None:
     if not 0.0 <= c <= 1.0:
         raise BadParameter(f"confidence must be between 0 and 1, got {c}", "For example 0.8.")
     return c
+
+
+def open_beside_data(path, data_paths) -> AnnotationFolder:
+    """The annotation folder at ``path`` (created when missing) for a server whose data lives
+    at ``data_paths``: refused when it is, or is inside, one of them — the folder is written
+    to, and the data must never be."""
+    if isinstance(path, AnnotationFolder):
+        folder_path = path.path
+    else:
+        folder_path = Path(path).expanduser().resolve()
+    for data in data_paths:
+        data = Path(data).resolve()
+        if folder_path == data or data in folder_path.parents:
+            raise InputError(f"the annotation folder {folder_path} is inside the data ({data})",
+                             "Keep annotations in their own folder, next to the data, e.g. "
+                             f"--annotations {data.parent / (data.stem + '-annotations')}.")
+    return path if isinstance(path, AnnotationFolder) else AnnotationFolder(folder_path, create=True)
