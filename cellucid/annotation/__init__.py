@@ -11,12 +11,36 @@ never has a merge conflict. It never writes the dataset. See docs/annotation.md.
 >>> consensus("labels", adata)       # a categorical Series, one label per cell # doctest: +SKIP
 """
 
-from __future__ import annotations
+# (no `from __future__ import annotations` here: it would shadow the `annotations` function)
+# Loaded on first use: `cellucid --help` imports this package (for `cellucid annotate`) and
+# must not pull in numpy and the data layer.
+_LAZY = {
+    "AnnotationFolder": "cellucid.annotation.folder",
+    "Project": "cellucid.annotation.folder",
+    "Rule": "cellucid.annotation.rule",
+    "decide": "cellucid.annotation.rule",
+    "summarize": "cellucid.annotation.summary",
+    "cell_labels": "cellucid.annotation.summary",
+    "annotations": "cellucid.annotation.tables",
+    "consensus": "cellucid.annotation.tables",
+    "consensus_table": "cellucid.annotation.tables",
+    "annotations_to_obs": "cellucid.annotation.tables",
+    "sync": "cellucid.annotation.sync",
+}
 
-from cellucid.annotation.folder import AnnotationFolder, Project
-from cellucid.annotation.rule import Rule, decide
-from cellucid.annotation.summary import cell_labels, summarize
-from cellucid.annotation.tables import annotations, annotations_to_obs, consensus, consensus_table
+__all__ = list(_LAZY)
 
-__all__ = ["AnnotationFolder", "Project", "Rule", "decide", "summarize", "cell_labels", "annotations",
-           "consensus", "consensus_table", "annotations_to_obs"]
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cellucid.annotation' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
