@@ -25,7 +25,6 @@ _LAZY = {
     "consensus": "cellucid.annotation.tables",
     "consensus_table": "cellucid.annotation.tables",
     "annotations_to_obs": "cellucid.annotation.tables",
-    "sync": "cellucid.annotation.sync",
 }
 
 __all__ = list(_LAZY)
