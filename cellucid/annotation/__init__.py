@@ -14,6 +14,8 @@ never has a merge conflict. It never writes the dataset. See docs/annotation.md.
 # (no `from __future__ import annotations` here: it would shadow the `annotations` function)
 # Loaded on first use: `cellucid --help` imports this package (for `cellucid annotate`) and
 # must not pull in numpy and the data layer.
+from cellucid._lazy import lazy_attributes
+
 _LAZY = {
     "AnnotationFolder": "cellucid.annotation.folder",
     "Project": "cellucid.annotation.folder",
@@ -30,16 +32,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cellucid.annotation' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_attributes("cellucid.annotation", _LAZY, globals())
