@@ -20,6 +20,7 @@ def set_name(v, name):
     v.page.fill("[data-testid=annotation-name]", name)
     v.page.click("[data-testid=annotation-name-set]")
     v.page.wait_for_selector(f"[data-testid=annotation-me]:text-is('{name}')")
+    v.page.select_option("[data-testid=annotation-field]", "leiden")
 
 
 def propose(v, category, label, note="", confidence=""):

@@ -62,11 +62,13 @@ export class Annotations {
 
   apply(summary) {
     const changed = summary.revision !== this.revision;
+    const hadError = this.error;
     this.summary = summary;
     this.revision = summary.revision;
     this.error = null;
     if (changed) this.app.refreshField(this.field);
-    this.notify();
+    // a poll that finds nothing new leaves the panel alone (no rebuilt list under the pointer)
+    if (changed || hadError) this.notify();
   }
 
   async load() {
