@@ -100,6 +100,7 @@ def test_two_annotators_vote_and_the_consensus_matches_python(browser, demo, tmp
             ana.page.wait_for_function("window.cellucid.app.colorColumn.categories.includes('B cell')")
             assert viewer_labels(ana) == python_labels(folder, demo.adata)
             assert "B cell" in set(viewer_labels(ana))
+            ana.page.locator("[data-testid=annotation-targets]").scroll_into_view_if_needed()
             ana.page.mouse.move(5, 5)
             ana.frame()
             save_doc_image(ana.page.screenshot(), "annotation-panel.png")
