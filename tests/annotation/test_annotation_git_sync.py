@@ -100,3 +100,38 @@ def test_cli_init(tmp_path):
     assert (project.author, project.rule.min_votes) == ("Ana", 2)
     again = run_cli("annotate", "init", str(tmp_path / "labels"))
     assert again.returncode == 2 and "already an annotation folder" in again.stderr
+
+
+def test_sync_from_the_viewer_route(team, clustered_h5ad):
+    """``POST /_cellucid/api/annotations/sync`` (the panel's sync button) runs the same sync on
+    the server's machine: a vote made through the server reaches the other clone; a refused
+    push answers a JSON error with git's reason and keeps the vote."""
+    import json as _json
+
+    from cellucid.anndata_server import AnnDataServer
+    from server_http import Client
+
+    bare, ana, bo = team
+    with AnnDataServer(clustered_h5ad, port=0, quiet=True, annotations=ana) as server:
+        client = Client(server.base_url)
+
+        def post(action, body):
+            return client.request("POST", f"/_cellucid/api/annotations/{action}", body=_json.dumps(body).encode(),
+                                  headers={"X-Cellucid-Token": server.token})
+
+        assert post("vote", {"annotator": "Ana", "field": "leiden", "category": "3", "label": "NK"}).status == 200
+        assert client.request("POST", "/_cellucid/api/annotations/sync", body=b"{}").status == 403  # no token
+        done = post("sync", {})
+        assert done.status == 200, done.body
+        assert done.json()["sync"]["pushed"] and done.json()["sync"]["committed"]
+        sync(bo)
+        assert annotations(bo).label.tolist() == ["NK"]
+
+        hook = bare / "hooks" / "pre-receive"
+        hook.write_text("#!/bin/sh\necho 'read-only mirror' >&2\nexit 1\n")
+        hook.chmod(0o755)
+        post("vote", {"annotator": "Ana", "field": "leiden", "category": "3", "label": "T"})
+        refused = post("sync", {})
+        assert refused.status == 400 and "refused the push" in refused.json()["error"]
+        assert "read-only mirror" in refused.json()["error"] and "local commit" in refused.json()["hint"]
+        assert annotations(ana).label.tolist() == ["T"]

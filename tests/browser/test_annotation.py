@@ -5,6 +5,7 @@ the data file is never written. Saves docs/images/annotation-panel.png."""
 from __future__ import annotations
 
 import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -56,6 +57,10 @@ def python_labels(folder, adata):
 
 def test_two_annotators_vote_and_the_consensus_matches_python(browser, demo, tmp_path):
     folder = AnnotationFolder(tmp_path / "labels", create=True, author="Ana")
+    remote = tmp_path / "remote.git"  # the folder is a git clone, so the panel's sync button can push
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(folder.path)], check=True)
+    subprocess.run(["git", "-C", str(folder.path), "remote", "add", "origin", str(remote)], check=True)
     before = (open(demo.path, "rb").read(), os.stat(demo.path).st_mtime_ns)
     with AnnDataServer(demo.path, port=0, quiet=True, annotations=folder.path) as srv:
         ana = open_viewer(browser, srv.url, viewport={"width": 1200, "height": 760})
@@ -104,6 +109,12 @@ def test_two_annotators_vote_and_the_consensus_matches_python(browser, demo, tmp
             ana.page.mouse.move(5, 5)
             ana.frame()
             save_doc_image(ana.page.screenshot(), "annotation-panel.png")
+
+            bo.page.click("[data-testid=annotation-sync]")
+            bo.page.wait_for_selector("[data-testid=annotation-status]:has-text('pushed')")
+            pushed = subprocess.run(["git", "--git-dir", str(remote), "ls-tree", "-r", "--name-only", "main"],
+                                    capture_output=True, text=True, check=True).stdout.split()
+            assert "project.json" in pushed and len([p for p in pushed if p.startswith("annotators/")]) == 2
             assert not [e for e in ana.errors + bo.errors if "favicon" not in e]
         finally:
             ana.page.close()

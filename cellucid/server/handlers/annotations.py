@@ -5,7 +5,9 @@
   note?, confidence?}`` (proposing a new label is a vote for it; ``cells`` labels a selection);
 - ``POST /_cellucid/api/annotations/retract``: ``{annotator, field+category | set}``;
 - ``POST /_cellucid/api/annotations/lock``: ``{annotator, label | null, field+category | set}``
-  (the project's author only).
+  (the project's author only);
+- ``POST /_cellucid/api/annotations/sync``: ``{}`` — commit, pull and push the folder's git
+  repository on the server's machine (:mod:`cellucid.annotation.sync`).
 
 POSTs need the server's token in ``X-Cellucid-Token`` like every write (server/security.py).
 The consensus itself is an obs field: ``/obs?field=annotation`` and ``/obs/meta``.
@@ -21,7 +23,7 @@ import json
 from cellucid.data.base import BadParameter, NotFound
 from cellucid.server.handlers.base import BaseHandler
 
-ACTIONS = ("vote", "retract", "lock")
+ACTIONS = ("vote", "retract", "lock", "sync")
 
 
 class _AnnotationHandler(BaseHandler):
@@ -55,6 +57,9 @@ class AnnotationWriteHandler(_AnnotationHandler):
         body = self._body()
         annotator = body.get("annotator")
         folder = service.folder
+        if action == "sync":
+            self.write_json(await self.off_loop(lambda: self._sync(service)))
+            return
 
         def write():
             target = self._target(body, service, allow_cells=(action == "vote"))
@@ -72,6 +77,16 @@ class AnnotationWriteHandler(_AnnotationHandler):
             return service.payload()
 
         self.write_json(await self.off_loop(write))
+
+    @staticmethod
+    def _sync(service) -> dict:
+        # git runs with the server user's own configuration and credentials; a failure is a
+        # SyncError (400 JSON: git's reason, and the hint that local work is kept).
+        from cellucid.annotation.sync import sync
+
+        result = sync(service.folder)
+        return {**service.payload(), "sync": {"committed": result.committed, "pulled": result.pulled,
+                                              "pushed": result.pushed, "log": result.log}}
 
     def _body(self) -> dict:
         try:

@@ -81,7 +81,7 @@ class SecureMixin:
                                    "The server log has the details; please report it.")
         else:
             hint = ("Every cellucid route answers GET (and POST only the annotation writes, "
-                    "/_cellucid/api/annotations/vote|retract|lock); see docs/http-api.md."
+                    "/_cellucid/api/annotations/vote|retract|lock|sync); see docs/http-api.md."
                     if status_code == 405 else "")
             self.finish_json_error(status_code, responses.get(status_code, "error").lower(), hint)
 

@@ -25,6 +25,7 @@ export class Annotations {
     this.name = (storage() && storage().getItem(NAME_KEY)) || "";
     this.subs = new Set();
     this.revision = null;
+    this.note = null; // the last sync's outcome, shown until the next change
   }
 
   subscribe(fn) {
@@ -88,13 +89,30 @@ export class Annotations {
       return false;
     }
     try {
-      this.apply(await api.annotate(action, { annotator: this.name, ...target, ...extra }));
+      const answer = await api.annotate(action, { annotator: this.name, ...target, ...extra });
+      this.note = null;
+      this.apply(answer);
       return true;
     } catch (e) {
       this.error = `${e.message}${e.hint ? ` — ${e.hint}` : ""}`;
       this.notify();
       return false;
     }
+  }
+
+  /** Commit, pull and push the folder through git on the server's machine. */
+  async sync() {
+    this.note = "syncing…";
+    this.notify();
+    try {
+      const answer = await api.annotate("sync", {});
+      this.note = `sync: ${answer.sync.log.join("; ")}`;
+      this.apply(answer);
+    } catch (e) {
+      this.note = null;
+      this.error = `sync failed: ${e.message}${e.hint ? ` — ${e.hint}` : ""}`;
+    }
+    this.notify();
   }
 
   startPolling() {

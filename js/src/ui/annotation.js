@@ -36,6 +36,7 @@ export function mountAnnotation(app, dom) {
   const labelSel = h("button", { "data-testid": "annotation-label-selection", on: { click: () => ann.act("vote", { cells: [...app.store.get().selection] }, extra()) } }, "label selection");
   const colorBtn = h("button", { "data-testid": "annotation-color-by", title: "color the cells by the consensus", on: { click: () => app.setColorBy(ann.field, "field") } }, `color by ${ann.field}`);
   const refresh = h("button", { title: "fetch the latest votes", "aria-label": "refresh annotations", on: { click: () => ann.load() } }, "↻");
+  const syncBtn = h("button", { "data-testid": "annotation-sync", title: "commit, pull and push the annotation folder through its git remote (on the server's machine)", on: { click: () => ann.sync() } }, "sync");
   const status = h("div.muted", { "data-testid": "annotation-status", role: "status" });
   const list = h("div.annotation-list", { "data-testid": "annotation-targets" });
   const sets = h("div.annotation-list", { "data-testid": "annotation-sets" });
@@ -49,7 +50,7 @@ export function mountAnnotation(app, dom) {
     h("div.row", {}, h("label", {}, "Confidence"), confidence),
     h("div.row", {}, propose, labelSel),
   );
-  dom.sidebar.append(h("section.section", { "data-testid": "annotation-panel" }, h("h3", {}, "Annotation"), who, form, h("div.row", {}, colorBtn, refresh), status, list, sets));
+  dom.sidebar.append(h("section.section", { "data-testid": "annotation-panel" }, h("h3", {}, "Annotation"), who, form, h("div.row", {}, colorBtn, refresh, syncBtn), status, list, sets));
 
   let categories = [];
   async function loadCategories() {
@@ -111,7 +112,7 @@ export function mountAnnotation(app, dom) {
     labels.replaceChildren(...[...new Set(all.flatMap((t) => t.proposals.map((p) => p.label)))].map((l) => h("option", { value: l })));
     const count = (st) => all.filter((t) => t.status === st).length;
     const problems = (ann.summary && ann.summary.problems) || [];
-    status.textContent = ann.error || (ann.summary ? `${count("agreed") + count("locked")} agreed · ${count("disputed")} disputed · ${count("pending")} pending · ${ann.summary.annotators.length} annotator(s)${problems.length ? ` · ${problems.length} problem(s): ${problems.join("; ")}` : ""}` : "loading…");
+    status.textContent = ann.error || ann.note || (ann.summary ? `${count("agreed") + count("locked")} agreed · ${count("disputed")} disputed · ${count("pending")} pending · ${ann.summary.annotators.length} annotator(s)${problems.length ? ` · ${problems.length} problem(s): ${problems.join("; ")}` : ""}` : "loading…");
     status.classList.toggle("error", !!ann.error);
   }
 
