@@ -179,7 +179,9 @@ class AnnotationFolder:
         parts = []
         for p in [self.path / PROJECT, *self.files()]:
             st = p.stat()
-            parts.append(f"{p.name}:{st.st_mtime_ns}:{st.st_size}")
+            # st_ino too: every write here is a new file (os.replace), so two writes within one
+            # mtime tick still differ
+            parts.append(f"{p.name}:{st.st_ino}:{st.st_mtime_ns}:{st.st_size}")
         import hashlib
 
         return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]

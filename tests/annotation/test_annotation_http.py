@@ -79,6 +79,9 @@ def test_the_consensus_is_never_stale(served):
     assert again.status == 200 and again.headers["Etag"] != etag
     assert np.array_equal(first.array() == 0, again.array() == 0)  # the same cells ...
     assert client.get(f"{API}/obs/meta", {"field": "annotation"}).json()["categories"] == ["disputed"]  # T → disputed
+    # a change made outside the server (an editor, a git pull) shows up the same way
+    AnnotationFolder(served.annotations.path).vote("Cy", field="leiden", category="0", label="T")
+    assert client.get(f"{API}/obs/meta", {"field": "annotation"}).json()["categories"] == ["T"]
 
 
 def test_writes_need_the_token_and_the_same_origin(served, tmp_path):

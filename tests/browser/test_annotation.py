@@ -76,7 +76,9 @@ def test_two_annotators_vote_and_the_consensus_matches_python(browser, demo, tmp
             row(bo, "0", "T cell").locator("[data-testid=annotation-vote]").click()
             agreed = row(bo, "0", "T cell")
             agreed.locator("[data-testid=annotation-count]:text-is('×2')").wait_for()
-            assert agreed.locator("[data-testid=annotation-voters]").inner_text() == "Ana, Bo"
+            voters = agreed.locator("[data-testid=annotation-voters]")
+            assert voters.inner_text() == "Ana, Bo"
+            assert voters.get_attribute("title") == "Ana (0.9): CD3E high\nBo"
             propose(bo, "1", "NK")  # one vote each: disputed
             bo.js("window.cellucid.select(Array.from({length: 40}, (_, i) => i * 7))")
             bo.page.fill("[data-testid=annotation-label]", "Doublet")

@@ -75,10 +75,16 @@ export function mountAnnotation(app, dom) {
       { "data-testid": "annotation-proposal", dataset: { label: p.label, votes: String(p.votes) } },
       h("span.plabel", {}, p.label),
       h("span.count", { "data-testid": "annotation-count" }, `×${p.votes}`),
-      h("span.voters.muted", { "data-testid": "annotation-voters" }, p.voters.join(", ")),
+      h("span.voters.muted", { "data-testid": "annotation-voters", title: details(target, p) }, p.voters.join(", ")),
       mine ? h("span.muted", {}, "✓") : h("button", { "data-testid": "annotation-vote", title: `vote for ${p.label}`, on: { click: () => ann.act("vote", key, { label: p.label }) } }, "+1"),
       ann.isAuthor && target.status !== "locked" ? h("button", { "data-testid": "annotation-lock", title: `lock ${p.label} as the consensus`, on: { click: () => ann.act("lock", key, { label: p.label }) } }, "lock") : null,
     );
+  }
+
+  // each voter's confidence and note, shown when the pointer rests on the voters
+  function details(target, p) {
+    const votes = target.votes.filter((v) => p.voters.includes(v.annotator));
+    return votes.map((v) => `${v.annotator}${v.confidence != null ? ` (${v.confidence})` : ""}${v.note ? `: ${v.note}` : ""}`).join("\n");
   }
 
   function targetRow(name, target, onPick) {
