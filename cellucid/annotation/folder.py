@@ -172,13 +172,18 @@ class AnnotationFolder:
     def files(self) -> list[Path]:
         """The annotator files, in name order (other files in the folder are ignored)."""
         folder = self.path / ANNOTATORS
+        if not folder.is_dir():  # removed while served: project() then says what is wrong
+            return []
         return sorted(p for p in folder.iterdir() if _names.FILE_PATTERN.match(p.name) and p.is_file())
 
     def revision(self) -> str:
         """Changes whenever a file of the folder changes (a write here, a git pull, an editor)."""
         parts = []
         for p in [self.path / PROJECT, *self.files()]:
-            st = p.stat()
+            try:
+                st = p.stat()
+            except FileNotFoundError:  # removed meanwhile (a git checkout): not part of this revision
+                continue
             # st_ino too: every write here is a new file (os.replace), so two writes within one
             # mtime tick still differ
             parts.append(f"{p.name}:{st.st_ino}:{st.st_mtime_ns}:{st.st_size}")

@@ -171,3 +171,12 @@ def test_over_the_comm_reads_work_writes_are_http_only(served):
     assert got.status == 200 and json.loads(got.body)["targets"][0]["label"] == "T"
     obs = served.runner.answer(f"{API}/obs/meta?field=annotation").result(timeout=30)
     assert json.loads(obs.body)["categories"] == ["T"]
+
+
+def test_a_folder_removed_while_served_is_a_clear_error(served, tmp_path):
+    import shutil
+
+    shutil.rmtree(tmp_path / "ann")
+    r = Client(served.base_url).get(f"{API}/annotations")
+    assert r.status == 400 and "project.json cannot be read" in r.json()["error"] and r.json()["hint"]
+    assert Client(served.base_url).get(f"{API}/obs", {"field": "leiden"}).status == 200
