@@ -12,6 +12,7 @@ Public API (imported lazily so ``import cellucid`` stays fast)::
 
 from __future__ import annotations
 
+from cellucid._lazy import lazy_attributes
 from cellucid._version import __version__
 
 __all__ = ["__version__", "serve", "serve_anndata", "show", "show_anndata", "prepare", "demo_anndata", "set_proxy"]
@@ -27,17 +28,5 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    # Heavy modules (anndata, tornado, anywidget) load on first use, not at import time.
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cellucid' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+# Heavy modules (anndata, tornado, anywidget) load on first use, not at import time.
+__getattr__, __dir__ = lazy_attributes("cellucid", _LAZY, globals())

@@ -44,7 +44,9 @@ class AnnDataServer:
     for the built-in demo. The other keywords are those of ``cellucid serve``:
     ``backed`` (read lazily from disk), ``latent_key``, ``gene_id_column``, ``expression``
     (``"X"``, ``"raw"`` or ``"layer:NAME"``), ``obs_keys`` (show only these obs columns),
-    ``allowed_hosts`` (extra ``Host`` names, e.g. behind a reverse proxy), ``dataset_name``.
+    ``allowed_hosts`` (extra ``Host`` names, e.g. behind a reverse proxy), ``dataset_name``,
+    ``annotations`` (an annotation folder, created when missing: the viewer's annotation
+    panel and the consensus field; docs/annotation.md).
     Extra keywords (e.g. ``demo_cells``) go to :func:`cellucid.data.open_source`.
 
     The data is opened right away (bad input raises a ``CellucidError`` here); the socket
@@ -57,7 +59,7 @@ class AnnDataServer:
                  gene_id_column: str | None = None, expression: str = "X",
                  obs_keys: Sequence[str] | None = None, allowed_hosts: Iterable[str] | None = None,
                  dataset_name: str | None = None, quiet: bool = False, verbose: bool = False,
-                 **source_options: Any):
+                 annotations: Any = None, **source_options: Any):
         from cellucid.data import open_source
 
         self.open_browser = open_browser
@@ -70,8 +72,19 @@ class AnnDataServer:
             expression=expression, obs_keys=list(obs_keys) if obs_keys is not None else None,
             dataset_name=dataset_name, **source_options,
         )
+        folder = None
+        if annotations is not None:
+            from cellucid.annotation.folder import open_beside_data
+
+            try:
+                folder = open_beside_data(annotations, self.source.watched_paths())
+            except BaseException:
+                self.source.close()
+                raise
         self._runner = ServerRunner(self.source, host=host, port=port,
                                     allowed_hosts=allowed_hosts, verbose=verbose)
+        self._runner.settings.annotations = folder
+        self.annotations = folder
 
     # -- lifecycle -----------------------------------------------------------------
     def start_background(self, stop_hint: str = "call .stop() on the server") -> "AnnDataServer":

@@ -14,6 +14,7 @@ from cellucid._version import __version__
 LAZY_COMMANDS = {
     "prepare": ("cellucid.export.cli:prepare_command", "Write an export folder that serves fastest."),
     "cache": ("cellucid.cache_cli:cache_group", "See or empty the gene-index cache."),
+    "annotate": ("cellucid.annotation.cli:annotate_group", "Annotation folders: create, show, sync through git."),
 }
 
 
@@ -110,10 +111,13 @@ def _expression(ctx, param, value):
 @click.option("--cache-max", metavar="SIZE",
               help="Cap on the gene-index cache, e.g. 5G (default: $CELLUCID_CACHE_MAX, else the "
                    "smaller of 10G and half the free disk space); 0 never builds an index.")
+@click.option("--annotations", metavar="DIR",
+              help="Annotation folder (created if missing): label, vote and see the consensus "
+                   "in the viewer; see `cellucid annotate --help`.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
 def serve_command(path, port, host, no_browser, no_backed, latent_key, gene_id_column, expression,
-                  obs_keys, allowed_hosts, dataset_name, modality, embed, demo_cells, cache_max, quiet, verbose):
+                  obs_keys, allowed_hosts, dataset_name, modality, embed, demo_cells, cache_max, annotations, quiet, verbose):
     """Serve PATH and open the viewer.
 
     PATH is a .h5ad file, a .zarr directory, a .h5mu (MuData) or .loom file, or a cellucid export
@@ -134,6 +138,8 @@ def serve_command(path, port, host, no_browser, no_backed, latent_key, gene_id_c
         extra["modality"] = modality
     if embed:
         extra["embed"] = True
+    if annotations is not None:
+        extra["annotations"] = annotations
     try:
         server = AnnDataServer(
             path, port=port, host=host, open_browser=not no_browser, backed=not no_backed,

@@ -7,6 +7,7 @@ import secrets
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: Where the built viewer lives (``npm --prefix js run build`` writes it).
 VIEWER_DIR = Path(__file__).resolve().parent.parent / "static" / "viewer"
@@ -41,7 +42,9 @@ class ServerSettings:
     ``allowed_hosts`` are extra ``Host`` header names to answer to (reverse proxies);
     ``cache_bytes`` bounds the encoded-response cache; ``executor`` runs slow reads;
     ``header_timeout`` closes a connection that has not sent a complete request head
-    in that many seconds (slowloris-style clients; also idle keep-alive connections).
+    in that many seconds (slowloris-style clients; also idle keep-alive connections);
+    ``annotations`` is an :class:`~cellucid.annotation.AnnotationFolder` (``--annotations
+    DIR``) or ``None``.
     """
 
     host: str = "127.0.0.1"
@@ -53,6 +56,7 @@ class ServerSettings:
     executor: Executor | None = None
     verbose: bool = False
     header_timeout: float = 60.0
+    annotations: Any = None
 
     @property
     def token_required(self) -> bool:

@@ -12,7 +12,6 @@ from cellucid.data.base import DataSource
 from cellucid.server.cache import ByteLRU
 from cellucid.server.identity import build_identity
 from cellucid.server.settings import ServerSettings
-from cellucid.server.warm import warm_cache_keys, warm_first_frame
 from cellucid.server.watch import DataChanged, FileWatch
 
 
@@ -25,6 +24,7 @@ class ServerState:
         self.settings = settings
         self.identity: dict = build_identity(source)
         self.dataset_id: str = self.identity["id"]
+        self.annotations = _annotation_service(settings.annotations, source, self.identity)
         self.health: dict = {
             "status": "ok",
             "version": __version__,
@@ -47,6 +47,9 @@ class ServerState:
         # finished read is never queued behind every slow read waiting for a worker.
         self.compress_executor: Executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cellucid-gzip")
         self._inflight: dict[Any, asyncio.Future] = {}
+        # (imported here: warm.py builds on the data handlers, which build on this module)
+        from cellucid.server.warm import warm_cache_keys, warm_first_frame
+
         # What every viewer asks for first is encoded now (server/warm.py), while no browser
         # is competing for the CPU.
         self._warm_responses, self._warm_fields = warm_cache_keys(self.identity)
@@ -123,3 +126,19 @@ def _build_gene_lookup(source: DataSource) -> None:
         lookup_for(source)
     except Exception:  # noqa: BLE001 — a request that needs it reports the problem itself
         pass
+
+
+def _annotation_service(folder, source: DataSource, identity: dict):
+    """With an annotation folder: the service, and the consensus field listed in the
+    identity like any categorical field (so the viewer colours, filters and selects by it)."""
+    if folder is None:
+        return None
+    from cellucid.server.annotations import CATEGORICAL, AnnotationService
+
+    fields = identity["fields"]
+    service = AnnotationService(folder, source, [f["name"] for f in fields], identity["stats"]["n_cells"])
+    service.set_categorical(f["name"] for f in fields if f["kind"] in CATEGORICAL)
+    fields.append({"name": service.field_name, "kind": "categorical", "annotation": True})
+    identity["annotations"] = {"consensus_field": service.field_name,
+                               "author": folder.project().author}
+    return service

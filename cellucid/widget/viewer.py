@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from cellucid.data.base import InputError
 from cellucid.widget import _lifetime
 from cellucid.widget._codec import as_indices
 from cellucid.widget._obs import is_anndata, read_obs
@@ -317,6 +318,28 @@ class Viewer:
         if self._obs_cache is None:
             self._obs_cache = read_obs(self._data, getattr(self._server, "source", None))
         return self._obs_cache
+
+    # -- annotation (show_anndata(..., annotations=DIR); docs/annotation.md) ---------
+    def _annotation_folder(self):
+        folder = getattr(self._server, "annotations", None)
+        if folder is None:
+            raise InputError("this viewer has no annotation folder",
+                             "Show the data with show_anndata(adata, annotations='labels/').")
+        return folder
+
+    @property
+    def annotations(self):
+        """The annotation folder's votes, one row per vote (field, category or set, label,
+        annotator, votes, note, confidence, time, status, consensus): a pandas DataFrame."""
+        from cellucid.annotation import annotations
+
+        return annotations(self._annotation_folder())
+
+    def consensus(self):
+        """The consensus label of every cell: a categorical Series indexed like ``obs``."""
+        from cellucid.annotation import consensus
+
+        return consensus(self._annotation_folder(), self._obs())
 
     def selected_obs(self):
         """``obs`` rows of the selected cells: ``adata.obs.iloc[viewer.selection]``

@@ -327,6 +327,17 @@ export class App {
     return Promise.resolve(this.columns.get(key));
   }
 
+  /**
+   * Forget a field's loaded column (the annotation consensus after a vote) and, when the
+   * points are colored by it, load and apply it again.
+   */
+  refreshField(name) {
+    this.columns.delete(`field:${name}`);
+    const s = this.store.get();
+    if (s.colorBy && s.colorBy.kind === "field" && s.colorBy.name === name) this.colorLoading = this.loadColor(s.colorBy);
+    return this.colorLoading;
+  }
+
   async loadColor(colorBy) {
     if (!colorBy) return;
     try {

@@ -20,6 +20,7 @@ import { mark } from "./perf.js";
 import { pageSearch } from "./page.js";
 import { learnRendererForNextLoad } from "./render/choose.js";
 import { mountAccessibility } from "./ui/a11y.js";
+import { mountAnnotation } from "./ui/annotation.js";
 
 /** The longest the side panels wait for the first frame (ms). */
 const PANELS_LATEST_MS = 500;
@@ -70,6 +71,7 @@ async function main() {
   mountVectorPanel(app, dom);
   mountFilters(app, dom);
   mountSelection(app, dom);
+  mountAnnotation(app, dom);
   mountLegend(app, dom);
   mountStatus(app, dom);
   mountTooltip(app, dom);

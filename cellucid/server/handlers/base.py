@@ -80,7 +80,9 @@ class SecureMixin:
             self.finish_json_error(status_code, "internal server error",
                                    "The server log has the details; please report it.")
         else:
-            hint = "Every cellucid route answers GET; see docs/http-api.md." if status_code == 405 else ""
+            hint = ("Every cellucid route answers GET (and POST only the annotation writes, "
+                    "/_cellucid/api/annotations/vote|retract|lock|sync); see docs/http-api.md."
+                    if status_code == 405 else "")
             self.finish_json_error(status_code, responses.get(status_code, "error").lower(), hint)
 
     def finish_json_error(self, status: int, error: str, hint: str) -> None:
@@ -104,10 +106,13 @@ class BaseHandler(SecureMixin, tornado.web.RequestHandler):
         self.set_header("Cache-Control", "no-cache" if cache else "no-store")
         self.finish(json_bytes(obj))
 
-    def not_modified(self) -> bool:
-        """Set the ETag (dataset id + path + query) and answer 304 when the client has it."""
+    def not_modified(self, version: str = "") -> bool:
+        """Set the ETag (dataset id + path + query, and ``version`` for answers that change
+        while the dataset does not: the annotation consensus) and answer 304 when the client has it."""
         params = [(k, v.decode()) for k, vs in self.request.query_arguments.items()
                   if k != "token" for v in vs]
+        if version:
+            params.append(("\0version", version))
         self.set_header("Etag", self.state.etag(self.request.path, params))
         self.set_header("Cache-Control", "no-cache")
         if self.check_etag_header():

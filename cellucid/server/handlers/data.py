@@ -55,11 +55,11 @@ class DataHandler(BaseHandler):
         return value
 
     # -- response path ------------------------------------------------------------
-    async def send_encoded(self, key, build: Callable[[], Encoded]) -> None:
+    async def send_encoded(self, key, build: Callable[[], Encoded], version: str = "") -> None:
         # Before the ETag and the cache: once the file changed, neither a 304 nor a cached
         # answer from the old file may go out.
         self.state.check_files()
-        if self.not_modified():
+        if self.not_modified(version):
             return
         state = self.state
         entry: Encoded | None = state.responses.get(key)
@@ -84,10 +84,21 @@ class DataHandler(BaseHandler):
             self.set_header(name, value)
         self.finish(body)
 
+    def annotation_version(self, name: str | None = None) -> str:
+        """The annotation folder's revision when ``name`` is the consensus field (``None``:
+        any answer that lists every field), else ``""``: part of the cache key and ETag."""
+        service = self.state.annotations
+        if service is None or (name is not None and name != service.field_name):
+            return ""
+        return service.revision()
+
     async def field_data(self, name: str) -> FieldData:
         """One obs field, decoded once and shared by /obs, /obs/meta and /cells."""
         state = self.state
         state.check_files()
+        version = self.annotation_version(name)
+        if version:  # the consensus field: made from the folder, cached by its revision there
+            return await state.run(("annotation", version), state.annotations.field)
         cached = state.fields.get(name)
         if cached is None:
             await state.wait_for_warm_up(field=name)
@@ -103,6 +114,11 @@ class DataHandler(BaseHandler):
         if not genes["available"]:
             raise NotFound(f"this dataset has no gene expression: {genes['reason']}",
                            "Choose another matrix with --expression X|raw|layer:NAME, if the data has one.")
+
+
+def _versioned(key: tuple, version: str) -> tuple:
+    # Unchanged keys without a version: the start-up warm-up fills the plain ones.
+    return (*key, version) if version else key
 
 
 def _binary(array: np.ndarray, dtype: str, headers: dict[str, str]) -> Encoded:
@@ -204,7 +220,8 @@ class ObsHandler(DataHandler):
     async def get(self) -> None:
         name = self.param("field", required=True)
         data = await self.field_data(name)
-        await self.send_encoded(obs_key(name), lambda: obs_response(name, data))
+        version = self.annotation_version(name)
+        await self.send_encoded(_versioned(obs_key(name), version), lambda: obs_response(name, data), version)
 
 
 class ObsMetaHandler(DataHandler):
@@ -213,7 +230,8 @@ class ObsMetaHandler(DataHandler):
     async def get(self) -> None:
         name = self.param("field", required=True)
         data = await self.field_data(name)
-        await self.send_encoded(obs_meta_key(name), lambda: obs_meta_response(data))
+        version = self.annotation_version(name)
+        await self.send_encoded(_versioned(obs_meta_key(name), version), lambda: obs_meta_response(data), version)
 
 
 GENE_ENCODINGS = ("dense", "sparse")
@@ -352,4 +370,5 @@ class CellsHandler(DataHandler):
             ]
             return Encoded(encode.json_bytes({"cells": cells}), JSON)
 
-        await self.send_encoded(("cells", tuple(indices)), build)
+        version = self.annotation_version()
+        await self.send_encoded(_versioned(("cells", tuple(indices)), version), build, version)

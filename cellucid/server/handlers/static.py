@@ -45,7 +45,10 @@ class IndexHandler(BaseHandler):
                                           command=html.escape(BUILD_COMMAND)))
             return
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(with_identity(index.read_bytes(), self.state.identity))
+        page = with_identity(index.read_bytes(), self.state.identity)
+        if self.state.annotations is not None:
+            page = with_write_token(page, self.state.settings.token)
+        self.finish(page)
 
 
 IDENTITY_MARK = b"<!-- cellucid:identity -->"
@@ -61,6 +64,14 @@ def with_identity(page: bytes, identity: dict) -> bytes:
     # "<" only occurs inside JSON strings, where \u003c means the same and cannot close the tag
     body = json_bytes(identity).replace(b"<", b"\\u003c")
     return page.replace(IDENTITY_MARK, b'<script type="application/json" id="cellucid-identity">' + body + b"</script>", 1)
+
+
+def with_write_token(page: bytes, token: str) -> bytes:
+    """The page with the server token the annotation panel sends with its POSTs (only with
+    an annotation folder). Only this server's own pages can read it: the Host check refuses
+    DNS-rebinding names and no CORS header lets another origin read the page."""
+    tag = b'<meta name="cellucid-write-token" content="' + html.escape(token).encode() + b'">'
+    return page.replace(b"</head>", tag + b"</head>", 1) if b"</head>" in page else tag + page
 
 
 def unsafe_asset_path(path: str) -> bool:

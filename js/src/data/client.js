@@ -4,6 +4,7 @@
 
 import { decodeSparseGene, sparseGeneBytes } from "./geneCodec.js";
 import { httpFetch } from "./transport.js";
+import { pageTransport } from "../page.js";
 
 const DTYPES = {
   float32: Float32Array,
@@ -205,4 +206,28 @@ export const api = {
   searchGenes: (q, limit = 20) => getJSON("_cellucid/api/genes", { q, limit }),
 
   cells: (indices) => getJSON("_cellucid/api/cells", { index: indices.join(",") }),
+
+  /** The annotation folder's targets, proposals, votes and consensus (docs/annotation.md). */
+  annotations: () => getJSON(ANNOTATIONS),
+
+  /**
+   * An annotation write (`vote`, `retract`, `lock`): a POST with the server's token, which
+   * the server writes into the page only when it has an annotation folder. The notebook's
+   * comm transport carries GETs only, so writes need the HTTP connection.
+   */
+  async annotate(action, body) {
+    if (pageTransport() === "comm") {
+      throw new ApiError(0, "annotation changes need the HTTP connection to the server", "this notebook reaches the server through the kernel (reads only); open the viewer at the server's URL to vote");
+    }
+    const meta = document.querySelector('meta[name="cellucid-write-token"]');
+    const res = await fetch(url(`${ANNOTATIONS}/${action}`), {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Cellucid-Token": meta ? meta.content : "" },
+      body: JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    return (await check(res)).json();
+  },
 };
+
+const ANNOTATIONS = "_cellucid/api/annotations";
