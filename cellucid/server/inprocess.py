@@ -19,11 +19,11 @@ from types import SimpleNamespace
 import tornado.web
 from tornado import httputil
 
-from cellucid.server.limits import MAX_URL_BYTES
+from cellucid.server.limits import refusal
 from cellucid.server.security import TOKEN_HEADER
 
 #: Request headers a comm client may set; everything else (Host, Origin, cookies) is ours.
-FORWARDED_HEADERS = ("Accept-Encoding", "If-None-Match")
+FORWARDED_HEADERS = ("Accept-Encoding", "If-None-Match", "Content-Type")
 
 
 @dataclass
@@ -98,9 +98,6 @@ async def answer(app: tornado.web.Application, target: str, *, method: str = "GE
     if clean is None:
         return _json_error(400, f"not a request path: {str(target)[:80]!r}",
                            "Ask for a path on this server, e.g. /_cellucid/health (see docs/http-api.md).")
-    if len(clean) > MAX_URL_BYTES:  # the same refusal as over HTTP (server/limits.py)
-        return _json_error(414, f"the URL is too long ({len(clean):,} bytes, at most {MAX_URL_BYTES:,})",
-                           "Ask for fewer items per request (see docs/http-api.md).")
     hdrs = httputil.HTTPHeaders()
     for name in FORWARDED_HEADERS:
         value = (headers or {}).get(name) or (headers or {}).get(name.lower())
@@ -110,9 +107,12 @@ async def answer(app: tornado.web.Application, target: str, *, method: str = "GE
     hdrs[TOKEN_HEADER] = token
     if body:
         hdrs["Content-Length"] = str(len(body))
+    start_line = httputil.RequestStartLine(method, clean, "HTTP/1.1")
+    refused = refusal(start_line, hdrs)  # the same limits as over HTTP (server/limits.py)
+    if refused is not None:
+        return _json_error(*refused)
     conn = _CollectingConnection()
-    request = httputil.HTTPServerRequest(start_line=httputil.RequestStartLine(method, clean, "HTTP/1.1"),
-                                         headers=hdrs, body=body, connection=conn)
+    request = httputil.HTTPServerRequest(start_line=start_line, headers=hdrs, body=body, connection=conn)
     delegate = app.find_handler(request)
     result = delegate.execute()
     if result is not None:

@@ -29,7 +29,8 @@ MAX_HEADER_BYTES = 64 * 1024
 HEAD_READ_LIMIT = 256 * 1024
 
 
-def _refusal(start_line: httputil.RequestStartLine, headers: httputil.HTTPHeaders) -> tuple[int, str, str] | None:
+def refusal(start_line: httputil.RequestStartLine, headers: httputil.HTTPHeaders) -> tuple[int, str, str] | None:
+    """``(status, error, hint)`` when a request must be refused on its head alone, else None."""
     if len(start_line.path) > MAX_URL_BYTES:
         return (414, f"the URL is too long ({len(start_line.path):,} bytes, at most {MAX_URL_BYTES:,})",
                 "Ask for fewer items per request (see docs/http-api.md).")
@@ -62,10 +63,10 @@ class _Message(httputil.HTTPMessageDelegate):
         self.connection = connection
 
     def headers_received(self, start_line, headers):
-        refusal = _refusal(start_line, headers) if isinstance(start_line, httputil.RequestStartLine) else None
-        if refusal is None:
+        refused = refusal(start_line, headers) if isinstance(start_line, httputil.RequestStartLine) else None
+        if refused is None:
             return self.inner.headers_received(start_line, headers)
-        return self._refuse(*refusal)
+        return self._refuse(*refused)
 
     async def _refuse(self, status: int, error: str, hint: str) -> None:
         # Detach so tornado neither reads the body nor appends its own bare 400.

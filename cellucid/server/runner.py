@@ -132,14 +132,16 @@ class ServerRunner:
         log.info("serving on %s", self.base_url)
         return self
 
-    def answer(self, target: str, headers: dict[str, str] | None = None) -> "concurrent.futures.Future":
-        """Answer ``GET target`` (``/path?query``) on the server's own event loop, without a
+    def answer(self, target: str, headers: dict[str, str] | None = None, *, method: str = "GET",
+               body: bytes = b"") -> "concurrent.futures.Future":
+        """Answer ``method target`` (``/path?query``) on the server's own event loop, without a
         socket (:mod:`cellucid.server.inprocess`): the notebook widget's comm transport.
         Returns a ``concurrent.futures.Future`` of an :class:`~cellucid.server.inprocess.Answer`."""
         if not self.running or self._loop is None:
             raise RuntimeError("this server is not running")
         host = f"{_url_host(self.host)}:{self.port}"
-        coro = inprocess.answer(self._app, target, headers=headers, host=host, token=self.token)
+        coro = inprocess.answer(self._app, target, method=method, headers=headers, body=body, host=host,
+                                token=self.token)
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     def stop(self) -> None:

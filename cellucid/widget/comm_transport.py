@@ -8,7 +8,8 @@ back in parts of at most :data:`PART_BYTES`, each a binary buffer.
 
 Messages (content dicts; see the JS for the other side)::
 
-    browser → kernel  {"kind": "http", "requests": [{"id", "url", "headers"}]}
+    browser → kernel  {"kind": "http", "requests": [{"id", "url", "headers", "method"?, "body"?}]}
+                      (+ buffers: a POST's body is buffer number ``body``)
     kernel → browser  {"kind": "http", "id", "part", "parts", "status", "headers"} + [bytes]
     browser → kernel  {"kind": "ping", "id"}      kernel → browser  {"kind": "pong", "id"}
 """
@@ -30,7 +31,9 @@ PART_BYTES = 4 * 1024 * 1024
 MAX_REQUESTS = 64
 _MAX_ID = 64
 
-Answerer = Callable[[str, dict], "concurrent.futures.Future"]
+Answerer = Callable[..., "concurrent.futures.Future"]  # (target, headers, method=, body=)
+#: Methods a request may use over the comm: reads, and the writes the HTTP API accepts.
+METHODS = ("GET", "POST")
 
 
 def message_parts(request_id: str, status: int, headers: dict, body: bytes):
@@ -65,7 +68,7 @@ class CommTransport:
 
     # Messages arrive on the kernel's thread; answers are made on the server's thread and
     # sent from the kernel's thread again (marimo's and ipykernel's comms expect that).
-    def _on_msg(self, _widget, content, _buffers) -> None:
+    def _on_msg(self, _widget, content, buffers) -> None:
         if not isinstance(content, dict):
             return
         kind = content.get("kind")
@@ -76,17 +79,24 @@ class CommTransport:
             if isinstance(requests, list):
                 for req in requests[:MAX_REQUESTS]:
                     if isinstance(req, dict):
-                        self._start(req)
+                        self._start(req, buffers or [])
 
-    def _start(self, req: dict) -> None:
+    def _start(self, req: dict, buffers: list) -> None:
         request_id = str(req.get("id", ""))[:_MAX_ID]
         target = req.get("url")
         headers = req.get("headers") if isinstance(req.get("headers"), dict) else {}
         if not isinstance(target, str):
             self._send_all(_error_answer(request_id, 400, "a request without a URL", "The viewer and kernel versions differ; restart the kernel."))
             return
+        method = str(req.get("method") or "GET").upper()
+        if method not in METHODS:
+            self._send_all(_error_answer(request_id, 405, f"{method[:16]!r} requests do not travel over the comm",
+                                         "Only GET and POST do (docs/http-api.md)."))
+            return
+        index = req.get("body")
+        body = bytes(buffers[index]) if isinstance(index, int) and 0 <= index < len(buffers) else b""
         try:
-            future = self._answer(target, headers)
+            future = self._answer(target, headers, method=method, body=body)
         except RuntimeError:
             self._send_all(_error_answer(request_id, 503, "the viewer's data server has stopped",
                                          "Run the cell that created the viewer again."))

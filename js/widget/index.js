@@ -136,14 +136,15 @@ function render({ model, el }) {
   }
 
   // A request of the viewer page, carried over the comm; the answer goes back in parts.
-  function forwardRequest({ id, url, headers }) {
+  function forwardRequest({ id, url, headers, method, body }) {
     if (typeof id !== "string" || typeof url !== "string") return;
+    const write = typeof method === "string" && method !== "GET" ? { method, body: body instanceof ArrayBuffer ? body : null } : null;
     relay.request(url, headers, {
       head: (h) => bridge.post("http_head", { id, status: h.status, headers: h.headers }),
       chunk: (bytes) => bridge.post("http_chunk", { id, bytes }, [bytes]),
       end: () => bridge.post("http_end", { id }),
       error: (message) => bridge.post("http_error", { id, message }),
-    });
+    }, write);
   }
 
   const setTransport = (kind) => {

@@ -65,8 +65,13 @@ export function createRelay(model, { onStatus = () => {} } = {}) {
     }
   };
 
-  /** Ask the kernel for `url`; `sink` gets the answer (or takes over one asked for early). */
-  function request(url, headers, sink) {
+  /**
+   * Ask the kernel for `url`; `sink` gets the answer (or takes over one asked for early).
+   * `write` ({method, body: ArrayBuffer|null}) makes it a write: sent at once, in a message of
+   * its own carrying the body as a buffer, never cached.
+   */
+  function request(url, headers, sink, write = null) {
+    if (write) return sendWrite(url, headers, sink, write);
     const key = earlyKey(url, headers);
     const ahead = early.get(key);
     if (ahead) takeOver(key, ahead, sink);
@@ -83,6 +88,13 @@ export function createRelay(model, { onStatus = () => {} } = {}) {
     // one message for every request made in the same task (e.g. a frame's worth)
     if (!flushTimer) flushTimer = setTimeout(flush, 0);
     return id;
+  }
+
+  function sendWrite(url, headers, sink, { method, body }) {
+    const id = `${prefix}-${next++}`;
+    pending.set(id, { url, sink, cached: null, keep: null, last: Date.now(), write: true });
+    const req = { id, url, headers: headers || {}, method, body: body ? 0 : null };
+    model.send({ kind: "http", requests: [req] }, undefined, body ? [body] : []);
   }
 
   const earlyKey = (url, headers) => `${(headers || {})["Accept-Encoding"] || ""} ${url}`;
@@ -135,7 +147,7 @@ export function createRelay(model, { onStatus = () => {} } = {}) {
       }
       const headers = content.headers || {};
       const etag = headers.Etag || headers.ETag || headers.etag;
-      if (etag && content.status === 200) req.keep = { etag, headers, chunks: [], bytes: 0 };
+      if (etag && content.status === 200 && !req.write) req.keep = { etag, headers, chunks: [], bytes: 0 };
       req.sink.head({ status: content.status, headers });
     }
     if (bytes && bytes.byteLength) {

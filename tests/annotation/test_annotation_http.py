@@ -164,9 +164,16 @@ def test_the_folder_may_not_be_the_data(clustered_h5ad, tmp_path):
     assert not (zarr / "ann").exists()
 
 
-def test_over_the_comm_reads_work_writes_are_http_only(served):
-    """The comm transport (notebooks without port access) forwards GETs only."""
-    post(served, "vote", {"annotator": "Ana", "field": "leiden", "category": "0", "label": "T"})
+def test_over_the_comm_reads_and_writes_work(served):
+    """The comm transport (notebooks without port access) answers the same routes in process,
+    writes included (the kernel adds the token; the same body limit as over HTTP)."""
+    vote = json.dumps({"annotator": "Ana", "field": "leiden", "category": "0", "label": "T"}).encode()
+    wrote = served.runner.answer(f"{API}/annotations/vote", {"Content-Type": "application/json"},
+                                 method="POST", body=vote).result(timeout=30)
+    assert wrote.status == 200, wrote.body
+    too_big = served.runner.answer(f"{API}/annotations/vote", {"Content-Type": "application/json"},
+                                   method="POST", body=b" " * (1 << 20)).result(timeout=30)
+    assert too_big.status == 413 and "too large" in json.loads(too_big.body)["error"]
     got = served.runner.answer(f"{API}/annotations").result(timeout=30)
     assert got.status == 200 and json.loads(got.body)["targets"][0]["label"] == "T"
     obs = served.runner.answer(f"{API}/obs/meta?field=annotation").result(timeout=30)

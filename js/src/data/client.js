@@ -4,7 +4,6 @@
 
 import { decodeSparseGene, sparseGeneBytes } from "./geneCodec.js";
 import { httpFetch } from "./transport.js";
-import { pageTransport } from "../page.js";
 
 const DTYPES = {
   float32: Float32Array,
@@ -211,16 +210,13 @@ export const api = {
   annotations: () => getJSON(ANNOTATIONS),
 
   /**
-   * An annotation write (`vote`, `retract`, `lock`): a POST with the server's token, which
-   * the server writes into the page only when it has an annotation folder. The notebook's
-   * comm transport carries GETs only, so writes need the HTTP connection.
+   * An annotation write (`vote`, `retract`, `lock`, `sync`): a POST with the server's token,
+   * which the server writes into the page only when it has an annotation folder. Over the
+   * notebook's comm the kernel adds the token itself.
    */
   async annotate(action, body) {
-    if (pageTransport() === "comm") {
-      throw new ApiError(0, "annotation changes need the HTTP connection to the server", "this notebook reaches the server through the kernel (reads only); open the viewer at the server's URL to vote");
-    }
     const meta = document.querySelector('meta[name="cellucid-write-token"]');
-    const res = await fetch(url(`${ANNOTATIONS}/${action}`), {
+    const res = await httpFetch(url(`${ANNOTATIONS}/${action}`), {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-Cellucid-Token": meta ? meta.content : "" },
       body: JSON.stringify(body),

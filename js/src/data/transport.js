@@ -12,10 +12,22 @@ const NULL_BODY = new Set([101, 204, 205, 304]);
 
 let comm = null; // {post, pending: Map<id, {resolve, reject, controller}>}, once needed
 
-/** fetch() for the viewer's data: `u` is a URL built against the page's base. */
-export function httpFetch(u) {
-  if (pageTransport() !== "comm") return fetch(u);
-  return commFetch(u instanceof URL ? u : new URL(String(u), document.baseURI));
+/**
+ * fetch() for the viewer's data: `u` is a URL built against the page's base; `init` as
+ * fetch's, of which the comm carries `method`, `body` (a string or bytes) and the
+ * `Content-Type` header (the kernel adds the server's token itself).
+ */
+export function httpFetch(u, init) {
+  if (pageTransport() !== "comm") return fetch(u, init);
+  return commFetch(u instanceof URL ? u : new URL(String(u), document.baseURI), init);
+}
+
+function bodyBytes(body) {
+  if (body == null) return null;
+  if (typeof body === "string") return new TextEncoder().encode(body).buffer;
+  if (body instanceof ArrayBuffer) return body.slice(0);
+  if (ArrayBuffer.isView(body)) return body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength);
+  throw new TypeError("over the notebook connection a request body is a string or bytes");
 }
 
 function commChannel() {
@@ -24,7 +36,8 @@ function commChannel() {
   const token = q.get("token") || "";
   const parentOrigin = q.get("parent_origin") || "*";
   const pending = new Map();
-  const post = (type, payload) => window.parent.postMessage({ channel: "cellucid", token, type, payload }, parentOrigin);
+  const post = (type, payload, transfer = []) =>
+    window.parent.postMessage({ channel: "cellucid", token, type, payload }, parentOrigin, transfer);
   window.addEventListener("message", (event) => {
     const d = event.data;
     if (event.source !== window.parent || !d || d.channel !== "cellucid" || d.token !== token) return;
@@ -42,11 +55,15 @@ function commChannel() {
   return comm;
 }
 
-function commFetch(u) {
+function commFetch(u, init = {}) {
   const ch = commChannel();
   const id = `r${ch.next++}`;
   const target = u.pathname + u.search;
+  const method = String(init.method || "GET").toUpperCase();
+  const body = bodyBytes(init.body);
   const headers = {};
+  const type = new Headers(init.headers || {}).get("Content-Type");
+  if (type) headers["Content-Type"] = type;
   // gzip where the browser can undo it: fewer bytes through the kernel's websocket
   if (typeof DecompressionStream === "function") headers["Accept-Encoding"] = "gzip";
   return new Promise((resolve, reject) => {
@@ -78,6 +95,7 @@ function commFetch(u) {
         else reject(e);
       },
     });
-    ch.post("http_request", { id, url: target, headers });
+    if (method === "GET") ch.post("http_request", { id, url: target, headers });
+    else ch.post("http_request", { id, url: target, headers, method, body }, body ? [body] : []);
   });
 }
