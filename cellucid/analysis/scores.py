@@ -1,0 +1,2 @@
+def signature_score(*a, **k): raise NotImplementedError
+def correlation(*a, **k): raise NotImplementedError
