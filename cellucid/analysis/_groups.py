@@ -45,7 +45,7 @@ def cell_set(spec: Any, source: DataSource, groupby: str | None, n_cells: int, w
         cats = list(field.categories)
         unknown = [n for n in names if n not in cats]
         if unknown:
-            raise NotFound(f"{_list(unknown)} {'is not a category' if len(unknown) == 1 else 'are not categories'} "
+            raise NotFound(f"{_list(map(repr, unknown))} {'is not a category' if len(unknown) == 1 else 'are not categories'} "
                            f"of {groupby!r}", hint=f"categories of {groupby!r}: {_list(cats)}")
         codes = np.asarray([cats.index(n) for n in names])
         rows = np.flatnonzero(np.isin(field.codes, codes)).astype(np.int64)

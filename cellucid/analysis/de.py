@@ -187,7 +187,7 @@ def _chosen(groups: Any, cats: list[str], groupby: str) -> list[int]:
     names = [groups] if isinstance(groups, str) else list(groups)
     unknown = [g for g in names if g not in cats]
     if unknown:
-        raise BadParameter(f"{_list(unknown)} not categories of {groupby!r}", hint=f"categories: {_list(cats)}")
+        raise BadParameter(f"{_list(map(repr, unknown))} not categories of {groupby!r}", hint=f"categories: {_list(cats)}")
     if not names:
         raise BadParameter("groups is empty", hint="pass at least one category, or groups=None for all")
     return [cats.index(g) for g in names]
