@@ -219,6 +219,35 @@ class Expression:
                 acc.squares[g] += np.einsum("ij,ij->j", b, b)
                 acc.nonzero[g] += np.count_nonzero(b, axis=0)
 
+    # -- weighted sums (correlation with every gene) ---------------------------------
+    def dot(self, weights: np.ndarray) -> np.ndarray:
+        """``Σ_cells weights[c] · X[c, g]`` for every gene (float64), in one pass."""
+        w = np.asarray(weights, dtype=np.float64)
+        out = np.zeros(self.n_genes)
+        if self.layout == "csr":
+            r = self.reader
+            indptr = r._full_indptr()
+            direct = getattr(r, "direct", None)
+            indices, data = direct if direct is not None else (r.indices, r.data)
+            row = 0
+            while row < self.n_cells:
+                stop = int(np.searchsorted(indptr, indptr[row] + STEP_ENTRIES, side="right")) - 1
+                stop = min(max(stop, row + 1), self.n_cells)
+                a, b = int(indptr[row]), int(indptr[stop])
+                if b > a:
+                    ew = np.repeat(w[row:stop], np.diff(indptr[row:stop + 1]))
+                    ew *= np.asarray(data[a:b], dtype=np.float64)
+                    out += np.bincount(np.asarray(indices[a:b], dtype=np.int64), weights=ew, minlength=self.n_genes)
+                row = stop
+        elif self.layout == "dense":
+            step = max(1, STEP_ENTRIES // max(self.n_genes, 1))
+            for k in range(0, self.n_cells, step):
+                out += w[k:k + step] @ np.asarray(self.reader.dense[k:k + step], dtype=np.float64)
+        else:
+            for j, cells, vals in self.gene_columns():
+                out[j] = float(np.dot(w[cells], np.asarray(vals, dtype=np.float64)))
+        return out
+
     # -- gene-major access (rank tests, one-gene-at-a-time sums) ----------------------
     def gene_columns(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """``(gene, cells, values)`` for every gene, stored (or non-zero) cells only."""
