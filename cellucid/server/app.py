@@ -7,7 +7,7 @@ import logging
 import tornado.web
 
 from cellucid.data.base import DataSource
-from cellucid.server.handlers import data, health, identity, static
+from cellucid.server.handlers import analysis, data, health, identity, static
 from cellucid.server.handlers.base import NotFoundHandler
 from cellucid.server.settings import ServerSettings
 from cellucid.server.state import ServerState
@@ -43,6 +43,8 @@ def make_app(source: DataSource, settings: ServerSettings | None = None) -> torn
         (API + r"/genes", data.GeneSearchHandler, ctx),
         (API + r"/vectors", data.VectorsHandler, ctx),
         (API + r"/cells", data.CellsHandler, ctx),
+        (API + r"/analysis/rank_genes", analysis.RankGenesHandler, ctx),
+        (API + r"/analysis/markers", analysis.MarkersHandler, ctx),
     ]
     app = tornado.web.Application(
         routes,

@@ -46,6 +46,9 @@ class ServerState:
         # Compression is short CPU work on bytes already read: its own small pool, so a
         # finished read is never queued behind every slow read waiting for a worker.
         self.compress_executor: Executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cellucid-gzip")
+        # Analysis (differential expression, markers) takes seconds at a million cells: one
+        # thread of its own, so it never holds the read workers the viewer's requests need.
+        self.analysis_executor: Executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cellucid-analysis")
         self._inflight: dict[Any, asyncio.Future] = {}
         # What every viewer asks for first is encoded now (server/warm.py), while no browser
         # is competing for the CPU.
@@ -114,6 +117,7 @@ class ServerState:
         if self._owns_executor:
             self.executor.shutdown(wait=False, cancel_futures=True)
         self.compress_executor.shutdown(wait=False, cancel_futures=True)
+        self.analysis_executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _build_gene_lookup(source: DataSource) -> None:

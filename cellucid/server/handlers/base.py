@@ -80,7 +80,8 @@ class SecureMixin:
             self.finish_json_error(status_code, "internal server error",
                                    "The server log has the details; please report it.")
         else:
-            hint = "Every cellucid route answers GET; see docs/http-api.md." if status_code == 405 else ""
+            hint = ("cellucid routes answer GET (and POST only for /_cellucid/api/analysis/rank_genes); "
+                    "see docs/http-api.md.") if status_code == 405 else ""
             self.finish_json_error(status_code, responses.get(status_code, "error").lower(), hint)
 
     def finish_json_error(self, status: int, error: str, hint: str) -> None:
