@@ -139,18 +139,54 @@ class Expression:
         return self._totals
 
     def _csr_rows(self, csr, rows: np.ndarray) -> Sums:
-        indptr, get_indices, get_data = csr
+        acc = _Acc(self.n_genes, 1)
+        for genes, values in self.row_entries(rows, csr):
+            acc.add(genes, values)
+        return acc.sums(np.array([rows.size]), single=True)
+
+    def row_entries(self, rows: np.ndarray, csr=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(genes int64, values)`` of the stored entries of ``rows``, in steps of about
+        :data:`STEP_ENTRIES`, for a CSR matrix whose rows can be gathered (see
+        :meth:`gatherable`)."""
+        indptr, get_indices, get_data = csr or self._csr_arrays()
         starts = indptr[rows]
         lengths = indptr[rows + 1] - starts
-        acc = _Acc(self.n_genes, 1)
         # Steps of about STEP_ENTRIES entries: rows split where the running count crosses.
         cum = np.cumsum(lengths)
         cuts = np.searchsorted(cum, np.arange(STEP_ENTRIES, int(cum[-1]) if cum.size else 0, STEP_ENTRIES))
         for part_s, part_l in zip(np.split(starts, cuts), np.split(lengths, cuts)):
             pos = _ranges(part_s, part_l)
             if pos.size:
-                acc.add(np.asarray(get_indices(pos), dtype=np.int64), get_data(pos))
-        return acc.sums(np.array([rows.size]), single=True)
+                yield np.asarray(get_indices(pos), dtype=np.int64), get_data(pos)
+
+    def gatherable(self) -> bool:
+        """Whether rows can be gathered cheaply (CSR in memory, or direct reads of a file)."""
+        return self._csr_arrays() is not None
+
+    def coded_entries(self, codes: np.ndarray, rows: np.ndarray | None = None):
+        """``(genes int64, values, codes)`` of every stored entry of a CSR matrix whose cell
+        has ``codes >= 0``, in contiguous row blocks over all rows (or ``rows``' span)."""
+        r = self.reader
+        indptr = r._full_indptr()
+        direct = getattr(r, "direct", None)
+        indices, data = direct if direct is not None else (r.indices, r.data)
+        lo_row = 0 if rows is None or not rows.size else int(rows[0])
+        hi_row = self.n_cells if rows is None or not rows.size else int(rows[-1]) + 1
+        row = lo_row
+        while row < hi_row:
+            # as many rows as fit in one step (at least one)
+            stop = int(np.searchsorted(indptr, indptr[row] + STEP_ENTRIES, side="right")) - 1
+            stop = min(max(stop, row + 1), hi_row)
+            a, b = int(indptr[row]), int(indptr[stop])
+            if b > a:
+                idx = np.asarray(indices[a:b], dtype=np.int64)
+                val = np.asarray(data[a:b])
+                entry_codes = np.repeat(codes[row:stop], np.diff(indptr[row:stop + 1]))
+                keep = entry_codes >= 0
+                if not keep.all():
+                    idx, val, entry_codes = idx[keep], val[keep], entry_codes[keep]
+                yield idx, val, entry_codes
+            row = stop
 
     # -- sums per category (markers) ---------------------------------------------------
     def category_sums(self, codes: np.ndarray, n_groups: int, single: bool = False) -> Sums:
@@ -176,28 +212,8 @@ class Expression:
         return acc.sums(counts, single=single)
 
     def _csr_pass(self, codes: np.ndarray, acc: "_Acc", rows: np.ndarray | None) -> None:
-        """Contiguous row blocks over the rows in use (all, or ``rows``' span)."""
-        r = self.reader
-        indptr = r._full_indptr()
-        direct = getattr(r, "direct", None)
-        indices, data = direct if direct is not None else (r.indices, r.data)
-        lo_row = 0 if rows is None or not rows.size else int(rows[0])
-        hi_row = self.n_cells if rows is None or not rows.size else int(rows[-1]) + 1
-        row = lo_row
-        while row < hi_row:
-            # as many rows as fit in one step (at least one)
-            stop = int(np.searchsorted(indptr, indptr[row] + STEP_ENTRIES, side="right")) - 1
-            stop = min(max(stop, row + 1), hi_row)
-            a, b = int(indptr[row]), int(indptr[stop])
-            if b > a:
-                idx = np.asarray(indices[a:b], dtype=np.int64)
-                val = np.asarray(data[a:b])
-                entry_codes = np.repeat(codes[row:stop], np.diff(indptr[row:stop + 1]))
-                keep = entry_codes >= 0
-                if not keep.all():
-                    idx, val, entry_codes = idx[keep], val[keep], entry_codes[keep]
-                acc.add(idx, val, entry_codes)
-            row = stop
+        for idx, val, entry_codes in self.coded_entries(codes, rows):
+            acc.add(idx, val, entry_codes)
 
     def _dense_pass(self, codes: np.ndarray, n_groups: int, acc: "_Acc", rows: np.ndarray | None) -> None:
         dense = self.reader.dense
@@ -225,20 +241,9 @@ class Expression:
         w = np.asarray(weights, dtype=np.float64)
         out = np.zeros(self.n_genes)
         if self.layout == "csr":
-            r = self.reader
-            indptr = r._full_indptr()
-            direct = getattr(r, "direct", None)
-            indices, data = direct if direct is not None else (r.indices, r.data)
-            row = 0
-            while row < self.n_cells:
-                stop = int(np.searchsorted(indptr, indptr[row] + STEP_ENTRIES, side="right")) - 1
-                stop = min(max(stop, row + 1), self.n_cells)
-                a, b = int(indptr[row]), int(indptr[stop])
-                if b > a:
-                    ew = np.repeat(w[row:stop], np.diff(indptr[row:stop + 1]))
-                    ew *= np.asarray(data[a:b], dtype=np.float64)
-                    out += np.bincount(np.asarray(indices[a:b], dtype=np.int64), weights=ew, minlength=self.n_genes)
-                row = stop
+            # each entry's "code" is its row, so its weight is w[row]
+            for idx, val, row in self.coded_entries(np.arange(self.n_cells, dtype=np.int64)):
+                out += np.bincount(idx, weights=w[row] * np.asarray(val, dtype=np.float64), minlength=self.n_genes)
         elif self.layout == "dense":
             step = max(1, STEP_ENTRIES // max(self.n_genes, 1))
             for k in range(0, self.n_cells, step):
@@ -256,7 +261,7 @@ class Expression:
                 a, b = colptr[j - lo], colptr[j - lo + 1]
                 yield j, cells[a:b], vals[a:b]
 
-    def gene_blocks(self, budget: int = 1 << 24) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
+    def gene_blocks(self, budget: int = 1 << 21) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
         """Gene-major blocks ``(lo, hi, colptr, cells, values)``: the entries of genes
         ``lo..hi-1`` (``colptr`` relative to the block), at most about ``budget`` entries each."""
         r, layout = self.reader, self.layout
@@ -264,7 +269,7 @@ class Expression:
         if layout == "csr" and index is not None and not index.ready and index.error is None and index.note is None:
             index.wait()  # the gene index is being built: rank tests read it gene by gene
         if index is not None and index.ready:
-            yield from self._blocks_per_gene(lambda j: index.column_sparse(j))
+            yield from self._blocks_per_gene(index.column_sparse, index.nnz)
         elif layout == "csc":
             indptr = np.asarray(r.indptr[:], dtype=np.int64)
             yield from self._blocks_csc(indptr, r.indices, r.data, budget)
@@ -277,7 +282,7 @@ class Expression:
             c = self._csc
             yield from self._blocks_csc(c.indptr.astype(np.int64), c.indices, c.data, budget)
         elif layout == "csr":
-            yield from self._blocks_csr_scan(budget)
+            yield from self._blocks_csr_scan(1 << 24)  # each block is a pass over the file: few, large
         elif layout == "dense":
             step = min(max(1, budget // max(self.n_cells, 1)), MAX_BLOCK_GENES)
             for lo in range(0, self.n_genes, step):
@@ -297,14 +302,25 @@ class Expression:
         cells = np.flatnonzero(col)
         return cells, col[cells]
 
-    def _blocks_per_gene(self, read, group: int = 64):
-        for lo in range(0, self.n_genes, group):
-            hi = min(self.n_genes, lo + group)
+    def _blocks_per_gene(self, read, nnz=None, budget: int = 1 << 21, group: int = 16):
+        """Blocks of whole genes read one at a time: up to ~``budget`` entries when ``nnz(j)``
+        is known (a gene index), else ``group`` genes. Small blocks keep the rank test's
+        temporaries (~80 bytes per entry) near 150 MB at any size."""
+        lo = 0
+        while lo < self.n_genes:
+            hi, total = lo, 0
+            while hi < self.n_genes and hi - lo < MAX_BLOCK_GENES:
+                c = nnz(hi) if nnz is not None else 1
+                if hi > lo and (total + c > budget if nnz is not None else hi - lo >= group):
+                    break
+                total += c
+                hi += 1
             parts = [read(j) for j in range(lo, hi)]
             colptr = np.concatenate([[0], np.cumsum([p[0].size for p in parts])])
             cells = np.concatenate([np.asarray(p[0], dtype=np.int64) for p in parts])
             vals = np.concatenate([np.asarray(p[1]) for p in parts])
             yield lo, hi, colptr, cells, vals
+            lo = hi
 
     def _blocks_csc(self, indptr, indices, data, budget):
         lo = 0

@@ -96,3 +96,103 @@ def _block(key: np.ndarray, ng: int, n_labels: int, N: int, n_k: np.ndarray) -> 
     zero_rank = n_neg + (z + 1.0) / 2.0
     R += (n_k[:, None] - nnz_k) * zero_rank[None, :]
     return R, ties
+
+
+# -- the value table: exact ranks without sorting again ------------------------------------
+# Count-like data (counts, log1p of counts) have few distinct values per gene. A table of
+# every distinct (gene, value) with its average rank over all cells, made once per source
+# (one sort), turns each later rank sum against "rest" into a lookup per stored entry of the
+# group: ``np.searchsorted`` into the table, no sort. Data with more distinct values than
+# TABLE_MAX (continuous values) keep the sort above.
+TABLE_MAX = 1 << 23  # distinct (gene, value) pairs: 8M × 16 bytes = 128 MB at most
+
+
+class ValueTable:
+    """Distinct stored values per gene with their average rank among all ``N`` cells.
+
+    ``keys`` (sorted uint64: gene << 32 | order bits of the float32 value), ``rank`` (float64,
+    the average 1-based rank of that value among all cells, zeros included), and per gene
+    ``zero_rank`` (the zeros' average rank) and ``ties`` (``Σ(t³ − t)``)."""
+
+    def __init__(self, keys: np.ndarray, counts: np.ndarray, n_genes: int, N: int):
+        self.keys, self.N = keys, N
+        g = (keys >> np.uint64(32)).astype(np.int64)
+        positive = (keys & np.uint64(0xFFFFFFFF)) >= np.uint64(0x80000000)
+        c = counts.astype(np.float64)
+        nnz = np.bincount(g, weights=c, minlength=n_genes)
+        n_neg = np.bincount(g[~positive], weights=c[~positive], minlength=n_genes)
+        z = N - nnz
+        gstart = np.cumsum(nnz) - nnz
+        before = np.cumsum(c) - c - gstart[g]  # stored values of the gene below this one
+        self.rank = before + (c + 1.0) / 2.0 + np.where(positive, z[g], 0.0)
+        self.zero_rank = n_neg + (z + 1.0) / 2.0
+        self.ties = np.bincount(g, weights=c ** 3 - c, minlength=n_genes) + z ** 3 - z
+
+    def ranks_of(self, genes: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Average rank of each (gene, non-zero value) entry."""
+        key = (genes.astype(np.uint64) << np.uint64(32)) | _order_bits(values)
+        return self.rank[np.searchsorted(self.keys, key)]
+
+
+def value_table(expr: Expression) -> ValueTable | None:
+    """The :class:`ValueTable` of ``expr`` (made on first use, kept on it), or ``None`` when
+    the data have too many distinct values for one."""
+    cached = getattr(expr, "_value_table", False)
+    if cached is not False:
+        return cached
+    keys, counts, total = [], [], 0
+    table = None
+    for lo, hi, colptr, cells, vals in expr.gene_blocks():
+        vals = np.asarray(vals)
+        gene = np.repeat(np.arange(lo, hi, dtype=np.uint64), np.diff(colptr))
+        keep = vals != 0
+        key = (gene[keep] << np.uint64(32)) | _order_bits(vals[keep])
+        u, c = np.unique(key, return_counts=True)
+        total += u.size
+        if total > TABLE_MAX:
+            break
+        keys.append(u)
+        counts.append(c)
+    else:
+        k = np.concatenate(keys) if keys else np.empty(0, np.uint64)
+        table = ValueTable(k, np.concatenate(counts) if counts else np.empty(0, np.int64), expr.n_genes, expr.n_cells)
+    expr._value_table = table
+    return table
+
+
+def rank_sums_vs_rest(expr: Expression, rows: np.ndarray, table: ValueTable) -> tuple[np.ndarray, np.ndarray]:
+    """The rank sum over all cells of the group ``rows`` and the per-gene tie sums, from the
+    value table: one lookup per stored entry of the smaller side (group or rest)."""
+    N = expr.n_cells
+    n = rows.size
+    side = rows if n <= N // 2 else np.setdiff1d(np.arange(N, dtype=np.int64), rows, assume_unique=True)
+    R = np.zeros(expr.n_genes)
+    nnz = np.zeros(expr.n_genes)
+    for genes, values in expr.row_entries(side):
+        values = np.asarray(values)
+        keep = values != 0
+        genes, values = genes[keep], values[keep]
+        R += np.bincount(genes, weights=table.ranks_of(genes, values), minlength=expr.n_genes)
+        nnz += np.bincount(genes, minlength=expr.n_genes)
+    R += (side.size - nnz) * table.zero_rank
+    if side is not rows:
+        R = N * (N + 1) / 2.0 - R  # every gene's ranks add up to N(N+1)/2
+    return R, table.ties
+
+
+def category_rank_sums(expr: Expression, codes: np.ndarray, n_labels: int, table: ValueTable) -> np.ndarray:
+    """Rank sums per category (``codes``, -1 = none) and gene, from the value table, in one
+    pass over the stored entries."""
+    G = expr.n_genes
+    R = np.zeros(n_labels * G)
+    nnz = np.zeros(n_labels * G)
+    for genes, values, c in expr.coded_entries(codes):
+        values = np.asarray(values)
+        keep = values != 0
+        genes, values, c = genes[keep], values[keep], c[keep]
+        k = c * G + genes
+        R += np.bincount(k, weights=table.ranks_of(genes, values), minlength=n_labels * G)
+        nnz += np.bincount(k, minlength=n_labels * G)
+    n_k = np.bincount(codes[codes >= 0], minlength=n_labels)[:n_labels].astype(np.float64)
+    R = R.reshape(n_labels, G) + (n_k[:, None] - nnz.reshape(n_labels, G)) * table.zero_rank[None, :]
+    return R

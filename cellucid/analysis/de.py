@@ -16,7 +16,7 @@ from cellucid.analysis._groups import categorical_field, cell_set, check_pair, _
 from cellucid.analysis._input import log_base as _log_base
 from cellucid.analysis._input import opened
 from cellucid.analysis._matrix import Expression, Sums
-from cellucid.analysis._ranksum import rank_sums
+from cellucid.analysis._ranksum import category_rank_sums, rank_sums, rank_sums_vs_rest, value_table
 from cellucid.data.base import BadParameter
 
 METHODS = ("t-test", "wilcoxon")
@@ -65,6 +65,9 @@ def rank_genes(data: Any, group: Any, reference: Any = "rest", method: str = "t-
         gs, rs = _pair_sums(expr, g, ref)
         if method == "t-test":
             scores, pvals = _welch(gs, rs)
+        elif ref is None and expr.gatherable() and (table := value_table(expr)) is not None:
+            R, ties = rank_sums_vs_rest(expr, g, table)
+            scores, pvals = st.wilcoxon_z(R, g.size, n, ties if tie_correct else None)
         else:
             labels = np.full(n, -1, dtype=np.int64)
             labels[g] = 0
@@ -159,7 +162,12 @@ def markers(data: Any, groupby: str, method: str = "t-test", n_genes: int | None
         per_cat = expr.category_sums(codes, len(cats))
         totals = expr.totals()
         if method == "wilcoxon":
-            R, ties, N, n_k = rank_sums(expr, codes, len(cats))
+            table = value_table(expr) if expr.layout == "csr" else None
+            if table is not None:
+                R, ties, N = category_rank_sums(expr, codes, len(cats), table), table.ties, expr.n_cells
+                n_k = counts.astype(np.float64)
+            else:
+                R, ties, N, n_k = rank_sums(expr, codes, len(cats))
         names = source.gene_names()
         frames = []
         for k in chosen:

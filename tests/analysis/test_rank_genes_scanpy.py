@@ -217,3 +217,29 @@ def test_markers_to_uns_is_read_back_by_scanpy(demo):
 
     matplotlib.use("Agg")
     sc.pl.rank_genes_groups_dotplot(a, key="cl_markers", n_genes=2, show=False)
+
+
+@pytest.mark.parametrize("table_max", [None, 10])
+def test_value_table_and_sort_paths_agree_with_scanpy(demo, monkeypatch, table_max):
+    """CSR vs rest uses the table of distinct values (one sort per source, then lookups);
+    with more distinct values than TABLE_MAX it falls back to sorting every time."""
+    import cellucid.analysis._ranksum as rs
+    from cellucid.analysis._matrix import expression_of
+    from cellucid.data import open_source
+
+    if table_max is not None:
+        monkeypatch.setattr(rs, "TABLE_MAX", table_max)
+    mask = (demo.obs["cell_type"] == "Dendritic").to_numpy()
+    with open_source(demo) as source:
+        for method in ["wilcoxon"]:
+            ours = cellucid.rank_genes(source, mask, method=method, tie_correct=True)
+            assert_agree(ours, scanpy_df(demo, mask, method=method, tie_correct=True))
+            markers = cellucid.markers(source, "cell_type", method=method)
+            a = demo.copy()
+            import scanpy as sc
+
+            sc.tl.rank_genes_groups(a, "cell_type", method=method, pts=True, use_raw=False)
+            assert_agree(markers[markers["group"] == "Dendritic"].drop(columns="group"),
+                         sc.get.rank_genes_groups_df(a, "Dendritic"))
+        table = expression_of(source)._value_table
+        assert (table is None) == (table_max is not None)
