@@ -31,9 +31,9 @@ import numpy as np
 
 from cellucid.data.base import DataSource, InputError
 
-# Stored entries gathered per step: ~8M entries hold ~100 MB of temporaries (positions,
-# indices, float64 values), which keeps a 1M-cell analysis well inside a few hundred MB.
-STEP_ENTRIES = 1 << 23
+# Stored entries handled per step: ~2M entries hold ~130 MB of temporaries at most (indices,
+# codes, float64 values and ranks), which keeps a 1M-cell analysis inside a few hundred MB.
+STEP_ENTRIES = 1 << 21
 # Genes per gene-major block: the rank test packs a block's gene number into 16 bits.
 MAX_BLOCK_GENES = 1 << 15
 
@@ -119,7 +119,7 @@ class Expression:
         """Sums over the cells at ``rows`` (sorted, unique int64 positions)."""
         rows = np.asarray(rows, dtype=np.int64)
         csr = self._csr_arrays()
-        if csr is not None:
+        if csr is not None and rows.size * 8 <= self.n_cells:
             return self._csr_rows(csr, rows)
         codes = np.full(self.n_cells, -1, dtype=np.int64)
         codes[rows] = 0
@@ -143,6 +143,18 @@ class Expression:
         for genes, values in self.row_entries(rows, csr):
             acc.add(genes, values)
         return acc.sums(np.array([rows.size]), single=True)
+
+    def subset_entries(self, rows: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(genes, values)`` of the rows' stored entries: gathered row by row for a small
+        subset, read in contiguous blocks (other rows dropped) when the subset is more than
+        1/8 of the cells — there the gather's scattered reads cost more than reading all."""
+        if self.gatherable() and rows.size * 8 <= self.n_cells:
+            yield from self.row_entries(rows)
+            return
+        codes = np.full(self.n_cells, -1, dtype=np.int64)
+        codes[rows] = 0
+        for genes, values, _ in self.coded_entries(codes, rows):
+            yield genes, values
 
     def row_entries(self, rows: np.ndarray, csr=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``(genes int64, values)`` of the stored entries of ``rows``, in steps of about

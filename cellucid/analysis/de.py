@@ -65,7 +65,7 @@ def rank_genes(data: Any, group: Any, reference: Any = "rest", method: str = "t-
         gs, rs = _pair_sums(expr, g, ref)
         if method == "t-test":
             scores, pvals = _welch(gs, rs)
-        elif ref is None and expr.gatherable() and (table := value_table(expr)) is not None:
+        elif ref is None and expr.layout == "csr" and (table := value_table(expr)) is not None:
             R, ties = rank_sums_vs_rest(expr, g, table)
             scores, pvals = st.wilcoxon_z(R, g.size, n, ties if tie_correct else None)
         else:
