@@ -105,6 +105,8 @@ def _block(key: np.ndarray, ng: int, n_labels: int, N: int, n_k: np.ndarray) -> 
 # group: ``np.searchsorted`` into the table, no sort. Data with more distinct values than
 # TABLE_MAX (continuous values) keep the sort above.
 TABLE_MAX = 1 << 23  # distinct (gene, value) pairs: 8M × 16 bytes = 128 MB at most
+DENSE_MAX_VALUE = 4095  # count data up to this value get a dense lookup ...
+DENSE_MAX_CELLS = 1 << 23  # ... when genes × (max value + 1) ≤ this (64 MB of float64)
 
 
 class ValueTable:
@@ -127,9 +129,23 @@ class ValueTable:
         self.rank = before + (c + 1.0) / 2.0 + np.where(positive, z[g], 0.0)
         self.zero_rank = n_neg + (z + 1.0) / 2.0
         self.ties = np.bincount(g, weights=c ** 3 - c, minlength=n_genes) + z ** 3 - z
+        # Count data (every stored value a whole number in 1..DENSE_MAX_VALUE): ranks in a
+        # dense (gene, value) array, so a lookup is arithmetic (~20 ns an entry) instead of a
+        # binary search (~110 ns).
+        self.dense: np.ndarray | None = None
+        bits = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        vals = (bits & np.uint32(0x7FFFFFFF)).view(np.float32)  # positive values: bit 31 was set
+        if keys.size and positive.all() and np.all(vals == np.floor(vals)) and vals.max() <= DENSE_MAX_VALUE:
+            self.width = int(vals.max()) + 1
+            if n_genes * self.width <= DENSE_MAX_CELLS:
+                dense = np.zeros(n_genes * self.width)
+                dense[g * self.width + vals.astype(np.int64)] = self.rank
+                self.dense = dense
 
     def ranks_of(self, genes: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Average rank of each (gene, non-zero value) entry."""
+        if self.dense is not None:
+            return self.dense[genes * self.width + np.asarray(values).astype(np.int64)]
         key = (genes.astype(np.uint64) << np.uint64(32)) | _order_bits(values)
         return self.rank[np.searchsorted(self.keys, key)]
 

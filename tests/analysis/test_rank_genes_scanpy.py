@@ -243,3 +243,21 @@ def test_value_table_and_sort_paths_agree_with_scanpy(demo, monkeypatch, table_m
                          sc.get.rank_genes_groups_df(a, "Dendritic"))
         table = expression_of(source)._value_table
         assert (table is None) == (table_max is not None)
+
+
+@pytest.mark.parametrize("counts", [True, False])
+def test_count_data_dense_lookup_and_float_search_agree_with_scanpy(counts):
+    """Raw counts (whole numbers) use the dense (gene, value) rank array; log1p values the
+    binary search. Both give scanpy's Wilcoxon."""
+    from cellucid.analysis._matrix import expression_of
+    from cellucid.analysis._ranksum import value_table
+    from cellucid.data import open_source
+
+    a = demo_anndata(1200)
+    if not counts:
+        a.X = sp.csr_matrix(np.log1p(a.X.toarray()), dtype=np.float32)
+    mask = (a.obs["cell_type"] == "Monocyte").to_numpy()
+    with open_source(a) as source:
+        ours = cellucid.rank_genes(source, mask, method="wilcoxon", tie_correct=True)
+        assert (value_table(expression_of(source)).dense is not None) == counts
+    assert_agree(ours, scanpy_df(a, mask, method="wilcoxon", tie_correct=True))
