@@ -158,7 +158,7 @@ def value_table(expr: Expression) -> ValueTable | None:
         return cached
     keys, counts, total = [], [], 0
     table = None
-    for lo, hi, colptr, cells, vals in expr.gene_blocks():
+    for lo, hi, colptr, _cells, vals in expr.gene_blocks():
         vals = np.asarray(vals)
         # One float32 sort per gene: ~5x faster than one sort of packed 64-bit keys.
         for j in range(lo, hi):

@@ -23,7 +23,7 @@ def _group_names(groups: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarr
         for name, cells in named.items():
             out[f"{page}/{name}"] = cells
             seen[name] = seen.get(name, 0) + 1
-    for page, named in groups.items():
+    for named in groups.values():
         for name, cells in named.items():
             if seen[name] == 1:
                 out[name] = cells
