@@ -36,6 +36,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 RESULTS = BENCH / "results" / "analysis.json"
 
+WIDE_CASES = ["t-test 10k vs rest", "wilcoxon 10k vs rest"]  # 100k cells x 20,000 genes (--wide)
 CASES = ["t-test 50k vs rest", "wilcoxon 50k vs rest", "t-test half vs rest", "wilcoxon half vs rest",
          "markers t-test (cell_type)", "markers wilcoxon (cell_type)"]
 
@@ -46,6 +47,8 @@ def _groups(n_cells: int, case: str):
     rng = np.random.default_rng(0)
     if "50k" in case:
         return np.sort(rng.choice(n_cells, min(50_000, n_cells // 2), replace=False))
+    if "10k" in case:
+        return np.sort(rng.choice(n_cells, min(10_000, n_cells // 2), replace=False))
     if "half" in case:
         return np.sort(rng.choice(n_cells, n_cells // 2, replace=False))
     return None
@@ -62,6 +65,8 @@ def _maxrss_mb() -> float:
 def run_cellucid(path: str, case: str) -> dict:
     """One case in this process (called in a child)."""
     import numpy as np  # noqa: F401
+    import pandas  # noqa: F401 - imported before timing, as scanpy's are
+    import scipy.stats  # noqa: F401
 
     import cellucid
     from cellucid.analysis._matrix import expression_of
@@ -159,6 +164,7 @@ def main() -> None:
     ap.add_argument("--no-scanpy-wilcoxon-above", type=int, default=10**9,
                     help="skip scanpy's Wilcoxon above this many cells (it took 134 s at 1M in the issue)")
     ap.add_argument("--cases", nargs="*", default=CASES)
+    ap.add_argument("--wide", action="store_true", help="also 100k cells x 20,000 genes, 10k cells vs rest")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -176,14 +182,17 @@ def main() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     env = {"CELLUCID_CACHE_DIR": str(cache), "CELLUCID_GENE_INDEX_DELAY": "0"}
     results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "runs": []}
-    for n in args.cells:
-        ds = datasets.ensure(n, args.genes, zarr=False, export=False)
+    plan = [(n, args.genes, args.cases) for n in args.cells]
+    if args.wide:
+        plan.append((100_000, 20_000, WIDE_CASES))
+    for n, n_genes, cases in plan:
+        ds = datasets.ensure(n, n_genes, zarr=False, export=False)
         datasets.warm_page_cache(ds)
         prep = child("index", str(ds.h5ad), "-", env)
-        results.setdefault("gene_index", {})[n] = prep
-        print(json.dumps({"n_cells": n, "gene_index": prep}), flush=True)
-        for case in args.cases:
-            r = {"n_cells": n, "n_genes": args.genes, "case": case}
+        results.setdefault("gene_index", {})[f"{n}x{n_genes}"] = prep
+        print(json.dumps({"n_cells": n, "n_genes": n_genes, "gene_index": prep}), flush=True)
+        for case in cases:
+            r = {"n_cells": n, "n_genes": n_genes, "case": case}
             r["cellucid"] = child("cellucid", str(ds.h5ad), case, env)
             if "wilcoxon" in case and n > args.no_scanpy_wilcoxon_above:
                 r["scanpy"] = {"skipped": f"not run above {args.no_scanpy_wilcoxon_above:,} cells"}
@@ -204,7 +213,7 @@ def _fmt(v) -> str:
 
 def table(results: dict) -> str:
     """The Markdown table of docs/benchmarks.md#analysis."""
-    rows = ["| cells | case | cellucid first call | cellucid again | cellucid peak RSS | "
+    rows = ["| cells × genes | case | cellucid first call | cellucid again | cellucid peak RSS | "
             "scanpy (in memory) | scanpy peak RSS |", "|---|---|---|---|---|---|---|"]
     for r in results["runs"]:
         c, s = r["cellucid"], r["scanpy"]
@@ -214,7 +223,7 @@ def table(results: dict) -> str:
             ss = (f"{_fmt(s['call_s'])} (+ {s['load_s']:.1f} s load)", f"{s['peak_rss_mb']:.0f} MB")
         else:
             ss = (s.get("skipped") or s.get("error", ""), "")
-        rows.append(f"| {r['n_cells']:,} | {r['case']} | {cc[0]} | {cc[1]} | {cc[2]} | {ss[0]} | {ss[1]} |")
+        rows.append(f"| {r['n_cells']:,} × {r['n_genes']:,} | {r['case']} | {cc[0]} | {cc[1]} | {cc[2]} | {ss[0]} | {ss[1]} |")
     return "\n".join(rows)
 
 
@@ -226,7 +235,7 @@ def section(results: dict | None = None) -> list[str]:
             return []
         results = json.loads(RESULTS.read_text())
     idx = results.get("gene_index", {})
-    built = ", ".join(f"{int(n):,} cells {v['index_s']:.1f} s" for n, v in idx.items() if "index_s" in v)
+    built = ", ".join(f"{k.replace('x', ' × ')}: {v['index_s']:.1f} s" for k, v in idx.items() if "index_s" in v)
     return ["## Analysis", "",
             "Differential expression (`cellucid.rank_genes`, `cellucid.markers`; see [analysis.md](analysis.md)) on "
             "the backed CSR `.h5ad` (demo data, 2,000 genes, ~7 % non-zero, page cache warm), each case in a fresh "
