@@ -97,3 +97,24 @@ def test_markers_get_equals_python_and_is_cacheable(h5ad, h5ad_file):
     bad = h5ad.get(MARKERS, {"groupby": "pseudotime"})
     assert bad.status == 400 and "continuous" in bad.json()["error"]
     assert h5ad.get(MARKERS).status == 400  # groupby is required
+
+
+def test_health_reports_the_background_preparation_and_requests_use_it(h5ad, h5ad_server):
+    """Totals and the rank table are made in the background after start; /health says how
+    far (waiting → preparing → ready); the answers are the same before and after."""
+    import time
+
+    from cellucid.analysis._matrix import expression_of
+
+    seen = set()
+    deadline = time.monotonic() + 120  # a bound on waiting, not a speed assertion
+    while time.monotonic() < deadline:
+        state = h5ad.get("/_cellucid/health").json().get("analysis")
+        seen.add(state)
+        if state == "ready":
+            break
+        time.sleep(0.05)
+    assert state == "ready", seen
+    assert seen <= {"waiting", "preparing", "ready"}
+    expr = expression_of(h5ad_server.source)
+    assert expr._totals is not None and expr._value_table is not None
