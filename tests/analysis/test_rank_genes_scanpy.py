@@ -261,3 +261,22 @@ def test_count_data_dense_lookup_and_float_search_agree_with_scanpy(counts):
         ours = cellucid.rank_genes(source, mask, method="wilcoxon", tie_correct=True)
         assert (value_table(expression_of(source)).dense is not None) == counts
     assert_agree(ours, scanpy_df(a, mask, method="wilcoxon", tie_correct=True))
+
+
+def test_negative_values_in_csr_use_the_table_and_agree(pbmc68k):
+    """Scaled values as a sparse matrix: negative values rank below the zero block."""
+    from cellucid.analysis._matrix import expression_of
+    from cellucid.analysis._ranksum import value_table
+    from cellucid.data import open_source
+
+    a = pbmc68k.copy()
+    X = a.X.copy()
+    X[np.abs(X) < 0.3] = 0  # real zeros, so there is a zero block between the signs
+    a.X = sp.csr_matrix(X)
+    del a.raw
+    mask = (a.obs["louvain"] == "3").to_numpy()
+    with open_source(a) as source:
+        ours = cellucid.rank_genes(source, mask, method="wilcoxon", tie_correct=True)
+        table = value_table(expression_of(source))
+        assert table is not None and table.dense is None and (table.zero_rank > 1).any()
+    assert_agree(ours, scanpy_df(a, mask, method="wilcoxon", tie_correct=True))
