@@ -182,21 +182,59 @@ def value_table(expr: Expression) -> ValueTable | None:
     return table
 
 
+class _RankAcc:
+    """Rank sums and stored-value counts per (label, gene) from entries, via the table.
+
+    With a dense table (count data) the entries are only counted per (label, gene, value) —
+    one ``np.bincount`` without weights, explicit zeros falling in value 0 — and multiplied
+    by the ranks at the end; otherwise each entry's rank is looked up and summed."""
+
+    def __init__(self, table: ValueTable, n_labels: int, n_genes: int):
+        self.table, self.L, self.G = table, n_labels, n_genes
+        # counting needs labels × genes × values bins; past DENSE_MAX_CELLS, look ranks up
+        self.counting = table.dense is not None and n_labels * n_genes * table.width <= DENSE_MAX_CELLS
+        if self.counting:
+            self.counts = np.zeros(n_labels * n_genes * table.width)
+        else:
+            self.R = np.zeros(n_labels * n_genes)
+            self.nnz = np.zeros(n_labels * n_genes)
+
+    def add(self, genes: np.ndarray, values: np.ndarray, labels: np.ndarray | None = None) -> None:
+        t, G = self.table, self.G
+        values = np.asarray(values)
+        if self.counting:
+            k = genes * t.width + values.astype(np.int64)
+            if labels is not None:
+                k += labels * (G * t.width)
+            self.counts += np.bincount(k, minlength=self.counts.size)
+            return
+        keep = values != 0
+        genes, values = genes[keep], values[keep]
+        k = genes if labels is None else labels[keep] * G + genes
+        self.R += np.bincount(k, weights=t.ranks_of(genes, values), minlength=self.R.size)
+        self.nnz += np.bincount(k, minlength=self.nnz.size)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(R, nnz)`` of shape ``(n_labels, n_genes)``."""
+        t = self.table
+        if self.counting:
+            c = self.counts.reshape(self.L, self.G, t.width)
+            R = (c * t.dense.reshape(self.G, t.width)[None]).sum(-1)
+            return R, c[..., 1:].sum(-1)
+        return self.R.reshape(self.L, self.G), self.nnz.reshape(self.L, self.G)
+
+
 def rank_sums_vs_rest(expr: Expression, rows: np.ndarray, table: ValueTable) -> tuple[np.ndarray, np.ndarray]:
     """The rank sum over all cells of the group ``rows`` and the per-gene tie sums, from the
-    value table: one lookup per stored entry of the smaller side (group or rest)."""
+    value table: one lookup (or count) per stored entry of the smaller side (group or rest)."""
     N = expr.n_cells
     n = rows.size
     side = rows if n <= N // 2 else np.setdiff1d(np.arange(N, dtype=np.int64), rows, assume_unique=True)
-    R = np.zeros(expr.n_genes)
-    nnz = np.zeros(expr.n_genes)
+    acc = _RankAcc(table, 1, expr.n_genes)
     for genes, values in expr.subset_entries(side):
-        values = np.asarray(values)
-        keep = values != 0
-        genes, values = genes[keep], values[keep]
-        R += np.bincount(genes, weights=table.ranks_of(genes, values), minlength=expr.n_genes)
-        nnz += np.bincount(genes, minlength=expr.n_genes)
-    R += (side.size - nnz) * table.zero_rank
+        acc.add(genes, values)
+    R, nnz = acc.result()
+    R = R[0] + (side.size - nnz[0]) * table.zero_rank
     if side is not rows:
         R = N * (N + 1) / 2.0 - R  # every gene's ranks add up to N(N+1)/2
     return R, table.ties
@@ -205,16 +243,9 @@ def rank_sums_vs_rest(expr: Expression, rows: np.ndarray, table: ValueTable) -> 
 def category_rank_sums(expr: Expression, codes: np.ndarray, n_labels: int, table: ValueTable) -> np.ndarray:
     """Rank sums per category (``codes``, -1 = none) and gene, from the value table, in one
     pass over the stored entries."""
-    G = expr.n_genes
-    R = np.zeros(n_labels * G)
-    nnz = np.zeros(n_labels * G)
+    acc = _RankAcc(table, n_labels, expr.n_genes)
     for genes, values, c in expr.coded_entries(codes):
-        values = np.asarray(values)
-        keep = values != 0
-        genes, values, c = genes[keep], values[keep], c[keep]
-        k = c * G + genes
-        R += np.bincount(k, weights=table.ranks_of(genes, values), minlength=n_labels * G)
-        nnz += np.bincount(k, minlength=n_labels * G)
+        acc.add(genes, values, c)
+    R, nnz = acc.result()
     n_k = np.bincount(codes[codes >= 0], minlength=n_labels)[:n_labels].astype(np.float64)
-    R = R.reshape(n_labels, G) + (n_k[:, None] - nnz.reshape(n_labels, G)) * table.zero_rank[None, :]
-    return R
+    return R + (n_k[:, None] - nnz) * table.zero_rank[None, :]

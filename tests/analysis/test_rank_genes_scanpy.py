@@ -280,3 +280,14 @@ def test_negative_values_in_csr_use_the_table_and_agree(pbmc68k):
         table = value_table(expression_of(source))
         assert table is not None and table.dense is None and (table.zero_rank > 1).any()
     assert_agree(ours, scanpy_df(a, mask, method="wilcoxon", tie_correct=True))
+
+
+def test_many_labels_look_ranks_up_instead_of_counting(demo, monkeypatch):
+    """Markers over count data with more (label, gene, value) bins than allowed: same answer."""
+    import cellucid.analysis._ranksum as rs
+
+    a = demo_anndata(900)
+    want = cellucid.markers(a, "cell_type", method="wilcoxon")
+    monkeypatch.setattr(rs, "DENSE_MAX_CELLS", 2000 * 60)  # the table fits, 8 labels x it do not
+    got = cellucid.markers(a, "cell_type", method="wilcoxon")
+    pd.testing.assert_frame_equal(got, want)
