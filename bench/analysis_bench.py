@@ -252,7 +252,39 @@ def section(results: dict | None = None) -> list[str]:
             "(random), one-vs-rest markers of the 8 `cell_type` categories. The gene index was built before the "
             f"cases ({built or 'see JSON'}). Peak RSS is the process's `VmHWM` (Python + numpy + "
             "pandas + scipy ≈ 150 MB of it). `python bench/analysis_bench.py` reproduces it "
-            "(`bench/results/analysis.json`).", "", table(results), ""]
+            "(`bench/results/analysis.json`).", "", table(results), ""] + targets(results)
+
+
+# The issue's targets (#16), checked against the "again" figures (a prepared source).
+TARGETS = [(1_000_000, 2000, "t-test 50k vs rest", 0.1), (1_000_000, 2000, "wilcoxon 50k vs rest", 0.2),
+           (1_000_000, 2000, "t-test half vs rest", 1.0), (1_000_000, 2000, "wilcoxon half vs rest", 1.0),
+           (1_000_000, 2000, "markers t-test (cell_type)", 2.0), (1_000_000, 2000, "markers wilcoxon (cell_type)", 2.0),
+           (100_000, 20_000, "t-test 10k vs rest", 1.0), (100_000, 20_000, "wilcoxon 10k vs rest", 1.0)]
+
+
+def targets(results: dict) -> list[str]:
+    """Lines comparing the runs with the issue's targets, and with scanpy."""
+    runs = {(r["n_cells"], r["n_genes"], r["case"]): r for r in results["runs"]}
+    out = []
+    for n, g, case, limit in TARGETS:
+        r = runs.get((n, g, case))
+        if r is None or "again_s" not in r["cellucid"]:
+            continue
+        t = r["cellucid"]["again_s"]
+        verdict = "met" if t <= limit else "**missed**"
+        out.append(f"- {n:,} × {g:,}, {case}: target ≤ {_fmt(limit)}, measured {_fmt(t)} — {verdict}")
+    peaks = [r["cellucid"]["peak_rss_mb"] for r in results["runs"]
+             if r["n_cells"] == 1_000_000 and "peak_rss_mb" in r["cellucid"]]
+    if peaks:
+        verdict = "met" if max(peaks) <= 500 else "**missed**"
+        out.append(f"- peak RSS at 1M cells: target ≤ 500 MB, measured at most {max(peaks):.0f} MB — {verdict}")
+    ratios = [r["scanpy"]["call_s"] / r["cellucid"]["again_s"] for r in results["runs"]
+              if "call_s" in r["scanpy"] and r["cellucid"].get("again_s")]
+    if ratios:
+        out.append(f"- against scanpy on the same cases (its data in memory, load time not counted): "
+                   f"{min(ratios):.1f}× to {max(ratios):.0f}× faster once prepared")
+    return (["Against the issue's targets (the *again* column: a source whose totals and tables are "
+             "ready, as the server has them after its background preparation):", ""] + out + [""]) if out else []
 
 
 if __name__ == "__main__":
