@@ -92,7 +92,6 @@ class Expression:
         self.index = getattr(reader, "index", None)  # GeneIndex of an IndexedReader, or None
         self.reader = getattr(reader, "reader", reader)  # the ColumnReader
         self._totals: Sums | None = None
-        self._csc = None  # in-memory CSR turned gene-major, for rank tests
 
     # -- which path -------------------------------------------------------------------
     @property
@@ -285,16 +284,10 @@ class Expression:
         elif layout == "csc":
             indptr = np.asarray(r.indptr[:], dtype=np.int64)
             yield from self._blocks_csc(indptr, r.indices, r.data, budget)
-        elif layout == "csr" and not r.on_disk:
-            if self._csc is None:  # one transposed copy, kept for the next test on this source
-                import scipy.sparse as sp
-
-                m = sp.csr_matrix((np.asarray(r.data), np.asarray(r.indices), r._full_indptr()), shape=r.shape)
-                self._csc = m.tocsc()
-            c = self._csc
-            yield from self._blocks_csc(c.indptr.astype(np.int64), c.indices, c.data, budget)
         elif layout == "csr":
-            yield from self._blocks_csr_scan(1 << 24)  # each block is a pass over the file: few, large
+            # No gene index (in memory, or none could be built): one pass over the matrix per
+            # block of ~8M stored values. Never a transposed copy of X (the notebook promise).
+            yield from self._blocks_csr_scan(1 << 23)
         elif layout == "dense":
             step = min(max(1, budget // max(self.n_cells, 1)), MAX_BLOCK_GENES)
             for lo in range(0, self.n_genes, step):
@@ -344,7 +337,8 @@ class Expression:
             lo = hi
 
     def _blocks_csr_scan(self, budget):
-        """No gene index: one pass over the file per block of genes holding ~``budget`` entries."""
+        """No gene index: one pass over the matrix per block of genes holding ~``budget`` entries
+        (~20 bytes each while the block is held)."""
         nz = self.totals().nonzero + 1
         edges = [0]
         acc = 0.0

@@ -1,7 +1,7 @@
 """Precomputing what makes later analysis requests fast, in the background of a server.
 
 :func:`prepare` computes, for an open source, the per-gene totals over all cells and (for
-CSR matrices) the table of distinct values with their ranks (:mod:`cellucid.analysis._ranksum`),
+backed CSR matrices) the table of distinct values with their ranks (:mod:`cellucid.analysis._ranksum`),
 and keeps them on the source's :class:`~cellucid.analysis._matrix.Expression`. Every answer
 is right without them — the first request just pays for them — so this only moves that cost
 to a moment when nobody waits. :func:`status` is what ``/_cellucid/health`` reports.
@@ -37,7 +37,9 @@ def prepare(source: DataSource) -> None:
         _STATUS[key] = "preparing"
         expr = expression_of(source)
         expr.totals()
-        if expr.layout == "csr":
+        # Backed files only: for an in-memory AnnData this would be seconds of CPU in the
+        # user's kernel right after show_anndata(); the first Wilcoxon request makes it.
+        if expr.layout == "csr" and getattr(expr.reader, "on_disk", False):
             value_table(expr)
         _STATUS[key] = "ready"
     except Exception as exc:  # noqa: BLE001 - requests will report the problem themselves
