@@ -62,6 +62,7 @@ def rank_genes(data: Any, group: Any, reference: Any = "rest", method: str = "t-
         if not (isinstance(reference, str) and reference == "rest"):
             ref, _ = cell_set(reference, source, groupby, n, "reference")
         check_pair(g, ref, n)
+        expr.totals()  # once per source; also where NaN in the matrix is found and named
         gs, rs = _pair_sums(expr, g, ref)
         if method == "t-test":
             scores, pvals = _welch(gs, rs)

@@ -106,6 +106,8 @@ def test_nan_in_x_is_an_input_error():
     with pytest.raises(InputError, match="NaN values \\(genes b\\)") as e:
         cellucid.rank_genes(a, np.arange(10))
     assert "replace NaN" in e.value.hint
+    with pytest.raises(InputError, match="NaN values"):  # also against a reference group
+        cellucid.rank_genes(a, np.arange(10), reference=np.arange(10, 20), method="wilcoxon")
 
 
 def test_dataset_without_genes():
