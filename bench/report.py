@@ -422,6 +422,11 @@ def markdown(results) -> str:
         L += ["## Problems during this run", ""] + [f"- {e['where']}: `{e['error'].strip().splitlines()[-1][:300]}`"
                                                     for e in results["errors"]] + [""]
     L += formats_section()
+    try:  # the analysis benchmark writes its own JSON (bench/analysis_bench.py)
+        from analysis_bench import section
+    except ImportError:
+        from bench.analysis_bench import section
+    L += section()
     L += ["## Reproduce", "", "```", "pip install -e '.[bench]'   # matplotlib, psutil, playwright",
           "python bench/run.py --cells 100000 1000000", "```", ""]
     return "\n".join(L)

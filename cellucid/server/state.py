@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -46,6 +47,9 @@ class ServerState:
         # Compression is short CPU work on bytes already read: its own small pool, so a
         # finished read is never queued behind every slow read waiting for a worker.
         self.compress_executor: Executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cellucid-gzip")
+        # Analysis (differential expression, markers) takes seconds at a million cells: one
+        # thread of its own, so it never holds the read workers the viewer's requests need.
+        self.analysis_executor: Executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cellucid-analysis")
         self._inflight: dict[Any, asyncio.Future] = {}
         # (imported here: warm.py builds on the data handlers, which build on this module)
         from cellucid.server.warm import warm_cache_keys, warm_first_frame
@@ -57,6 +61,15 @@ class ServerState:
         # The gene-name lookup (5–8 ms for 2k genes, more for 20k) is built now, in the
         # background, rather than on the first gene the user asks for by name.
         self.executor.submit(_build_gene_lookup, source)
+        # Totals and rank tables for analysis requests, once the first frame is out (and the
+        # gene index, if one is being built, is ready): later requests only look them up.
+        from cellucid.analysis import prepare as analysis_prep
+
+        if analysis_prep.enabled() and self.health["n_genes"]:
+            analysis_prep.mark_waiting(source)
+            # Its own thread, not the analysis executor: a request must not queue behind it.
+            threading.Thread(target=_prepare_analysis, args=(self._warming, source),
+                             name="cellucid-analysis-prepare", daemon=True).start()
 
     def etag(self, path: str, params: list[tuple[str, str]]) -> str:
         """Weak ETag from the dataset id and the (normalized) request."""
@@ -117,6 +130,23 @@ class ServerState:
         if self._owns_executor:
             self.executor.shutdown(wait=False, cancel_futures=True)
         self.compress_executor.shutdown(wait=False, cancel_futures=True)
+        self.analysis_executor.shutdown(wait=False, cancel_futures=True)
+        from cellucid.analysis import prepare as analysis_prep
+
+        analysis_prep.forget(self.source)
+
+
+def _prepare_analysis(warming, source: DataSource) -> None:
+    from cellucid.analysis import prepare as analysis_prep
+
+    try:
+        warming.result()
+    except Exception:  # noqa: BLE001 - the warm-up's own problem; preparing is still useful
+        pass
+    index = getattr(getattr(source, "expression_reader", lambda: None)(), "index", None)
+    if index is not None:
+        index.wait()  # built in the background; its build pauses for requests, this waits
+    analysis_prep.prepare(source)
 
 
 def _build_gene_lookup(source: DataSource) -> None:

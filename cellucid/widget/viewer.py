@@ -511,6 +511,24 @@ class Viewer:
             index = self._obs().index
         return _session.groups_frame(self.groups, index, prefix=prefix)
 
+    # -- analysis ----------------------------------------------------------------------
+    def rank_genes(self, group: Any = "selection", reference: Any = "rest", method: str = "t-test",
+                   groupby: str | None = None, **kwargs: Any):
+        """Differential expression of ``group`` against ``reference`` (all genes, a pandas
+        DataFrame; see :func:`cellucid.rank_genes`). Besides categories of ``groupby``,
+        masks and positions, ``group`` / ``reference`` may be ``"selection"``,
+        ``"highlight"`` or a highlight group's name (``"name"`` or ``"page/name"``)."""
+        from cellucid.widget import _analysis
+
+        return _analysis.rank_genes(self, group, reference, method, groupby, **kwargs)
+
+    def markers(self, groupby: str | None = None, method: str = "t-test", n_genes: int | None = None, **kwargs: Any):
+        """Marker genes of every category of ``groupby`` (default: the field the viewer is
+        coloured by); see :func:`cellucid.markers`."""
+        from cellucid.widget import _analysis
+
+        return _analysis.markers(self, groupby, method, n_genes, **kwargs)
+
     # -- readiness -------------------------------------------------------------------
     @property
     def is_ready(self) -> bool:

@@ -80,9 +80,9 @@ class SecureMixin:
             self.finish_json_error(status_code, "internal server error",
                                    "The server log has the details; please report it.")
         else:
-            hint = ("Every cellucid route answers GET (and POST only the annotation writes, "
-                    "/_cellucid/api/annotations/vote|retract|lock|sync); see docs/http-api.md."
-                    if status_code == 405 else "")
+            hint = ("Every cellucid route answers GET; POST only the annotation writes "
+                    "(/_cellucid/api/annotations/vote|retract|lock|sync) and "
+                    "/_cellucid/api/analysis/rank_genes; see docs/http-api.md." if status_code == 405 else "")
             self.finish_json_error(status_code, responses.get(status_code, "error").lower(), hint)
 
     def finish_json_error(self, status: int, error: str, hint: str) -> None:

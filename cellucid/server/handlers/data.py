@@ -55,7 +55,7 @@ class DataHandler(BaseHandler):
         return value
 
     # -- response path ------------------------------------------------------------
-    async def send_encoded(self, key, build: Callable[[], Encoded], version: str = "") -> None:
+    async def send_encoded(self, key, build: Callable[[], Encoded], version: str = "", executor=None) -> None:
         # Before the ETag and the cache: once the file changed, neither a 304 nor a cached
         # answer from the old file may go out.
         self.state.check_files()
@@ -67,7 +67,7 @@ class DataHandler(BaseHandler):
             await state.wait_for_warm_up(response_key=key)
             entry = state.responses.get(key)
         if entry is None:
-            entry = await state.run(key, build)
+            entry = await state.run(key, build, executor=executor)
             state.responses.put(key, entry)
         body = entry.body
         wants_gzip = "gzip" in self.request.headers.get("Accept-Encoding", "")

@@ -18,4 +18,9 @@ class HealthHandler(BaseHandler):
             note = self.state.source.gene_index_note()  # e.g. it would not fit: genes are scanned
             if note:
                 health["gene_index_note"] = note
+        from cellucid.analysis import prepare as analysis_prep
+
+        analysis = analysis_prep.status(self.state.source)
+        if analysis is not None:  # totals and rank tables for /analysis routes, made in the background
+            health["analysis"] = analysis
         self.write_json(health)

@@ -1,0 +1,60 @@
+"""Precomputing what makes later analysis requests fast, in the background of a server.
+
+:func:`prepare` computes, for an open source, the per-gene totals over all cells and (for
+backed CSR matrices) the table of distinct values with their ranks (:mod:`cellucid.analysis._ranksum`),
+and keeps them on the source's :class:`~cellucid.analysis._matrix.Expression`. Every answer
+is right without them — the first request just pays for them — so this only moves that cost
+to a moment when nobody waits. :func:`status` is what ``/_cellucid/health`` reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from cellucid.data.base import DataSource
+
+log = logging.getLogger("cellucid.analysis")
+ENV = "CELLUCID_ANALYSIS_PREPARE"  # "0" turns the background preparation off
+
+_STATUS: dict[int, str] = {}  # id(source) -> "waiting" | "preparing" | "ready" | "failed: ..."
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def prepare(source: DataSource) -> None:
+    """Totals, then the value table; waits for a gene index being built first (the table
+    reads genes one by one from it). Never raises: a failure is logged and reported."""
+    from cellucid.analysis._matrix import expression_of
+    from cellucid.analysis._ranksum import value_table
+
+    key = id(source)
+    try:
+        if not source.summary().n_genes:
+            return
+        _STATUS[key] = "preparing"
+        expr = expression_of(source)
+        expr.totals()
+        # Backed files only: for an in-memory AnnData this would be seconds of CPU in the
+        # user's kernel right after show_anndata(); the first Wilcoxon request makes it.
+        if expr.layout == "csr" and getattr(expr.reader, "on_disk", False):
+            value_table(expr)
+        _STATUS[key] = "ready"
+    except Exception as exc:  # noqa: BLE001 - requests will report the problem themselves
+        _STATUS[key] = f"failed: {type(exc).__name__}"
+        log.info("cellucid: analysis preparation stopped (%s); requests compute what they need", exc)
+
+
+def mark_waiting(source: DataSource) -> None:
+    _STATUS[id(source)] = "waiting"
+
+
+def status(source: DataSource) -> str | None:
+    """``"waiting"``, ``"preparing"``, ``"ready"``, ``"failed: ..."`` or ``None`` (not started)."""
+    return _STATUS.get(id(source))
+
+
+def forget(source: DataSource) -> None:
+    _STATUS.pop(id(source), None)

@@ -1,0 +1,120 @@
+"""The analysis routes on a real server over a backed .h5ad: the same numbers as the Python
+API on the same file, the token rule for POST, and JSON errors with hints."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cellucid
+
+RANK = "/_cellucid/api/analysis/rank_genes"
+MARKERS = "/_cellucid/api/analysis/markers"
+
+
+def post(client, server, body, token=True):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["X-Cellucid-Token"] = server.token
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.request("POST", RANK, body=raw, headers=headers)
+
+
+def as_frame(payload) -> pd.DataFrame:
+    df = pd.DataFrame(payload["columns"])
+    for c in df.columns:
+        if c not in ("names", "group"):
+            df[c] = df[c].astype(float)  # null -> NaN
+    return df
+
+
+def assert_same(route_df: pd.DataFrame, py_df: pd.DataFrame) -> None:
+    assert list(route_df.columns) == list(py_df.columns)
+    assert route_df["names"].tolist() == py_df["names"].tolist()
+    for c in py_df.columns:
+        if c not in ("names", "group"):
+            np.testing.assert_array_equal(route_df[c].to_numpy(), py_df[c].to_numpy())
+
+
+def test_post_without_the_token_is_refused(h5ad, h5ad_server):
+    r = post(h5ad, h5ad_server, {"group": {"cells": [1, 2, 3]}}, token=False)
+    assert r.status == 403 and "token" in r.json()["error"]
+
+
+@pytest.mark.parametrize("method", ["t-test", "wilcoxon"])
+def test_cells_vs_rest_equals_python_on_the_same_file(h5ad, h5ad_server, h5ad_file, small_adata, method):
+    cells = np.flatnonzero(small_adata.obs["cell_type"].to_numpy() == "B cell")
+    r = post(h5ad, h5ad_server, {"group": {"cells": cells.tolist()}, "method": method, "tie_correct": True})
+    assert r.status == 200, r.body
+    assert r.headers["Content-Type"].startswith("application/json")
+    got = as_frame(r.json())
+    assert len(got) == small_adata.n_vars
+    assert_same(got, cellucid.rank_genes(h5ad_file, cells, method=method, tie_correct=True))
+    # the same cells as base64 uint32, top 10 only
+    b64 = base64.b64encode(cells.astype("<u4").tobytes()).decode()
+    r2 = post(h5ad, h5ad_server, {"group": {"cells_b64": b64}, "method": method, "tie_correct": True, "n_genes": 10})
+    assert_same(as_frame(r2.json()), got.iloc[:10])
+
+
+def test_categories_against_a_reference(h5ad, h5ad_server, h5ad_file):
+    body = {"groupby": "cell_type", "group": {"categories": ["T cell"]}, "reference": {"categories": ["NK cell"]}}
+    r = post(h5ad, h5ad_server, body)
+    assert r.status == 200, r.body
+    assert_same(as_frame(r.json()), cellucid.rank_genes(h5ad_file, "T cell", reference="NK cell", groupby="cell_type"))
+
+
+@pytest.mark.parametrize("body, status, error, hint", [
+    (b"not json", 400, "not JSON", "http-api.md"),
+    ({"group": [1, 2]}, 400, "must be an object", "cells"),
+    ({"group": {"cells": [1, 2]}, "reference": {"cells": [2, 3]}}, 400, "share 1 cells", "rest"),
+    ({"group": {"cells": [7]}}, 400, "only one cell", "add cells"),
+    ({"group": {"categories": ["T cell"]}}, 400, "no 'groupby'", "groupby"),
+    ({"groupby": "cell_type", "group": {"categories": ["Neuron"]}}, 404, "'Neuron' is not a category", "B cell"),
+    ({"group": {"cells": [1, 2, 3]}, "method": "logreg"}, 400, "unknown method", "wilcoxon"),
+    ({"group": {"cells_b64": "AAA"}}, 400, "not base64", "uint32"),
+])
+def test_bad_requests_get_json_errors_with_hints(h5ad, h5ad_server, body, status, error, hint):
+    r = post(h5ad, h5ad_server, body)
+    assert r.status == status
+    payload = r.json()
+    assert error in payload["error"] and hint in payload["hint"]
+
+
+def test_markers_get_equals_python_and_is_cacheable(h5ad, h5ad_file):
+    r = h5ad.get(MARKERS, {"groupby": "cell_type", "method": "wilcoxon", "n_genes": 5})
+    assert r.status == 200, r.body
+    payload = r.json()
+    want = cellucid.markers(h5ad_file, "cell_type", method="wilcoxon", n_genes=5)
+    assert payload["groups"] == list(dict.fromkeys(want["group"]))
+    assert_same(as_frame(payload), want)
+    again = h5ad.get(MARKERS, {"groupby": "cell_type", "method": "wilcoxon", "n_genes": 5},
+                     If_None_Match=r.headers["Etag"])
+    assert again.status == 304
+    bad = h5ad.get(MARKERS, {"groupby": "pseudotime"})
+    assert bad.status == 400 and "continuous" in bad.json()["error"]
+    assert h5ad.get(MARKERS).status == 400  # groupby is required
+
+
+def test_health_reports_the_background_preparation_and_requests_use_it(h5ad, h5ad_server):
+    """Totals and the rank table are made in the background after start; /health says how
+    far (waiting → preparing → ready); the answers are the same before and after."""
+    import time
+
+    from cellucid.analysis._matrix import expression_of
+
+    seen = set()
+    deadline = time.monotonic() + 120  # a bound on waiting, not a speed assertion
+    while time.monotonic() < deadline:
+        state = h5ad.get("/_cellucid/health").json().get("analysis")
+        seen.add(state)
+        if state == "ready":
+            break
+        time.sleep(0.05)
+    assert state == "ready", seen
+    assert seen <= {"waiting", "preparing", "ready"}
+    expr = expression_of(h5ad_server.source)
+    assert expr._totals is not None and expr._value_table is not None
