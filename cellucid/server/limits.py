@@ -18,8 +18,13 @@ from http.client import responses
 
 from tornado import httputil
 
-#: Largest request body accepted (no route reads one; this leaves room for small forms).
+#: Largest request body accepted (room for small forms such as an annotation vote).
 MAX_BODY_BYTES = 64 * 1024
+#: Routes that take larger bodies: differential expression gets its groups of cells in the
+#: body (millions of positions, 4 bytes each as base64).
+LARGE_BODY_ROUTES = {"/_cellucid/api/analysis/rank_genes": 64 << 20}
+#: The most any route accepts (Tornado's own cap, above which it drops the connection).
+LARGEST_BODY_BYTES = max([MAX_BODY_BYTES, *LARGE_BODY_ROUTES.values()])
 #: Longest request target (path + query). The viewer's longest URL is well under 2 KiB.
 MAX_URL_BYTES = 16 * 1024
 #: Largest request head (request line + headers) answered; larger ones get ``431``.
@@ -45,13 +50,14 @@ def refusal(start_line: httputil.RequestStartLine, headers: httputil.HTTPHeaders
                 f"Send at most {MAX_BODY_BYTES:,} bytes with a Content-Length header.")
     length = headers.get("Content-Length")
     if length is not None:
+        limit = LARGE_BODY_ROUTES.get(start_line.path.split("?", 1)[0], MAX_BODY_BYTES)
         try:
-            too_big = int(length) > MAX_BODY_BYTES
+            too_big = int(length) > limit
         except ValueError:
             return None  # tornado answers a malformed Content-Length with 400 itself
         if too_big:
-            return (413, f"the request body is too large ({length} bytes, at most {MAX_BODY_BYTES:,})",
-                    "No cellucid route reads a request body; send a GET with query parameters.")
+            return (413, f"the request body is too large ({length} bytes, at most {limit:,})",
+                    "Send less in one request (docs/http-api.md lists each route's body).")
     return None
 
 

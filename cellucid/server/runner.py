@@ -22,7 +22,7 @@ import tornado.netutil
 from cellucid.data.base import DataSource, InputError
 from cellucid.server import inprocess
 from cellucid.server.app import make_app
-from cellucid.server.limits import HEAD_READ_LIMIT, RequestLimits
+from cellucid.server.limits import HEAD_READ_LIMIT, LARGEST_BODY_BYTES, RequestLimits
 from cellucid.server.settings import ServerSettings, is_loopback, is_wildcard
 
 log = logging.getLogger("cellucid.server")
@@ -245,7 +245,7 @@ class ServerRunner:
         # RequestLimits answers oversize bodies/URLs/heads with JSON 413/414/431 before reading
         # bodies; tornado reads heads up to HEAD_READ_LIMIT so that it can see them.
         self._server = tornado.httpserver.HTTPServer(
-            RequestLimits(self._app), max_body_size=1 << 20, body_timeout=30.0, max_header_size=HEAD_READ_LIMIT,
+            RequestLimits(self._app), max_body_size=LARGEST_BODY_BYTES, body_timeout=30.0, max_header_size=HEAD_READ_LIMIT,
             idle_connection_timeout=self.settings.header_timeout,
         )
         self._server.add_sockets(self._sockets)

@@ -118,3 +118,18 @@ def test_health_reports_the_background_preparation_and_requests_use_it(h5ad, h5a
     assert seen <= {"waiting", "preparing", "ready"}
     expr = expression_of(h5ad_server.source)
     assert expr._totals is not None and expr._value_table is not None
+
+
+def test_a_body_larger_than_other_routes_take_is_accepted_here_and_over_the_comm(h5ad, h5ad_server, small_adata):
+    """Groups of many cells make large bodies: this route takes up to 64 MB (others 64 KiB),
+    over HTTP and in process (the notebook's comm) alike."""
+    cells = np.flatnonzero(small_adata.obs["cell_type"].to_numpy() == "B cell")
+    raw = (json.dumps({"group": {"cells": cells.tolist()}, "n_genes": 5}) + " " * 200_000).encode()
+    over_http = post(h5ad, h5ad_server, raw)
+    assert over_http.status == 200, over_http.body[:300]
+    in_process = h5ad_server.runner.answer(RANK, {"Content-Type": "application/json"}, method="POST",
+                                           body=raw).result(timeout=60)
+    assert in_process.status == 200 and json.loads(in_process.body) == over_http.json()
+    other = h5ad.request("POST", "/_cellucid/api/annotations/vote", body=raw,
+                         headers={"X-Cellucid-Token": h5ad_server.token})
+    assert other.status == 413
