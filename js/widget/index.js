@@ -11,6 +11,18 @@ import { probeHealth } from "./probe.js";
 import { iframeSrc, viewerBaseUrl } from "./url.js";
 import { rendererHint } from "../src/render/probe.js";
 
+/** The kernel's JSON error (`{error, hint}`) as one sentence, else the status and the text. */
+function answerError({ status, bytes }) {
+  const text = new TextDecoder().decode(bytes);
+  try {
+    const { error, hint } = JSON.parse(text);
+    if (error) return `${error}${hint ? `. ${hint}` : ""}`;
+  } catch (_) {
+    /* not JSON */
+  }
+  return `the kernel answered ${status}: ${text.slice(0, 300)}`;
+}
+
 /** How long "auto" waits for the server's health before taking the comm (ms). */
 const AUTO_PROBE_MS = 1500;
 
@@ -262,7 +274,7 @@ function render({ model, el }) {
       relay.prefetch(firstFrameTargets(model.get("first_view"), search), gzip);
       const files = await Promise.all(asked);
       const bad = files.find((f) => f.status !== 200);
-      if (bad) throw new Error(`the kernel answered ${bad.status}: ${new TextDecoder().decode(bad.bytes).slice(0, 300)}`);
+      if (bad) throw new Error(answerError(bad));
       const [html, js, css] = files.map((f) => new TextDecoder().decode(f.bytes));
       if (disposed) return;
       iframe.srcdoc = inlinePage({ html, js, css }, { search });

@@ -364,7 +364,8 @@ def test_unreachable_server_shows_a_clear_message(jupyter, new_page, workdir):
         workdir / "dead.ipynb",
         [
             "import cellucid\nfrom cellucid.data.demo import demo_anndata\n"
-            "viewer = cellucid.show_anndata(demo_anndata(500), display=False, quiet=True)\n"
+            # transport="http": never fall back to the comm (which would say the server stopped)
+            "viewer = cellucid.show_anndata(demo_anndata(500), display=False, quiet=True, transport='http')\n"
             "viewer.server.stop()  # the iframe has nothing to reach now\n"
             "viewer.display()",
             "print('STATUS', viewer.status)",
@@ -541,3 +542,18 @@ def test_groups_and_sessions_in_jupyterlab(jupyter, new_page, workdir):
         run_cell(page, 8)
         output_matching(page, r"AFTER cell_type \{'ok': True")
         output_matching(page, r"FETCHED cell_type 3 True")
+
+
+def test_a_stopped_server_over_the_comm_says_to_run_the_cell_again(jupyter, new_page, workdir):
+    """transport="auto" with the server stopped: the port does not answer, the comm fallback
+    gets the server's own refusal, and the widget says what happened and what to do."""
+    write_notebook(workdir / "stopped.ipynb", [
+        "import cellucid\nfrom cellucid.data.demo import demo_anndata\n"
+        "viewer = cellucid.show_anndata(demo_anndata(500), display=False, quiet=True)\n"
+        "viewer.server.stop()\nviewer.display()"])
+    with session(jupyter, new_page, "lab", f"{workdir.name}/stopped.ipynb") as (_server, page):
+        run_cell(page, 0)
+        err = page.locator(".cellucid-widget-error")
+        err.wait_for(timeout=60_000)
+        text = err.inner_text()
+        assert "data server has stopped" in text and "Run the cell" in text and '{"error"' not in text, text
