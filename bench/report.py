@@ -421,6 +421,10 @@ def markdown(results) -> str:
     if results["errors"]:
         L += ["## Problems during this run", ""] + [f"- {e['where']}: `{e['error'].strip().splitlines()[-1][:300]}`"
                                                     for e in results["errors"]] + [""]
+    if results.get("retries"):
+        L += ["## Measurements retried", "", "Each failed once and was measured again (bench/retry.py); the figures "
+              "above are the second attempt's.", ""] + [f"- {r['where']}: first attempt `{r['first_error'][:300]}`"
+                                                         for r in results["retries"]] + [""]
     L += formats_section()
     try:  # the analysis benchmark writes its own JSON (bench/analysis_bench.py)
         from analysis_bench import section
