@@ -45,7 +45,9 @@ def wait_importable(peer: str, timeout: float = 600, log=print) -> tuple[bool, s
             if r.returncode == 0:
                 return True, f"{peer}: imports {', '.join(mods)}"
             err = (r.stderr or r.stdout)[-600:]
-        except (OSError, subprocess.SubprocessError) as exc:
+        except OSError as exc:  # no interpreter at all: waiting will not make one
+            return False, f"{peer}: cannot run {py}: {exc}"
+        except subprocess.SubprocessError as exc:
             err = str(exc)
         if time.monotonic() + 5 > deadline:
             return False, f"{peer}: its python ({py}) cannot import {', '.join(mods)}: {err}"

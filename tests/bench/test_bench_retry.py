@@ -63,3 +63,17 @@ def test_measured_without_failure_leaves_no_trace():
     results = {"retries": []}
     assert run.measured(results, FailsFirst(0), "http cellucid 100k", lambda _m: None) == {"first_frame_s": 1.5}
     assert results["retries"] == []
+
+
+def test_wait_importable_passes_when_the_peer_python_imports_its_modules(tmp_path, monkeypatch):
+    import peers
+
+    (tmp_path / "venv-fake" / "bin").mkdir(parents=True)
+    (tmp_path / "venv-fake" / "bin" / "python").symlink_to(sys.executable)
+    monkeypatch.setattr(peers, "CACHE", tmp_path)
+    monkeypatch.setitem(peers.PEERS, "fake", ("venv-fake", "fake==1", "python"))
+    monkeypatch.setitem(peers.IMPORTS, "fake", ("json", "csv"))
+    assert peers.wait_importable("fake", timeout=60, log=lambda _m: None)[0]
+    monkeypatch.setitem(peers.IMPORTS, "fake", ("json", "no_such_module_cellucid"))
+    ok, msg = peers.wait_importable("fake", timeout=1, log=lambda _m: None)
+    assert not ok and "no_such_module_cellucid" in msg

@@ -124,7 +124,7 @@ def chromium(viewport=(1280, 1000)):
             browser.close()
 
 
-def open_notebook(page, server: JupyterServer, name: str, timeout: float = 60) -> None:
+def open_notebook(page, server: JupyterServer, name: str, timeout: float = 120) -> None:
     """Open the notebook and wait (up to ``timeout`` s) until its kernel is idle.
 
     One condition that tolerates every step being absent for a while: a session's kernel is
