@@ -185,7 +185,8 @@ def measure(tool: NotebookTool, ds, lassos: int = 3, log=print) -> dict:
     with JupyterServer(root, env=env) as server, chromium() as new_page:
         page = new_page()
         page.context.add_init_script(init_script(ds.n_cells))
-        open_notebook(page, server, "bench.ipynb")
+        open_notebook(page, server, "bench.ipynb", timeout=600)  # a new venv's kernel may start slowly
+        server.wait_kernels_idle(timeout=600)  # and the server agrees before the first cell runs
         run_cell(page, 0)
         server.wait_kernels_idle(timeout=900)  # reading the file into memory
         run_cell(page, 1)

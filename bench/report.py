@@ -282,6 +282,8 @@ def markdown(results) -> str:
          f"- **Method:** {results['settings']['repeats']} server starts / page loads (each in a new browser context, after one warm-up page per browser) per figure, medians; warm-gene "
          f"p50/p95 over {results['settings']['warm_genes']} random genes; warm OS page cache (every file of a "
          "dataset is read once before its first measurement); all servers on 127.0.0.1. See [bench/README.md](../bench/README.md) for what each figure measures.",
+         "- **History:** figures measured while the code changed (each against the code it replaced) are in "
+         "[benchmark-history.md](benchmark-history.md), not in the code's comments.",
          "", "## Datasets", "",
          _table(["name", "cells", "genes", "X", ".h5ad size", "also"],
                 [(k, f"{d['n_cells']:,}", f"{d['n_genes']:,}", "CSR float32, 7% nonzero", _mb(d["h5ad_bytes"]),
@@ -421,6 +423,10 @@ def markdown(results) -> str:
     if results["errors"]:
         L += ["## Problems during this run", ""] + [f"- {e['where']}: `{e['error'].strip().splitlines()[-1][:300]}`"
                                                     for e in results["errors"]] + [""]
+    if results.get("retries"):
+        L += ["## Measurements retried", "", "Each failed once and was measured again (bench/retry.py); the figures "
+              "above are the second attempt's.", ""] + [f"- {r['where']}: first attempt `{r['first_error'][:300]}`"
+                                                         for r in results["retries"]] + [""]
     L += formats_section()
     try:  # the analysis benchmark writes its own JSON (bench/analysis_bench.py)
         from analysis_bench import section

@@ -31,6 +31,7 @@ import http_bench  # noqa: E402
 import notebook_bench  # noqa: E402
 import peers  # noqa: E402
 import report  # noqa: E402
+import retry  # noqa: E402
 import tools  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -113,6 +114,17 @@ def save(results: dict, out: Path) -> None:
     os.replace(tmp, out)
 
 
+def measured(results: dict, fn, what: str, log):
+    """``fn()`` retried once on failure (retry.once); a retry is noted in ``results["retries"]``
+    and, for a dict result, in the result itself (``"retried"``: the first attempt's error)."""
+    value, first_error = retry.once(fn, what, log)
+    if first_error is not None:
+        results.setdefault("retries", []).append({"where": what, "first_error": first_error})
+        if isinstance(value, dict):
+            value["retried"] = first_error
+    return value
+
+
 def notebook_rows(args, ds, peer_status, results, log) -> list[dict]:
     """The notebook part on ``ds``: ``--notebook-rounds`` rounds, each measuring every tool once
     in turn, so that a burst of load on the machine hits every tool alike; one row per tool
@@ -123,12 +135,20 @@ def notebook_rows(args, ds, peer_status, results, log) -> list[dict]:
         if key in peer_status and not peer_status[key]["ok"]:
             runs[key] = [{"error": "not installed"}]
             continue
+        if key in peers.IMPORTS:  # its kernel must import what the notebook needs before Lab starts it
+            ok, msg = peers.wait_importable(key, log=log)
+            if not ok:
+                runs[key] = [{"error": msg}]
+                results["errors"].append({"where": f"notebook {key} {ds.name}", "error": msg})
+                continue
         tools[key] = {"cellucid": notebook_bench.CELLUCID_HTTP, "cellucid-comm": notebook_bench.CELLUCID_COMM}.get(key) \
             or notebook_bench.jscatter_tool(str(peers.executable(key)))
     for _ in range(args.notebook_rounds):
         for key, tool in tools.items():
             try:
-                runs.setdefault(key, []).append(notebook_bench.measure(tool, ds, args.repeats, log))
+                runs.setdefault(key, []).append(measured(
+                    results, lambda: notebook_bench.measure(tool, ds, args.repeats, log),
+                    f"notebook {tool.label} {ds.name}", log))
             except Exception as exc:
                 log(f"    notebook {tool.label}: FAILED {type(exc).__name__}: {exc}")
                 runs.setdefault(key, []).append({"error": f"{type(exc).__name__}: {exc}"})
@@ -142,7 +162,8 @@ def notebook_rows(args, ds, peer_status, results, log) -> list[dict]:
             rows.append({**row, "error": got[-1]["error"]})
             continue
         summary = {k: statistics.median(r["summary"][k] for r in ok) for k in ok[0]["summary"]}
-        rows.append({**row, "summary": summary, "rounds": ok, "failed_rounds": len(got) - len(ok)})
+        rows.append({**row, "summary": summary, "rounds": ok, "failed_rounds": len(got) - len(ok),
+                     "retried_rounds": sum("retried" in r for r in ok)})
     return rows
 
 
@@ -181,7 +202,7 @@ def main(argv=None) -> int:
     started = time.time()
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "command": " ".join(sys.argv),
                "machine": machine(), "settings": vars(args) | {"out": str(args.out)},
-               "datasets": {}, "http": [], "browser": [], "notebook": [], "gene_index": [], "errors": []}
+               "datasets": {}, "http": [], "browser": [], "notebook": [], "gene_index": [], "errors": [], "retries": []}
     old = json.loads(args.out.read_text()) if args.merge and args.out.exists() else None
 
     log("== peers")
@@ -225,7 +246,9 @@ def main(argv=None) -> int:
             if key in ("cellucid-inmem", "cellucid-zarr", "cellucid-export") and ds.n_genes != args.genes:
                 continue
             try:
-                results["http"].append(http_bench.measure(tool, ds, LOGS, args.repeats, args.warm_genes, log))
+                results["http"].append(measured(
+                    results, lambda: http_bench.measure(tool, ds, LOGS, args.repeats, args.warm_genes, log),
+                    f"http {tool.label} {ds.name}", log))
             except Exception as exc:  # recorded and shown in the report, the run goes on
                 log(f"    {tool.label}: FAILED {type(exc).__name__}: {exc}")
                 results["http"].append({"tool": tool.label, "dataset": ds.name, "n_cells": ds.n_cells,
@@ -241,7 +264,9 @@ def main(argv=None) -> int:
                     continue
                 tool = TOOLS[key]()
                 try:
-                    r = browser_bench.measure(kind, lambda: tool.start(ds, LOGS), ds.n_cells, per_run, args.repeats, log)
+                    r = measured(results, lambda: browser_bench.measure(
+                        kind, lambda: tool.start(ds, LOGS), ds.n_cells, per_run, args.repeats, log),
+                        f"browser {tool.label} {ds.name}", log)
                     results["browser"].append({"tool": tool.label, "dataset": ds.name, "n_cells": ds.n_cells,
                                                "n_genes": ds.n_genes, **r})
                 except Exception as exc:
@@ -261,15 +286,19 @@ def main(argv=None) -> int:
             continue
         log(f"  gene index on {ds.h5ad.name}")
         out = LOGS / f"gene-index-{ds.name}.json"
-        try:
+        def gene_index_run(ds=ds, out=out):
+            out.unlink(missing_ok=True)  # a figure of an earlier attempt must not be read as this one's
             subprocess.run([sys.executable, str(HERE / "gene_index_bench.py"), str(ds.h5ad), str(out),
                             str(args.warm_genes)], check=True, capture_output=True, text=True, timeout=1800)
-            gi = json.loads(out.read_text())
+            return json.loads(out.read_text())
+
+        try:
+            gi = measured(results, gene_index_run, f"gene index {ds.name}", log)
             results["gene_index"].append({"dataset": ds.name, "n_cells": ds.n_cells, "n_genes": ds.n_genes, **gi})
             log(f"    build {gi['build_s']:.1f} s, column p50 {gi['column_p50_s'] * 1e3:.2f} ms, "
                 f"plain backed read {min(gi['plain_backed_s']):.2f} s")
         except Exception as exc:
-            err = getattr(exc, "stderr", "") or ""
+            err = getattr(exc.__cause__ or exc, "stderr", "") or ""
             log(f"    gene index: FAILED {exc} {err[-500:]}")
             results["errors"].append({"where": f"gene index {ds.name}", "error": f"{exc} {err[-1500:]}"})
         save(results, args.out)

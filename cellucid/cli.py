@@ -76,9 +76,13 @@ def main():
 
 
 def _expression(ctx, param, value):
-    if value in ("X", "raw") or (value.startswith("layer:") and len(value) > len("layer:")):
-        return value
-    raise click.BadParameter("use X, raw or layer:NAME (for example layer:counts)")
+    from cellucid.data.base import InputError
+    from cellucid.data.matrix_choice import Expression
+
+    try:
+        return str(Expression.parse(value))
+    except InputError:
+        raise click.BadParameter("use X, raw or layer:NAME (for example layer:counts)") from None
 
 
 @main.command("serve")

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from cellucid.data.matrix_choice import Expression
+
 # scanpy stores each of these as a record array with one field per group.
 _DTYPES = {"names": "O", "scores": "float32", "logfoldchanges": "float32", "pvals": "float64",
            "pvals_adj": "float64"}
@@ -21,7 +23,7 @@ def write_uns(adata: Any, long, groupby: str, method: str, key: str, expression:
     import pandas as pd
 
     use_raw = expression == "raw"
-    layer = expression[len("layer:"):] if expression.startswith("layer:") else None
+    layer = Expression.parse(expression).layer
     out: dict[str, Any] = {"params": {"groupby": groupby, "reference": "rest", "method": method,
                                       "use_raw": use_raw, "layer": layer,
                                       "corr_method": "benjamini-hochberg"}}

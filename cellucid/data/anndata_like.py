@@ -60,6 +60,7 @@ from cellucid.data.base import (
 )
 from cellucid.data.elements import Categorical, Masked
 from cellucid.data.expression import ColumnReader, column_reader
+from cellucid.data.matrix_choice import Expression
 
 MAX_STRING_CATEGORIES = 1000
 GENE_ID_COLUMNS = ("gene_ids", "gene_id", "gene_symbols", "feature_name", "gene_name")
@@ -155,7 +156,7 @@ class Backend(abc.ABC):
         """Layer names."""
 
     @abc.abstractmethod
-    def matrix(self, expression: str) -> Any:
+    def matrix(self, expression: Expression) -> Any:
         """The matrix object for ``X``, ``raw`` or ``layer:NAME`` (validated by the caller)."""
 
     def close(self) -> None:
@@ -542,21 +543,6 @@ def discover_vectors(
 # ---------------------------------------------------------------------------------------
 
 
-def parse_expression(expression: str | None) -> tuple[str, str | None]:
-    """``"X"`` → ("X", None); ``"raw"`` → ("raw", None); ``"layer:NAME"`` → ("layer", NAME)."""
-    expr = (expression or "X").strip()
-    if expr == "X":
-        return "X", None
-    if expr == "raw":
-        return "raw", None
-    if expr.startswith("layer:") and len(expr) > len("layer:"):
-        return "layer", expr[len("layer:") :]
-    raise InputError(
-        f"unknown expression {expression!r}",
-        hint="use 'X', 'raw' or 'layer:NAME' (for example layer:counts)",
-    )
-
-
 class AnnDataLikeSource(DataSource):
     """A :class:`DataSource` over a :class:`Backend` (see the module docstring for rules)."""
 
@@ -650,8 +636,9 @@ class AnnDataLikeSource(DataSource):
 
     def _setup_genes(self, options: SourceOptions) -> None:
         b = self._backend
-        which, layer = parse_expression(options.expression)
-        self._expression = "X" if which == "X" else ("raw" if which == "raw" else f"layer:{layer}")
+        self._matrix_choice = choice = Expression.parse(options.expression)
+        which, layer = choice.kind, choice.layer
+        self._expression = str(choice)
         self._var = "raw" if which == "raw" else "var"
         self._reader: ColumnReader | None = None
         self._no_genes: str | None = None
@@ -683,7 +670,7 @@ class AnnDataLikeSource(DataSource):
             return
         names = b.var_names(self._var)
         self._genes = np.asarray(_to_str_list(names), dtype=object)
-        matrix = b.matrix(self._expression)
+        matrix = b.matrix(self._matrix_choice)
         try:
             self._reader = column_reader(matrix)
         except TypeError as exc:

@@ -25,8 +25,8 @@ Cost of reading column ``j`` (``n`` rows, ``nnz`` stored entries, ``nnz_j`` in c
   :mod:`cellucid.data.hdf5_chunks`). Large scans are split over two threads. Memory: one
   8 MB window and a 1 MB buffer per thread. :meth:`ColumnReader.read_sparse` returns the
   scan's ``(rows, values)`` without building the dense column (the sparse gene route).
-  At 1M cells × 2,000 genes (140 M entries, 560 MB of ``indices``, page cache warm, this
-  2-core VM): figures in :mod:`cellucid.data.hdf5_chunks`.
+  Figures at 1M cells × 2,000 genes: docs/benchmarks.md (today) and
+  docs/benchmark-history.md (against the former code).
 - CSR on disk otherwise (compressed or zarr; ``strategy == "csr-chunked"``): ``indices`` is
   read through the storage library in chunks of :data:`SCAN_CHUNK` entries, and for each
   chunk with matches only the span of ``data`` between the first and last match. ~840 ms

@@ -13,11 +13,9 @@ single small contiguous read (``8 × nnz_of_that_gene`` bytes).
   between its steps (:meth:`GeneIndex.foreground`), so the scan gets the CPU, the memory
   bus and the GIL.
 - Memory while building: ``indptr`` (8 bytes per row), a stage of 4M non-zeros held
-  column-major (32 MB) and one 1M-non-zero chunk being sorted (~30 MB). At 1M cells ×
-  2,000 genes ``cellucid serve`` peaked at 219–225 MB (VmHWM) while building with gene
-  requests in between (246–253 MB before direct reads and this writer); the build took
-  8.7–18 s on this shared, loaded 2-core VM (before: 10–40 s under the same loads; ~9–19 s
-  standalone for both, the writes to the page cache and the sorts dominate).
+  column-major (32 MB) and one 1M-non-zero chunk being sorted (~30 MB): bounded whatever
+  the matrix size, so a build fits beside a server's memory budget (peak and build time
+  at 1M cells in docs/benchmark-history.md).
 - Stored under :func:`cache_dir` (``$CELLUCID_CACHE_DIR``, else
   ``$XDG_CACHE_HOME/cellucid``, else ``~/.cache/cellucid``), never next to the user's
   file; named by a key that changes when the file changes (:func:`file_cache_key`).

@@ -39,25 +39,9 @@ window is in use and to cut into that window; a truncation between windows is an
 write) is safe: the old inode stays readable. ``CELLUCID_SCAN=pread CELLUCID_GATHER=pread``
 avoids mappings entirely.
 
-Measured (1M cells × 2,000 genes CSR ``.h5ad``: 140 M entries, 560 MB of int32
-``indices`` + 560 MB of float32 ``data``; page cache warm; this 2-core VM shared with
-other jobs at load 1–7, so figures vary a lot; medians of interleaved runs):
-
-- one whole scan of ``indices`` on one thread (CPU time): 52 ms mapped (72 ms with the
-  former ``pread`` copy + ``np.flatnonzero`` in 256k steps, 62 ms ``pread`` with the word
-  screen); gather ~15 ms; ``searchsorted`` of the hits ~3 ms. Two threads split it, but
-  the scan is bound by memory bandwidth: ``np.equal`` over 560 MB already in memory takes
-  26–33 ms on one thread and 27–29 ms on two (~20 GB/s), the floor of any full scan.
-- one gene in process (``open_source`` + ``gene_by_index``, no gene index, fresh
-  process, load ~2): first call median 65 ms (former code, interleaved runs: 86), p50 of
-  10 genes 52 ms (former: 65).
-- ``cellucid serve`` with ``CELLUCID_GENE_INDEX=0``, first gene over HTTP (sparse route,
-  name lookup, encoding and gzip included; ``bench/run.py --tools cellucid-noindex --parts
-  http``, 5 × 3 starts interleaved with the former code): median 66 ms, 56–85 (former:
-  78, 60–98) at load ~2; median 85 ms (former: 131) at load 5–6. Warm p50 50–59 ms
-  (former: 59–78). Peak VmHWM 138 MB (former: 136); 202 MB on a first start that builds
-  the gene index (former: 195). Of a first gene requested by name, 5–8 ms is building the
-  gene-name lookup (:mod:`cellucid.data.genes`), ~3 ms the ``searchsorted`` of the hits.
+Why mapped windows: a whole scan of ``indices`` costs less CPU than copying it with
+``pread`` first, and a first gene comes sooner; the figures (1M cells, against the former
+``pread`` code) are in docs/benchmark-history.md.
 
 The descriptor is a ``dup`` of the one h5py holds, so reads always see the same file
 (inode) as h5py, even after the path is replaced or deleted.

@@ -32,6 +32,7 @@ import numpy as np
 from cellucid.data.anndata_like import AnnDataLikeSource, Backend, _to_str_list, array_hint
 from cellucid.data.base import CellucidError, InputError, SourceOptions
 from cellucid.data.genes import make_unique
+from cellucid.data.matrix_choice import Expression
 from cellucid.data.store_source import open_hdf5
 
 CELL_NAME_ATTRS = ("CellID", "obs_names", "cell_names", "CellId")
@@ -153,10 +154,10 @@ class LoomBackend(Backend):
     def layers(self) -> list[str]:
         return [str(k) for k in self.root["layers"].keys() if k] if "layers" in self.root else []
 
-    def matrix(self, expression: str) -> Any:
-        if expression == "X":
+    def matrix(self, expression: Expression) -> Any:
+        if expression.kind == "X":
             return RowsAsColumns(self.root["matrix"])
-        return RowsAsColumns(self.root["layers"][expression[len("layer:"):]])
+        return RowsAsColumns(self.root["layers"][expression.layer])
 
     def close(self) -> None:
         root, self.root = self.root, None

@@ -15,6 +15,7 @@ import pandas as pd
 
 from cellucid.data.anndata_like import AnnDataLikeSource, Backend, _hint_from_dtype
 from cellucid.data.base import InputError, SourceKind, SourceOptions
+from cellucid.data.matrix_choice import Expression
 
 
 class MemoryBackend(Backend):
@@ -96,12 +97,12 @@ class MemoryBackend(Backend):
     def layers(self) -> list[str]:
         return [str(k) for k in self.adata.layers.keys()]
 
-    def matrix(self, expression: str) -> Any:
-        if expression == "X":
+    def matrix(self, expression: Expression) -> Any:
+        if expression.kind == "X":
             return self.adata.X
-        if expression == "raw":
+        if expression.kind == "raw":
             return self.adata.raw.X
-        return self.adata.layers[expression[len("layer:") :]]
+        return self.adata.layers[expression.layer]
 
     def close(self) -> None:
         self.adata = None  # drop our reference; the caller's object stays usable

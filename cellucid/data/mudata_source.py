@@ -31,6 +31,7 @@ import numpy as np
 from cellucid.data.anndata_like import Backend, _list
 from cellucid.data.base import CellucidError, InputError, NoEmbedding, SourceOptions
 from cellucid.data.elements import Categorical, Masked
+from cellucid.data.matrix_choice import Expression
 from cellucid.data.store_source import StoreBackend, StoreSource, _close_quietly, open_hdf5
 
 
@@ -209,7 +210,7 @@ class MuDataBackend(Backend):
     def layers(self) -> list[str]:
         return self.mods[self.modality].layers()
 
-    def matrix(self, expression: str) -> Any:
+    def matrix(self, expression: Expression) -> Any:
         matrix = self.mods[self.modality].matrix(expression)
         rows, present, identity = self.maps[self.modality]
         if identity:

@@ -26,6 +26,7 @@ import numpy as np
 from cellucid.data import elements
 from cellucid.data.anndata_like import AnnDataLikeSource, Backend, _to_str_list, array_hint
 from cellucid.data.base import CellucidError, InputError, SourceKind, SourceOptions
+from cellucid.data.matrix_choice import Expression
 
 _attr = elements.attr_str
 _is_array = elements.is_array
@@ -166,12 +167,12 @@ class StoreBackend(Backend):
         layers = self._group("layers")
         return [str(k) for k in layers.keys()] if layers is not None else []
 
-    def matrix(self, expression: str) -> Any:
-        if expression == "X":
+    def matrix(self, expression: Expression) -> Any:
+        if expression.kind == "X":
             return self.root["X"]
-        if expression == "raw":
+        if expression.kind == "raw":
             return self.root["raw"]["X"]
-        return self.root["layers"][expression[len("layer:") :]]
+        return self.root["layers"][expression.layer]
 
     def close(self) -> None:
         root, self.root = self.root, None

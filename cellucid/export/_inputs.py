@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from cellucid.data.base import DataSource, InputError
+from cellucid.data.matrix_choice import Expression
 from cellucid.export import layout
 
 # (key, name, {dim: callable -> float32 (n, dim), "n_columns": int})
@@ -37,7 +38,7 @@ def source_matrix(source: DataSource) -> tuple[Any, Any]:
     if backend is None or not s.n_genes or s.no_genes_reason:
         return None, None
     try:
-        return backend.matrix(s.expression), None
+        return backend.matrix(Expression.parse(s.expression)), None
     except Exception:  # noqa: BLE001 - any failure: fall back to the path-based locator
         return None, None
 
@@ -45,23 +46,20 @@ def source_matrix(source: DataSource) -> tuple[Any, Any]:
 def locate_matrix(data: Any, expression: str) -> tuple[Any, Any]:
     """The expression matrix as an object the chunked gene writer reads, plus the open file
     that owns it (closed by the caller), or ``(None, None)`` to fall back to the source."""
-    if expression == "X":
-        loc = "X"
-    elif expression == "raw":
-        loc = "raw/X"
-    elif expression.startswith("layer:"):
-        loc = "layers/" + expression[len("layer:"):]
-    else:
+    try:
+        choice = Expression.parse(expression)
+    except InputError:
         return None, None
+    loc = choice.store_path
     try:
         import anndata as ad
 
         if isinstance(data, ad.AnnData):
-            if loc == "X":
+            if choice.kind == "X":
                 return data.X, None
-            if loc == "raw/X":
+            if choice.kind == "raw":
                 return (data.raw.X if data.raw is not None else None), None
-            return data.layers.get(loc[len("layers/"):]), None
+            return data.layers.get(choice.layer), None
         p = Path(data)
         if p.is_file() and p.suffix == ".h5ad":
             import h5py

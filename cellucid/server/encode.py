@@ -38,8 +38,9 @@ def number_header(value: float | None) -> str:
 def quantize_u16(coords: np.ndarray) -> tuple[np.ndarray, list[list[float]]]:
     """Scale each column linearly so its finite min→0 and max→65534; 65535 = not finite.
 
-    Arithmetic in float64 over one column at a time, in place: at 1M cells this is ~25 ms
-    (temporaries for where/clip made it ~100 ms and sat on the first frame's path).
+    Arithmetic in float64 over one column at a time, in place, without temporaries for
+    where/clip: this runs on the first frame's path, and the temporaries cost several times
+    the arithmetic (docs/benchmark-history.md).
     """
     coords = np.asarray(coords, dtype=np.float32)
     if coords.ndim == 1:
@@ -270,9 +271,8 @@ def gzip_rle(parts) -> bytes:
     """gzip (RFC 1952) of the concatenated ``parts`` with zlib's run-length strategy at level 1.
 
     On sparse gene bodies (near-random skip bytes, byte planes with long runs) this is both
-    the fastest and the smallest deflate setting measured: at 1M cells, a 7 %-dense gene in
-    byte planes took ~3 ms for ~86 KB, against ~7 ms / 96 KB for level 4 with the default
-    strategy and ~21 ms / 95 KB for level 6.
+    the fastest and the smallest deflate setting measured (against levels 4 and 6 with the
+    default strategy; figures in docs/benchmark-history.md).
     Any gzip decoder (browsers' Content-Encoding) reads it.
     """
     import zlib

@@ -124,15 +124,16 @@ def chromium(viewport=(1280, 1000)):
             browser.close()
 
 
-def open_notebook(page, server: JupyterServer, name: str) -> None:
-    """Open the notebook and wait until its kernel is idle."""
+def open_notebook(page, server: JupyterServer, name: str, timeout: float = 120) -> None:
+    """Open the notebook and wait (up to ``timeout`` s) until its kernel is idle.
+
+    One condition that tolerates every step being absent for a while: a session's kernel is
+    null while it starts or restarts (a kernel that dies at start is restarted), and reading
+    ``.kernel.status`` then would throw instead of waiting.
+    """
     page.goto(server.notebook_url(name))
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell && window.jupyterapp.shell.currentWidget"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel", timeout=60_000)
-    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
-                           timeout=60_000)
+    page.wait_for_function("() => window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel?.status"
+                           " === 'idle'", timeout=timeout * 1000)
 
 
 def open_and_run_all(page, server: JupyterServer, name: str) -> None:
