@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cellucid.data.base import BadParameter, NotFound
+from cellucid.data.base import NotFound
 from cellucid.server.handlers.data import DataHandler
 
 MAX_CELLS = 1000
@@ -29,19 +29,9 @@ class NeighborsHandler(DataHandler):
                            "The viewer measures k-NN in the shown embedding; to use a latent space "
                            "pass --latent-key KEY (an obsm key), or store obsm['X_pca'] or "
                            "obsp['connectivities'] (scanpy.pp.neighbors).")
-        raw = self.param("cells", required=True)
-        try:
-            cells = [int(p) for p in raw.split(",") if p.strip() != ""]
-        except ValueError:
-            raise BadParameter(f"cells must be comma-separated integers, got {raw[:60]!r}",
-                               "For example ?cells=3,17,42&k=10.") from None
-        if not cells:
-            raise BadParameter("cells is empty", "For example ?cells=3,17,42&k=10.")
-        if len(cells) > MAX_CELLS:
-            raise BadParameter(f"at most {MAX_CELLS} cells per request, got {len(cells)}",
-                               "Split the request.")
+        cells = self.cells_param("cells", MAX_CELLS, "?cells=3,17,42&k=10")
         k = self.int_param("k", default=10, lo=1, hi=MAX_K)
         idx = np.asarray(cells, dtype=np.int64)
-        rows = await self.state.run(("neighbors", raw, k), lambda: space.nearest(idx, k),
+        rows = await self.state.run(("neighbors", tuple(cells), k), lambda: space.nearest(idx, k),
                                     executor=self.state.analysis_executor)
         self.write_json({**space.describe(), "k": k, "neighbors": [r.tolist() for r in rows]})
