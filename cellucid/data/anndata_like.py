@@ -127,6 +127,14 @@ class Backend(abc.ABC):
     def obsm_array(self, key: str, ncols: int | None) -> np.ndarray:
         """The first ``ncols`` columns (all when ``None``) of an obsm array, float32."""
 
+    def has_obsp(self, key: str) -> bool:
+        """Whether ``obsp[key]`` is present (metadata only)."""
+        return False
+
+    def obsp_matrix(self, key: str) -> Any:
+        """``obsp[key]`` as a scipy CSR matrix."""
+        raise KeyError(key)
+
     @abc.abstractmethod
     def var_names(self, var: str) -> np.ndarray:
         """Var index (object array of str)."""
@@ -568,6 +576,7 @@ class AnnDataLikeSource(DataSource):
         self._vector_by_id = {v.field_id: v for v in self._vectors}
 
         self._latent_key = self._pick_latent(options.latent_key, shapes)
+        self._latent_dims = int(shapes[self._latent_key][0][1]) if self._latent_key else None
         self._fields, self._skipped, self._string_cache = self._discover_fields(options.obs_keys)
         self._field_by_name = {f.name: f for f in self._fields}
         self._setup_genes(options)
@@ -809,6 +818,25 @@ class AnnDataLikeSource(DataSource):
         if self._latent_key is None:
             return None
         return self._backend.obsm_array(self._latent_key, None)
+
+    def latent_dims(self) -> int | None:
+        return self._latent_dims
+
+    def latent_given(self) -> bool:
+        return self._options.latent_key is not None
+
+    def has_neighbor_graph(self) -> bool:
+        return self._backend.has_obsp("connectivities")
+
+    def neighbor_graph(self) -> Any:
+        self._check_open()
+        if not self.has_neighbor_graph():
+            return None
+        g = self._backend.obsp_matrix("connectivities")
+        if g.shape != (self._n_obs, self._n_obs):
+            raise InputError(f"obsp['connectivities'] has shape {g.shape}, expected ({self._n_obs}, {self._n_obs})",
+                             hint="recompute it with scanpy.pp.neighbors, or name a latent space with latent_key")
+        return g
 
     def expression_reader(self) -> ColumnReader | None:
         """The reader behind :meth:`gene_by_index` (``None`` without genes), for caches."""

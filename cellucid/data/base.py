@@ -274,6 +274,25 @@ class DataSource(abc.ABC):
         """float32 latent space (``latent_key``) or ``None`` when there is none."""
         return None
 
+    def latent_dims(self) -> int | None:
+        """Number of columns of :meth:`latent` (``None`` without one); sources that know it
+        from metadata override this so asking does not read the array."""
+        lat = self.latent()
+        return None if lat is None else int(lat.shape[1])
+
+    def latent_given(self) -> bool:
+        """Whether the user named the latent space (``latent_key``) rather than it being
+        found by default (``X_pca``): a named one wins over a stored neighbour graph."""
+        return False
+
+    def has_neighbor_graph(self) -> bool:
+        """Whether :meth:`neighbor_graph` has a graph (from metadata, without reading it)."""
+        return False
+
+    def neighbor_graph(self) -> Any:
+        """``obsp["connectivities"]`` as a scipy CSR matrix (n_cells × n_cells), or ``None``."""
+        return None
+
     def watched_paths(self) -> tuple[str, ...]:
         """Files or folders this source keeps reading while it serves (empty when all data
         is in memory). The server checks they stay unchanged: a file replaced, truncated or

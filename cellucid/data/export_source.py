@@ -347,6 +347,10 @@ class ExportSource(_FolderSource):
             return None
         return self._read(lat["file"], "float32").reshape(self.n_cells, lat["n_columns"]).copy()
 
+    def latent_dims(self) -> int | None:
+        lat = self.m.get("latent")
+        return int(lat["n_columns"]) if lat else None
+
     def close(self) -> None:
         with self._lock:
             for fd in self._fds.values():

@@ -76,6 +76,14 @@ class MemoryBackend(Backend):
     def _var(self, var: str):
         return self.adata.raw.var if var == "raw" else self.adata.var
 
+    def has_obsp(self, key: str) -> bool:
+        return getattr(self.adata, "obsp", None) is not None and key in self.adata.obsp
+
+    def obsp_matrix(self, key: str) -> Any:
+        import scipy.sparse as sp
+
+        return sp.csr_matrix(self.adata.obsp[key])
+
     def var_names(self, var: str) -> np.ndarray:
         return np.asarray(self._var(var).index, dtype=object)
 

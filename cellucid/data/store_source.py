@@ -133,6 +133,23 @@ class StoreBackend(Backend):
         part = node[:] if ncols is None else node[:, :ncols]
         return np.ascontiguousarray(part, dtype=np.float32)
 
+    # -- obsp -----------------------------------------------------------------------------
+    def has_obsp(self, key: str) -> bool:
+        obsp = self._group("obsp")
+        return obsp is not None and key in obsp
+
+    def obsp_matrix(self, key: str) -> Any:
+        import scipy.sparse as sp
+
+        node = self.root["obsp"][key]
+        if _is_array(node):
+            return sp.csr_matrix(node[:])
+        enc = _attr(node, "encoding-type")
+        shape = tuple(int(v) for v in node.attrs["shape"])
+        parts = (node["data"][:], node["indices"][:], node["indptr"][:])
+        m = sp.csc_matrix(parts, shape=shape) if enc == "csc_matrix" else sp.csr_matrix(parts, shape=shape)
+        return m.tocsr()
+
     # -- var ------------------------------------------------------------------------------
     def var_names(self, var: str) -> np.ndarray:
         df = self._df(var)

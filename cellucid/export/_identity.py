@@ -42,6 +42,9 @@ def build_export_identity(source, manifest, settings, name, description, dataset
                   "id_columns": g.get("id_columns", []),
                   "reason": None if genes_ok else (g.get("reason") or "the dataset has no genes (empty var)")},
         "latent_key": manifest["latent"]["key"] if manifest["latent"] else None,
+        # an export folder's k-NN space is its latent.f32 (it stores no neighbour graph)
+        "neighbors": ({"kind": "latent", "key": manifest["latent"]["key"], "n_dims": int(manifest["latent"]["n_columns"])}
+                      if manifest["latent"] else None),
         "vector_fields": {
             "default_field": vecs[0]["field_id"] if vecs else None,
             "fields": {v["field_id"]: {"label": v["label"], "basis": v["basis"],

@@ -7,7 +7,7 @@ import logging
 import tornado.web
 
 from cellucid.data.base import DataSource
-from cellucid.server.handlers import analysis, annotations, data, health, identity, static
+from cellucid.server.handlers import analysis, annotations, data, health, identity, neighbors, static
 from cellucid.server.handlers.base import NotFoundHandler
 from cellucid.server.settings import ServerSettings
 from cellucid.server.state import ServerState
@@ -43,6 +43,7 @@ def make_app(source: DataSource, settings: ServerSettings | None = None) -> torn
         (API + r"/genes", data.GeneSearchHandler, ctx),
         (API + r"/vectors", data.VectorsHandler, ctx),
         (API + r"/cells", data.CellsHandler, ctx),
+        (API + r"/neighbors", neighbors.NeighborsHandler, ctx),
         (API + r"/annotations", annotations.AnnotationsHandler, ctx),
         (API + r"/annotations/([a-z]+)", annotations.AnnotationWriteHandler, ctx),
         (API + r"/analysis/rank_genes", analysis.RankGenesHandler, ctx),

@@ -43,6 +43,13 @@ def _vector_block(source: DataSource, embeddings: list[EmbeddingInfo]) -> dict:
     }
 
 
+def _neighbors_block(source: DataSource) -> dict | None:
+    from cellucid.data.neighbors import neighbor_space
+
+    space = neighbor_space(source)
+    return space.describe() if space is not None else None
+
+
 def build_identity(source: DataSource) -> dict:
     """The dataset description the viewer reads first."""
     s = source.summary()
@@ -88,6 +95,8 @@ def build_identity(source: DataSource) -> dict:
             "reason": None if genes_available else (s.no_genes_reason or "the dataset has no genes (empty var)"),
         },
         "latent_key": s.latent_key,
+        # where the viewer's k-NN grow measures (cellucid/data/neighbors.py); null: the shown embedding
+        "neighbors": _neighbors_block(source),
         "vector_fields": _vector_block(source, embeddings),
         **source.extra_identity(),
     }

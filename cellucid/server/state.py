@@ -51,6 +51,10 @@ class ServerState:
         # thread of its own, so it never holds the read workers the viewer's requests need.
         self.analysis_executor: Executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cellucid-analysis")
         self._inflight: dict[Any, asyncio.Future] = {}
+        # k-NN in the latent space or the stored graph (/neighbors); read on first use
+        from cellucid.data.neighbors import neighbor_space
+
+        self.neighbors = neighbor_space(source)
         # (imported here: warm.py builds on the data handlers, which build on this module)
         from cellucid.server.warm import warm_cache_keys, warm_first_frame
 

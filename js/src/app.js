@@ -15,6 +15,7 @@ import { parseColor } from "./color/palettes.js";
 import { union, difference } from "./state/sets.js";
 import { VectorOverlay } from "./render/vectors.js";
 import { NeighborGrid } from "./interaction/neighbors.js";
+import { latentNearest } from "./interaction/latentKnn.js";
 
 /** How long the first frame waits for the default colors when the points are there first. */
 const FIRST_COLOR_WAIT_MS = 100;
@@ -575,13 +576,22 @@ export class App {
     return cells.length;
   }
 
-  /** Grow the selection by the k nearest visible neighbours of each selected cell. */
+  /**
+   * Grow the selection by the k nearest visible neighbours of each selected cell: in the
+   * dataset's latent space or stored graph when it has one (identity.neighbors, measured by
+   * the server), otherwise in the shown embedding.
+   */
   async growKnn(k = this.store.get().knnK) {
     const sel = this.store.get().selection;
     if (!sel.length) return 0;
-    const grid = await this.neighborGrid();
-    const add = new Set();
-    for (const i of sel) for (const j of grid.nearest(i, k)) add.add(j);
+    let add;
+    if (this.identity && this.identity.neighbors) {
+      add = await latentNearest(sel, k, this.hidden, (cells, kk) => api.neighbors(cells, kk));
+    } else {
+      const grid = await this.neighborGrid();
+      add = new Set();
+      for (const i of sel) for (const j of grid.nearest(i, k)) add.add(j);
+    }
     this.select(Uint32Array.from(add), "knn", "add");
     return this.store.get().selection.length;
   }

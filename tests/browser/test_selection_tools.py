@@ -61,13 +61,23 @@ def test_ctrl_click_on_a_legend_entry_selects_its_cells(viewer, demo):
     assert s["hidden_categories"].get("cell_type", []) == []  # Ctrl-click does not hide it
 
 
-def test_knn_grow_in_3d_among_visible_cells(viewer, server, demo):
+def _nearest(space: np.ndarray, cell: int, candidates: np.ndarray, k: int) -> np.ndarray:
+    """Brute force: the k candidates nearest to ``cell`` (itself excluded), float64."""
+    others = candidates[candidates != cell]
+    d2 = ((space[others] - space[cell]) ** 2).sum(axis=1)
+    return others[np.argsort(d2, kind="stable")[:k]]
+
+
+def test_knn_grow_measures_in_x_pca_among_visible_cells(viewer, server, demo):
+    """The demo has obsm['X_pca'] (50 dims): k-NN grows there, not in the shown 3D embedding,
+    and skips hidden cells (the viewer asks the server again for cells left short)."""
     page = viewer.page
+    assert page.inner_text("[data-testid=knn-space]") == "neighbours in X_pca (50 dims)"
     page.click("[data-testid=dim-3]")
     page.wait_for_function("window.cellucid.state().camera.dim === 3")
     page.locator("[data-testid=legend] .item[data-category='Stem']").click()
     page.wait_for_function("(window.cellucid.state().hidden_categories.cell_type || []).length === 1")
-    xyz = raw_embedding(server, "X_umap", 3)
+    pca = np.asarray(demo.adata.obsm["X_pca"], dtype=np.float64)
     visible = np.flatnonzero(demo.adata.obs["cell_type"].to_numpy() != "Stem")
     seed = visible[::150][:20]
     viewer.js("(c) => window.cellucid.select(c)", seed.tolist())
@@ -75,11 +85,55 @@ def test_knn_grow_in_3d_among_visible_cells(viewer, server, demo):
     page.press("[data-testid=knn-k]", "Enter")
     page.click("[data-testid=knn-grow]")
     page.wait_for_function("window.cellucid.state().selection_source === 'knn'")
-    tree = cKDTree(xyz[visible])
-    _, nn = tree.query(xyz[seed], k=8)  # each seed's nearest is itself
-    expected = np.union1d(seed, visible[nn[:, 1:].ravel()])
+    expected = np.union1d(seed, np.concatenate([_nearest(pca, s, visible, 7) for s in seed]))
     assert viewer.state()["selected"] == expected.tolist()
     assert len(expected) > len(seed) * 4
+    # the shown embedding's neighbours are another set: the test tells the two apart
+    xyz = raw_embedding(server, "X_umap", 3)
+    in_embedding = np.union1d(seed, np.concatenate([_nearest(xyz, s, visible, 7) for s in seed]))
+    assert in_embedding.tolist() != expected.tolist()
+
+
+@pytest.fixture
+def graph_server():
+    """Cells on a line in the embedding whose stored graph links each cell to far-away cells."""
+    import anndata as ad
+    import pandas as pd
+    import scipy.sparse as sp
+
+    from cellucid.anndata_server import AnnDataServer
+
+    rng = np.random.default_rng(3)
+    n = 600
+    xy = np.stack([np.arange(n, dtype=np.float32), rng.normal(0, 0.1, n).astype(np.float32)], axis=1)
+    rows = np.repeat(np.arange(n), 6)
+    cols = (rows + rng.integers(100, 500, rows.size)) % n
+    g = sp.csr_matrix((rng.random(rows.size) + 0.01, (rows, cols)), shape=(n, n))
+    g = (g + g.T).tocsr()
+    adata = ad.AnnData(X=None, obs=pd.DataFrame({"k": pd.Categorical(rng.choice(["a", "b"], n))}, index=[f"c{i}" for i in range(n)]),
+                       obsm={"X_umap": xy}, obsp={"connectivities": g})
+    srv = AnnDataServer(adata, port=0, quiet=True).start_background()
+    yield srv, g
+    srv.stop()
+
+
+def test_knn_grow_from_one_cell_follows_the_stored_graph(browser, graph_server):
+    from browser_page import open_viewer
+
+    srv, g = graph_server
+    v = open_viewer(browser, srv.url)
+    try:
+        v.page.wait_for_selector("[data-testid=knn-space]")
+        assert v.page.inner_text("[data-testid=knn-space]") == "neighbours from obsp['connectivities']"
+        v.js("(c) => window.cellucid.select(c)", [42])
+        got = v.js("async () => { await window.cellucid.growKnn(5); return window.cellucid.state().selected; }")
+        row = g.getrow(42).toarray().ravel()
+        strongest = np.argsort(-row, kind="stable")[:5]
+        assert got == sorted({42, *strongest.tolist()})
+        assert got != list(range(40, 45)) and max(abs(c - 42) for c in got) >= 100  # not the line's neighbours
+        assert v.errors == []
+    finally:
+        v.page.close()
 
 
 def test_highlight_groups_live_on_named_pages(viewer):
@@ -138,6 +192,8 @@ def test_neighbourhoods_on_flat_uneven_data_match_scipy(browser, flat_server):
             got = v.js("async ([c]) => { await window.cellucid.selectProximity(c); return window.cellucid.state().selected; }", [cell])
             expected = np.flatnonzero(((xy - xy[cell]) ** 2).sum(axis=1) <= r * r)
             assert got == expected.tolist(), (cell, r)
+        # no latent space and no graph: k-NN stays in the shown embedding, and says so
+        assert v.page.inner_text("[data-testid=knn-space]") == "neighbours in the shown embedding"
         seed = np.arange(0, 2000, 97)
         v.js("(c) => window.cellucid.select(c)", seed.tolist())
         got = v.js("async () => { await window.cellucid.growKnn(12); return window.cellucid.state().selected; }")

@@ -34,7 +34,7 @@ def test_identity_of_the_demo_has_every_documented_key(demo):
     ident = demo.get("/dataset_identity.json").json()
     assert set(ident) >= {"version", "id", "name", "source_kind", "cellucid_version", "stats",
                           "embeddings", "default_embedding", "default_dimension", "fields",
-                          "default_field", "genes", "latent_key", "vector_fields"}
+                          "default_field", "genes", "latent_key", "neighbors", "vector_fields"}
     assert ident["source_kind"] == "demo"
     assert ident["stats"]["n_cells"] == 2000
     umap = next(e for e in ident["embeddings"] if e["key"] == "X_umap")

@@ -54,6 +54,24 @@ class DataHandler(BaseHandler):
                                f"Use a value between {lo} and {hi}.")
         return value
 
+    def cells_param(self, name: str, most: int, example: str) -> list[int]:
+        """A required comma-separated list of at most ``most`` cell positions, each in range."""
+        raw = self.param(name, required=True)
+        try:
+            cells = [int(part) for part in raw.split(",") if part.strip() != ""]
+        except ValueError:
+            raise BadParameter(f"{name} must be comma-separated integers, got {raw[:60]!r}",
+                               f"For example {example}.") from None
+        if not cells:
+            raise BadParameter(f"{name} is empty", f"For example {example}.")
+        if len(cells) > most:
+            raise BadParameter(f"at most {most} cells per request, got {len(cells)}", "Split the request.")
+        n_cells = self.state.identity["stats"]["n_cells"]
+        bad = [i for i in cells if not 0 <= i < n_cells]
+        if bad:
+            raise BadParameter(f"cell index {bad[0]} is out of range", f"Indices go from 0 to {n_cells - 1}.")
+        return cells
+
     # -- response path ------------------------------------------------------------
     async def send_encoded(self, key, build: Callable[[], Encoded], version: str = "", executor=None) -> None:
         # Before the ETag and the cache: once the file changed, neither a 304 nor a cached
@@ -338,22 +356,7 @@ class CellsHandler(DataHandler):
     """``/_cellucid/api/cells?index=3,17,42``: names and field values for tooltips."""
 
     async def get(self) -> None:
-        raw = self.param("index", required=True)
-        n_cells = self.state.identity["stats"]["n_cells"]
-        try:
-            indices = [int(part) for part in raw.split(",") if part.strip() != ""]
-        except ValueError:
-            raise BadParameter(f"index must be comma-separated integers, got {raw!r}",
-                               "For example ?index=3,17,42.") from None
-        if not indices:
-            raise BadParameter("index is empty", "For example ?index=3,17,42.")
-        if len(indices) > MAX_CELLS:
-            raise BadParameter(f"at most {MAX_CELLS} cells per request, got {len(indices)}",
-                               "Split the request.")
-        bad = [i for i in indices if not 0 <= i < n_cells]
-        if bad:
-            raise BadParameter(f"cell index {bad[0]} is out of range",
-                               f"Indices go from 0 to {n_cells - 1}.")
+        indices = self.cells_param("index", MAX_CELLS, "?index=3,17,42")
         source = self.state.source
         field_names = [f["name"] for f in self.state.identity["fields"]]
         fields = [await self.field_data(name) for name in field_names]

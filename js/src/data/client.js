@@ -206,6 +206,9 @@ export const api = {
 
   cells: (indices) => getJSON("_cellucid/api/cells", { index: indices.join(",") }),
 
+  /** Each cell's `k` nearest neighbours in the latent space or stored graph (at most 1000 cells). */
+  neighbors: (cells, k) => getJSON("_cellucid/api/neighbors", { cells: Array.from(cells).join(","), k }),
+
   /** The annotation folder's targets, proposals, votes and consensus (docs/annotation.md). */
   annotations: () => getJSON(ANNOTATIONS),
 

@@ -2,6 +2,7 @@
 // pages (save the selection as a group of the active page; show/hide, re-select, delete).
 import { h, fmtInt } from "./dom.js";
 import { newId } from "../state/store.js";
+import { neighborSpaceLabel } from "../interaction/latentKnn.js";
 
 // Strong colors that stand out against the field palettes.
 const GROUP_COLORS = ["#ff1f5b", "#ffb000", "#00b8ff", "#8f00ff", "#00cd6c", "#000000"];
@@ -22,7 +23,7 @@ export function mountSelection(app, dom) {
   const k = h("input", { type: "number", min: 1, max: 200, step: 1, "data-testid": "knn-k", "aria-label": "number of nearest neighbours", on: { change: () => store.set({ knnK: Math.max(1, Math.round(+k.value) || 1) }) } });
   const grow = h(
     "button",
-    { "data-testid": "knn-grow", title: "add the k nearest visible neighbours (current embedding) of every selected cell", on: { click: () => app.growKnn().catch((e) => app.fail(e, "KNN grow")) } },
+    { "data-testid": "knn-grow", title: `add the k nearest visible neighbours of every selected cell (${neighborSpaceLabel(app.identity.neighbors)})`, on: { click: () => app.growKnn().catch((e) => app.fail(e, "KNN grow")) } },
     "grow by k-NN",
   );
   const name = h("input", { type: "text", placeholder: "group name", "data-testid": "group-name", "aria-label": "name for the new highlight group" });
@@ -59,6 +60,7 @@ export function mountSelection(app, dom) {
       h("div.row", {}, count, h("span.muted", {}, "cells selected"), clear),
       h("div.row", {}, h("label", {}, "Radius"), radius, h("span.muted", { "data-testid": "radius-units" }, "emb. units")),
       h("div.row", {}, h("label", {}, "k"), k, grow),
+      h("div.row.muted", { "data-testid": "knn-space" }, neighborSpaceLabel(app.identity.neighbors)),
       h("div.row", {}, name, save),
     ),
     h("section.section", {}, h("h3", {}, "Highlight groups"), h("div.row", {}, h("label", {}, "Page"), page), h("div.row", {}, pageName, addPage), groups),
