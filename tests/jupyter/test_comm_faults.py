@@ -16,7 +16,7 @@ import time
 
 import pytest
 from jupyter_harness import JupyterServer, chromium, open_notebook, output_matching, run_cell, write_notebook
-from test_comm_transport import canvas_rgb, colour_pixels
+from test_comm_transport import canvas_rgb, colour_pixels, watch_data_servers
 
 pytestmark = [pytest.mark.jupyter, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -95,9 +95,7 @@ def lab(tmp_path_factory):
 def test_forced_comm_survives_small_parts_two_outputs_busy_kernel_reload_and_restart(lab):
     with chromium() as new_page:
         page = new_page()
-        data_requests: list[str] = []
-        page.on("request", lambda r: data_requests.append(r.url)
-                if re.match(rf"^http://(127\.0\.0\.1|localhost):(?!{lab.port}/)\d+/", r.url) else None)
+        data_requests = watch_data_servers(page, lab.port)
         open_notebook(page, lab, "faults.ipynb")
         run_cell(page, 0)
         run_cell(page, 1)

@@ -53,6 +53,15 @@ def refuse_data_servers(page, jupyter_port: int) -> list[str]:
     return refused
 
 
+def watch_data_servers(page, jupyter_port: int) -> list[str]:
+    """The list every request from this page to a loopback port other than Jupyter's is
+    appended to (nothing is refused): with transport='comm' it must stay empty."""
+    seen: list[str] = []
+    other_port = re.compile(rf"^http://(127\.0\.0\.1|localhost):(?!{jupyter_port}/)\d+/")
+    page.on("request", lambda r: seen.append(r.url) if other_port.match(r.url) else None)
+    return seen
+
+
 def info(page) -> dict:
     return json.loads(output_matching(page, r"INFO (\{.*\})").group(1))
 

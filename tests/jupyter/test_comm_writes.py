@@ -5,10 +5,10 @@ over the widget's comm, lands in the annotation folder and reaches ``viewer.anno
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from jupyter_harness import JupyterServer, chromium, open_notebook, output_matching, run_cell, viewer_frame, write_notebook
+from test_comm_transport import watch_data_servers
 
 pytestmark = [pytest.mark.jupyter, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -23,9 +23,7 @@ def test_a_vote_travels_over_the_comm(tmp_path):
     write_notebook(tmp_path / "writes.ipynb", CELLS)
     with JupyterServer(tmp_path, app="lab") as lab, chromium() as new_page:
         page = new_page()
-        to_ports: list[str] = []
-        page.on("request", lambda r: to_ports.append(r.url)
-                if re.match(rf"^http://(127\.0\.0\.1|localhost):(?!{lab.port}/)\d+/", r.url) else None)
+        to_ports = watch_data_servers(page, lab.port)
         open_notebook(page, lab, "writes.ipynb")
         run_cell(page, 0)
         frame = viewer_frame(page)
