@@ -1,4 +1,4 @@
-"""Effect of cellucid.data.gene_index on one-gene reads from a backed CSR .h5ad.
+"""Effect of cellucid.data.gene_reading.gene_index on one-gene reads from a backed CSR .h5ad.
 
 Usage: python gene_index_bench.py FILE.h5ad OUT.json [N_GENES]
 Runs in its own process so its peak RSS (VmHWM) is the index build's own. Measures:
@@ -24,7 +24,7 @@ import anndata as ad  # noqa: E402
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cellucid.data.gene_index import GeneIndex, cache_dir, file_cache_key  # noqa: E402
+from cellucid.data.gene_reading.gene_index import GeneIndex, cache_dir, file_cache_key  # noqa: E402
 from http_bench import gene_names, pct, pick_genes  # noqa: E402
 from procs import vm_hwm_bytes  # noqa: E402
 
@@ -134,7 +134,7 @@ del indices
 # and unmapping them; it depends on how the kernel holds the file (large folios map faster).
 import mmap  # noqa: E402
 
-from cellucid.data.hdf5_chunks import DirectArray  # noqa: E402
+from cellucid.data.gene_reading.hdf5_chunks import DirectArray  # noqa: E402
 
 with h5py.File(path, "r") as f:
     direct = DirectArray.open(f["X"]["indices"])

@@ -396,7 +396,7 @@ def markdown(results) -> str:
                          f"+{(g['rss_peak_bytes'] - g.get('rss_before_build_bytes', 0)) / 1e6:,.0f}",
                          " / ".join(_mb(w.get(k)) for k in ("dense_f32_gzip6", "sparse_u32_f32_gzip6", "sparse_delta_gzip6")) if w else "–",
                          "yes" if g["matches_plain_read"] else "**NO**"))
-        L += ["## Gene index (`cellucid.data.gene_index`, measured in-process)", "",
+        L += ["## Gene index (`cellucid.data.gene_reading.gene_index`, measured in-process)", "",
               "Reading one gene from a backed CSR matrix scans all of `X/indices`. The gene index is a gene-major "
               "copy built once in a background thread (bounded memory, row chunks) into the user cache dir; after "
               "that one gene is one contiguous read. Plain read = anndata's backed `X[:, j]`.", "",

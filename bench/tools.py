@@ -31,7 +31,7 @@ class Cellucid:
     """This package's CLI server (``cellucid serve PATH``) on a backed h5ad, a zarr store or
     an export folder; ``source`` says which path of the dataset it serves.
 
-    Backed CSR sources build a gene-major index in the background (cellucid.data.gene_index).
+    Backed CSR sources build a gene-major index in the background (cellucid.data.gene_reading.gene_index).
     Its cache goes to bench/.cache/cellucid-cache (never ~/.cache), emptied before the first
     start on each dataset: the first start builds the index, later starts reuse it, as a
     user's would. ``settle`` waits until it is ready (health reports progress) before the

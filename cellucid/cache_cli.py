@@ -23,7 +23,7 @@ def cache_group():
 @cache_group.command("list")
 def list_command():
     """List cached gene indexes: data file, size, last used (least recently used first)."""
-    from cellucid.data import index_cache
+    from cellucid.data.gene_reading import index_cache
 
     directory = index_cache.cache_dir()
     entries = index_cache.list_entries(directory)
@@ -48,7 +48,7 @@ def clear_command(path, older_than):
     """Remove cached gene indexes: all of them, those not used for --older-than AGE, or
     (with PATH) those built from that data file. Your data files are never touched; a
     server that needs an index again rebuilds it."""
-    from cellucid.data import index_cache
+    from cellucid.data.gene_reading import index_cache
 
     age = None
     if older_than is not None:

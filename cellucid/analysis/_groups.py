@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from cellucid.data.base import BadParameter, DataSource, FieldData, NotFound
+from cellucid.data.base import BadParameter, DataSource, FieldData, NotFound, list_names
 
 
 def categorical_field(source: DataSource, groupby: str) -> FieldData:
@@ -16,14 +16,8 @@ def categorical_field(source: DataSource, groupby: str) -> FieldData:
     if field.codes is None or field.categories is None:
         cats = [f.name for f in source.fields() if f.kind != "continuous"]
         raise BadParameter(f"groupby field {groupby!r} is continuous, not categorical",
-                           hint=f"categorical fields: {_list(cats)}")
+                           hint=f"categorical fields: {list_names(cats)}")
     return field
-
-
-def _list(names, limit: int = 30) -> str:
-    names = [str(n) for n in names]
-    more = f", … ({len(names) - limit} more)" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more if names else "(none)"
 
 
 def cell_set(spec: Any, source: DataSource, groupby: str | None, n_cells: int, what: str = "group") -> tuple[np.ndarray, str]:
@@ -40,13 +34,13 @@ def cell_set(spec: Any, source: DataSource, groupby: str | None, n_cells: int, w
             cats = [f.name for f in source.fields() if f.kind != "continuous"]
             raise BadParameter(f"{what} {names[0]!r} is a category name, so groupby= must name the obs field",
                                hint=f"for example groupby='{cats[0] if cats else 'cell_type'}'; categorical fields: "
-                                    f"{_list(cats)}")
+                                    f"{list_names(cats)}")
         field = categorical_field(source, groupby)
         cats = list(field.categories)
         unknown = [n for n in names if n not in cats]
         if unknown:
-            raise NotFound(f"{_list(map(repr, unknown))} {'is not a category' if len(unknown) == 1 else 'are not categories'} "
-                           f"of {groupby!r}", hint=f"categories of {groupby!r}: {_list(cats)}")
+            raise NotFound(f"{list_names(unknown)} {'is not a category' if len(unknown) == 1 else 'are not categories'} "
+                           f"of {groupby!r}", hint=f"categories of {groupby!r}: {list_names(cats)}")
         codes = np.asarray([cats.index(n) for n in names])
         rows = np.flatnonzero(np.isin(field.codes, codes)).astype(np.int64)
         return rows, ",".join(names)

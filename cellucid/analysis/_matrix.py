@@ -5,14 +5,14 @@ squares and the number of non-zero values. :class:`Expression` computes these wi
 building a dense matrix, choosing the cheapest path for how the matrix is stored:
 
 - **CSR** (in memory, or a backed ``.h5ad`` whose ``indices`` / ``data`` are read directly,
-  see :mod:`cellucid.data.hdf5_chunks`): the group's rows are gathered (the entries
+  see :mod:`cellucid.data.gene_reading.hdf5_chunks`): the group's rows are gathered (the entries
   ``indptr[r]:indptr[r+1]`` of each row ``r``) and summed per gene with ``np.bincount``.
   Cost is proportional to the group's stored entries, not the matrix: 50k cells of a 1M-cell
   matrix read 5 % of it. The other side of a "vs rest" comparison is ``totals - group``,
   and the smaller side is the one read (a 900k-cell group reads the 100k others).
 - **CSR** read through h5py / zarr (compressed or chunked): contiguous row blocks, entries of
   rows outside the group dropped.
-- **CSC** or a ready gene index (:mod:`cellucid.data.gene_index`): one pass over every
+- **CSC** or a ready gene index (:mod:`cellucid.data.gene_reading.gene_index`): one pass over every
   gene's stored cells with a membership test.
 - **dense**: row blocks of the group.
 - anything else (export folders): one gene at a time through the source.

@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 
 from cellucid.analysis import _stattests as st
-from cellucid.analysis._groups import categorical_field, cell_set, check_pair, _list
+from cellucid.analysis._groups import categorical_field, cell_set, check_pair
 from cellucid.analysis._input import log_base as _log_base
 from cellucid.analysis._input import opened
 from cellucid.analysis._matrix import Expression, Sums
 from cellucid.analysis._ranksum import category_rank_sums, rank_sums, rank_sums_vs_rest, value_table
-from cellucid.data.base import BadParameter
+from cellucid.data.base import BadParameter, list_names
 
 METHODS = ("t-test", "wilcoxon")
 COLUMNS = ["names", "scores", "logfoldchanges", "pvals", "pvals_adj", "pct_nz_group", "pct_nz_reference",
@@ -158,7 +158,7 @@ def markers(data: Any, groupby: str, method: str = "t-test", n_genes: int | None
         small = [f"{cats[k]} ({counts[k]})" for k in chosen if counts[k] < 2 or expr.n_cells - counts[k] < 2]
         if small:
             raise BadParameter(f"categories of {groupby!r} with fewer than two cells (or leaving fewer than two "
-                               f"for the rest) cannot be tested: {_list(small)}",
+                               f"for the rest) cannot be tested: {list_names(small, quote=False)}",
                                hint="pass groups=[...] with the categories to test")
         per_cat = expr.category_sums(codes, len(cats))
         totals = expr.totals()
@@ -196,7 +196,7 @@ def _chosen(groups: Any, cats: list[str], groupby: str) -> list[int]:
     names = [groups] if isinstance(groups, str) else list(groups)
     unknown = [g for g in names if g not in cats]
     if unknown:
-        raise BadParameter(f"{_list(map(repr, unknown))} not categories of {groupby!r}", hint=f"categories: {_list(cats)}")
+        raise BadParameter(f"{list_names(unknown)} not categories of {groupby!r}", hint=f"categories: {list_names(cats)}")
     if not names:
         raise BadParameter("groups is empty", hint="pass at least one category, or groups=None for all")
     return [cats.index(g) for g in names]

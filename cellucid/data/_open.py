@@ -91,7 +91,7 @@ def _split_options(options: dict[str, Any]) -> tuple[SourceOptions, int | None]:
     if opts.obs_keys is not None and isinstance(opts.obs_keys, str):
         opts.obs_keys = [opts.obs_keys]
     if opts.cache_max is not None:
-        from cellucid.data.index_cache import parse_size
+        from cellucid.data.gene_reading.index_cache import parse_size
 
         try:
             parse_size(opts.cache_max)

@@ -23,7 +23,7 @@ import abc
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
 
@@ -159,7 +159,7 @@ class SourceOptions:
     orders the obs fields shown. ``gene_id_column`` names a var column searchable as an
     alternative gene id. ``latent_key`` names the obsm latent space (default ``X_pca``).
     ``cache_max`` caps the gene-index cache on disk (bytes or ``"10G"``; default
-    ``$CELLUCID_CACHE_MAX``, see :func:`cellucid.data.index_cache.cache_limit`).
+    ``$CELLUCID_CACHE_MAX``, see :func:`cellucid.data.gene_reading.index_cache.cache_limit`).
     ``modality`` picks the MuData modality genes come from (default: the first with a matrix).
     """
 
@@ -360,3 +360,14 @@ class DataSource(abc.ABC):
 
     def __exit__(self, *exc):
         self.close()
+
+
+def list_names(names: Iterable[Any], limit: int = 30, quote: bool = True) -> str:
+    """``'a', 'b', … (12 more)`` for error hints; ``(none)`` when empty.
+
+    ``quote=False`` joins already formatted entries (``alone (1)``) as they are.
+    """
+    names = list(names)
+    shown = ", ".join(repr(n) if quote else str(n) for n in names[:limit])
+    more = f", … ({len(names) - limit} more)" if len(names) > limit else ""
+    return (shown + more) if names else "(none)"

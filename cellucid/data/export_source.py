@@ -6,7 +6,7 @@
 
 - **Ours** (written by :func:`cellucid.prepare`): raw coordinates, obs codes/values, a
   gene-major store read with one positioned read per file per gene. Layout in
-  :mod:`cellucid.export.layout` and ``docs/export.md``.
+  :mod:`cellucid.data.export_layout` and ``docs/export.md``.
 - **compact_v1** (the original ``prepare()``): ``points_{d}d.bin[.gz]`` (already normalized
   to [-1, 1]; served as they are), ``obs_manifest.json`` + ``obs/``, ``var_manifest.json`` +
   one dense file per gene in ``var/``, ``vectors/``. ``connectivity/`` is not used.
@@ -39,7 +39,7 @@ from cellucid.data.base import (
     SourceOptions,
     VectorFieldInfo,
 )
-from cellucid.export import layout
+from cellucid.data import export_layout as layout
 
 __all__ = ["open_export", "is_export_folder", "ExportSource", "CompactV1Source"]
 

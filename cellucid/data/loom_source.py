@@ -29,10 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from cellucid.data.anndata_like import AnnDataLikeSource, Backend, _to_str_list, array_hint
+from cellucid.data.anndata_like import AnnDataLikeSource
+from cellucid.data.backend import Backend
 from cellucid.data.base import CellucidError, InputError, SourceOptions
 from cellucid.data.genes import make_unique
 from cellucid.data.matrix_choice import Expression
+from cellucid.data.obs_typing import array_hint, to_str_list
 from cellucid.data.store_source import open_hdf5
 
 CELL_NAME_ATTRS = ("CellID", "obs_names", "cell_names", "CellId")
@@ -58,7 +60,7 @@ class RowsAsColumns:
 
 
 def _decode(values: np.ndarray) -> np.ndarray:
-    strings = _to_str_list(values)
+    strings = to_str_list(values)
     # loompy stores non-ASCII text as XML character references ("&#233;")
     return np.asarray([html.unescape(s) if "&" in s else s for s in strings], dtype=object)
 

@@ -2,7 +2,7 @@
 
 Nothing is copied whole: obs columns, obsm arrays and single genes are read from the
 AnnData's own arrays on request. A backed AnnData (``read_h5ad(..., backed="r")``) works
-too: its X is read gene by gene through :mod:`cellucid.data.expression`. The caller's
+too: its X is read gene by gene through :mod:`cellucid.data.gene_reading.columns`. The caller's
 AnnData is never modified and never closed by :meth:`MemorySource.close`.
 """
 
@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cellucid.data.anndata_like import AnnDataLikeSource, Backend, _hint_from_dtype
+from cellucid.data.anndata_like import AnnDataLikeSource
+from cellucid.data.backend import Backend
 from cellucid.data.base import InputError, SourceKind, SourceOptions
 from cellucid.data.matrix_choice import Expression
+from cellucid.data.obs_typing import hint_from_dtype
 
 
 class MemoryBackend(Backend):
@@ -34,7 +36,7 @@ class MemoryBackend(Backend):
         return self.adata.obs[self._obs_keys[name]]
 
     def obs_column_hint(self, name: str) -> str:
-        return _hint_from_dtype(self._obs(name).dtype)
+        return hint_from_dtype(self._obs(name).dtype)
 
     def obs_column(self, name: str) -> Any:
         series = self._obs(name)

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from cellucid.data.anndata_like import Backend, _list
-from cellucid.data.base import CellucidError, InputError, NoEmbedding, SourceOptions
+from cellucid.data.backend import Backend
+from cellucid.data.base import CellucidError, InputError, NoEmbedding, SourceOptions, list_names
 from cellucid.data.elements import Categorical, Masked
 from cellucid.data.matrix_choice import Expression
 from cellucid.data.store_source import StoreBackend, StoreSource, _close_quietly, open_hdf5
@@ -67,7 +67,7 @@ class MappedRows:
     the modality and puts 0 where a cell is absent; ``[a:b]`` reads a block of global cells."""
 
     def __init__(self, matrix: Any, rows: np.ndarray, present: np.ndarray, n_genes: int):
-        from cellucid.data.expression import column_reader
+        from cellucid.data.gene_reading.columns import column_reader
 
         self.inner = column_reader(matrix)
         self.matrix = matrix
@@ -118,7 +118,7 @@ class MuDataBackend(Backend):
             self.maps[name] = (m - 1, m > 0, identity)
         if modality is not None and modality not in mods:
             raise InputError(f"unknown modality {modality!r}",
-                             hint=f"modalities in {label}: {_list(mods)}")
+                             hint=f"modalities in {label}: {list_names(mods)}")
         with_matrix = [n for n, b in mods.items() if b.has_x() and len(b.var_names("var"))]
         self.modality = modality or (with_matrix[0] if with_matrix else next(iter(mods)))
         self.notes: list[str] = []
@@ -244,7 +244,7 @@ def _source(backend: MuDataBackend, options: SourceOptions, name: str) -> MuData
     try:
         return MuDataSource(backend, options, "mudata", name)
     except NoEmbedding:
-        where = "; ".join(f"{part}: {_list(keys)}" for part, keys in backend.obsm_keys_by_part().items())
+        where = "; ".join(f"{part}: {list_names(keys)}" for part, keys in backend.obsm_keys_by_part().items())
         raise NoEmbedding("the MuData has no 2D or 3D embedding, in its global obsm or in any modality",
                           hint=f"obsm keys — {where}") from None
 
@@ -294,6 +294,6 @@ def modality_anndata(path: str | os.PathLike, modality: str | None):
     mdata = mudata.read_h5mu(path)
     names = list(mdata.mod)
     if modality is not None and modality not in names:
-        raise InputError(f"unknown modality {modality!r}", hint=f"modalities in {path}: {_list(names)}")
+        raise InputError(f"unknown modality {modality!r}", hint=f"modalities in {path}: {list_names(names)}")
     name = modality or next((n for n in names if mdata.mod[n].X is not None and mdata.mod[n].n_vars), names[0])
     return mdata.mod[name]

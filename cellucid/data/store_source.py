@@ -6,7 +6,7 @@ group). :class:`StoreBackend` reads single elements with :mod:`cellucid.data.ele
 (one obs column, the var index, one colors list; the common encodings directly, so
 start-up imports neither anndata nor pandas) or by slicing datasets (obsm columns);
 X is never loaded whole — genes are read one column at a time (see
-:mod:`cellucid.data.expression`).
+:mod:`cellucid.data.gene_reading.columns`).
 
 Files are opened read-only (h5py mode ``"r"``, zarr mode ``"r"``): cellucid never writes
 into the user's data. :meth:`DataSource.close` closes the HDF5 file.
@@ -24,9 +24,11 @@ from typing import Any
 import numpy as np
 
 from cellucid.data import elements
-from cellucid.data.anndata_like import AnnDataLikeSource, Backend, _to_str_list, array_hint
+from cellucid.data.anndata_like import AnnDataLikeSource
+from cellucid.data.backend import Backend
 from cellucid.data.base import CellucidError, InputError, SourceKind, SourceOptions
 from cellucid.data.matrix_choice import Expression
+from cellucid.data.obs_typing import array_hint, to_str_list
 
 _attr = elements.attr_str
 _is_array = elements.is_array
@@ -37,7 +39,7 @@ def _str_list(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
-    return _to_str_list(np.asarray(value).reshape(-1))
+    return to_str_list(np.asarray(value).reshape(-1))
 
 
 class StoreBackend(Backend):
@@ -98,7 +100,7 @@ class StoreBackend(Backend):
     def obs_names(self) -> np.ndarray:
         if self._obs_names is None:
             names = self._read(self._obs[_attr(self._obs, "_index", "_index")])
-            self._obs_names = np.asarray(_to_str_list(names), dtype=object)
+            self._obs_names = np.asarray(to_str_list(names), dtype=object)
         return self._obs_names
 
     def obs_names_at(self, indices: np.ndarray) -> np.ndarray:
@@ -114,7 +116,7 @@ class StoreBackend(Backend):
                 values = node.oindex[uniq] if uniq.size else np.array([], dtype=object)
         except Exception:  # noqa: BLE001 - unusual index encodings: read them all
             return self.obs_names()[indices]
-        return np.asarray(_to_str_list(values), dtype=object)[inverse]
+        return np.asarray(to_str_list(values), dtype=object)[inverse]
 
     # -- obsm -----------------------------------------------------------------------------
     def obsm_shapes(self):
@@ -153,7 +155,7 @@ class StoreBackend(Backend):
     # -- var ------------------------------------------------------------------------------
     def var_names(self, var: str) -> np.ndarray:
         df = self._df(var)
-        return np.asarray(_to_str_list(self._read(df[_attr(df, "_index", "_index")])), dtype=object)
+        return np.asarray(to_str_list(self._read(df[_attr(df, "_index", "_index")])), dtype=object)
 
     def var_columns(self, var: str) -> list[str]:
         return _str_list(_attr(self._df(var), "column-order", []))
@@ -210,7 +212,7 @@ class StoreSource(AnnDataLikeSource):
     """A backed ``.h5ad`` or ``.zarr`` store (kind ``h5ad`` / ``zarr``).
 
     For a large cell-major (CSR) matrix, a gene-major index is built once in the background
-    into the user's cache dir (:mod:`cellucid.data.gene_index`); genes are read by scanning
+    into the user's cache dir (:mod:`cellucid.data.gene_reading.gene_index`); genes are read by scanning
     the matrix until it is ready, then with one small read each.
     """
 
@@ -227,7 +229,7 @@ class StoreSource(AnnDataLikeSource):
         return self._dataset_id
 
     def _attach_gene_index(self) -> None:
-        from cellucid.data.gene_index import IndexedReader, index_for_reader
+        from cellucid.data.gene_reading.gene_index import IndexedReader, index_for_reader
 
         reader = self._reader
         try:

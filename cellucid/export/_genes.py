@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from cellucid.data.base import InputError
-from cellucid.export import layout
+from cellucid.data import export_layout as layout
 
 _TARGET_ENTRIES = 4_000_000  # values per chunk: bounds memory (~50 MB of temporaries)
 

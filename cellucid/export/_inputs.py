@@ -10,7 +10,7 @@ import numpy as np
 
 from cellucid.data.base import DataSource, InputError
 from cellucid.data.matrix_choice import Expression
-from cellucid.export import layout
+from cellucid.data import export_layout as layout
 
 # (key, name, {dim: callable -> float32 (n, dim), "n_columns": int})
 EmbeddingPlan = tuple[str, str, dict[Any, Any]]

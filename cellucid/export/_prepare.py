@@ -3,7 +3,7 @@
 The input is read through :func:`cellucid.data.open_source` (same discovery of embeddings,
 fields, vectors and gene id columns as ``serve``), except the expression matrix, which is
 streamed in row chunks straight from the AnnData / h5py / zarr object into a gene-major
-store (see :mod:`cellucid.export._genes`). The layout is in :mod:`cellucid.export.layout`
+store (see :mod:`cellucid.export._genes`). The layout is in :mod:`cellucid.data.export_layout`
 and ``docs/export.md``.
 """
 
@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 from cellucid._version import __version__
 from cellucid.data.base import InputError
-from cellucid.export import layout
+from cellucid.data import export_layout as layout
 from cellucid.export._folder import check_target, staged_folder
 from cellucid.export._identity import build_export_identity
 from cellucid.export._inputs import bits, embeddings_from_source, is_array, locate_matrix, source_matrix

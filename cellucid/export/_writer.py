@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from cellucid.data.base import InputError
-from cellucid.export import layout
+from cellucid.data import export_layout as layout
 from cellucid.export._genes import write_gene_major
 
 

@@ -13,6 +13,7 @@ from cellucid.data.base import DataSource
 from cellucid.server.cache import ByteLRU
 from cellucid.server.identity import build_identity
 from cellucid.server.settings import ServerSettings
+from cellucid.server.warm import warm_cache_keys, warm_first_frame
 from cellucid.server.watch import DataChanged, FileWatch
 
 
@@ -55,8 +56,6 @@ class ServerState:
         from cellucid.data.neighbors import neighbor_space
 
         self.neighbors = neighbor_space(source)
-        # (imported here: warm.py builds on the data handlers, which build on this module)
-        from cellucid.server.warm import warm_cache_keys, warm_first_frame
 
         # What every viewer asks for first is encoded now (server/warm.py), while no browser
         # is competing for the CPU.

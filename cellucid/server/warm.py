@@ -12,7 +12,7 @@ the warm-up is still running waits for it rather than doing the same work again
 
 from __future__ import annotations
 
-from cellucid.server.handlers import data
+from cellucid.server import responses as data
 
 
 def first_frame_keys(identity: dict) -> dict:

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from cellucid.data import expression, hdf5_chunks
-from cellucid.data.expression import column_reader
-from cellucid.data.hdf5_chunks import DirectArray
+from cellucid.data.gene_reading import columns as expression, hdf5_chunks
+from cellucid.data.gene_reading.columns import column_reader
+from cellucid.data.gene_reading.hdf5_chunks import DirectArray
 
 N = 20_000
 BLOCK = 100  # elements compared per step
@@ -191,7 +191,7 @@ def test_large_direct_reader_prefetches_indptr(tmp_path, monkeypatch):
 
 
 def test_true_positions_equals_flatnonzero():
-    from cellucid.data.hdf5_chunks import _true_positions
+    from cellucid.data.gene_reading.hdf5_chunks import _true_positions
 
     rng = np.random.default_rng(6)
     masks = [np.zeros(0, bool), np.zeros(5, bool), np.ones(5, bool), np.zeros(64, bool), np.ones(64, bool)]

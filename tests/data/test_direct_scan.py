@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from cellucid.data.expression import column_reader
-from cellucid.data.hdf5_chunks import DirectArray
+from cellucid.data.gene_reading.columns import column_reader
+from cellucid.data.gene_reading.hdf5_chunks import DirectArray
 
 
 def _csr(n_rows=2000, n_cols=97, density=0.06, seed=0, dtype=np.float32):
@@ -191,7 +191,7 @@ def test_truncated_file_raises_instead_of_crashing(tmp_path):
 
 
 def test_gene_index_built_from_direct_reads_equals_scipy_and_reports_ready(tmp_path, monkeypatch):
-    from cellucid.data.gene_index import IndexedReader, index_for_reader
+    from cellucid.data.gene_reading.gene_index import IndexedReader, index_for_reader
 
     monkeypatch.setenv("CELLUCID_CACHE_DIR", str(tmp_path / "cache"))
     m = _csr(n_rows=3000, n_cols=40, seed=9)
@@ -213,8 +213,8 @@ def test_gene_index_built_from_direct_reads_equals_scipy_and_reports_ready(tmp_p
 def test_build_waits_while_a_foreground_read_is_in_flight(tmp_path, monkeypatch):
     import time
 
-    from cellucid.data import gene_index
-    from cellucid.data.gene_index import GeneIndex
+    from cellucid.data.gene_reading import gene_index
+    from cellucid.data.gene_reading.gene_index import GeneIndex
 
     monkeypatch.setenv("CELLUCID_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(gene_index, "MAX_PAUSE_S", 60.0)

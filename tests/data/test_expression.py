@@ -9,8 +9,8 @@ import scipy.sparse as sp
 import zarr
 from anndata.io import write_elem
 
-from cellucid.data import expression
-from cellucid.data.expression import column_reader
+from cellucid.data.gene_reading import columns as expression
+from cellucid.data.gene_reading.columns import column_reader
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from cellucid.data.gene_index import GeneIndex, cache_dir, file_cache_key
+from cellucid.data.gene_reading.gene_index import GeneIndex, cache_dir, file_cache_key
 
 
 @pytest.fixture(autouse=True)
@@ -161,8 +161,8 @@ def test_bad_key_and_out_of_range_column_are_clear_errors():
 
 
 def test_index_for_reader_only_for_on_disk_csr(tmp_path, monkeypatch):
-    from cellucid.data.expression import column_reader
-    from cellucid.data.gene_index import index_for_reader
+    from cellucid.data.gene_reading.columns import column_reader
+    from cellucid.data.gene_reading.gene_index import index_for_reader
 
     X = _csr(seed=10)
     csr_path = _h5ad(tmp_path / "csr.h5ad", X)
@@ -181,8 +181,8 @@ def test_index_for_reader_only_for_on_disk_csr(tmp_path, monkeypatch):
 
 
 def test_indexed_reader_reads_through_the_index_once_ready(tmp_path):
-    from cellucid.data.expression import column_reader
-    from cellucid.data.gene_index import IndexedReader, index_for_reader
+    from cellucid.data.gene_reading.columns import column_reader
+    from cellucid.data.gene_reading.gene_index import IndexedReader, index_for_reader
 
     X = _csr(seed=11)
     path = _h5ad(tmp_path / "d.h5ad", X)

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from cellucid.data import index_cache, store_source
-from cellucid.data.gene_index import GeneIndex, IndexedReader, cache_dir
+from cellucid.data import store_source
+from cellucid.data.gene_reading import index_cache
+from cellucid.data.gene_reading.gene_index import GeneIndex, IndexedReader, cache_dir
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +50,7 @@ def test_least_recently_used_indexes_are_evicted_to_stay_under_the_cap():
 
 
 def test_an_index_larger_than_the_cap_is_not_built_and_reads_scan(caplog):
-    from cellucid.data.expression import ColumnReader
+    from cellucid.data.gene_reading.columns import ColumnReader
 
     X = _csr(1)
     with caplog.at_level(logging.WARNING, logger="cellucid"):

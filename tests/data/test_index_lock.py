@@ -39,7 +39,8 @@ def _health(port):
 
 
 def test_two_processes_opening_one_file_build_its_index_once(make_adata, write_h5ad, tmp_path, monkeypatch):
-    from cellucid.data import index_cache, open_source
+    from cellucid.data import open_source
+    from cellucid.data.gene_reading import index_cache
 
     adata = make_adata(n_cells=3000, n_genes=50, matrix="csr")
     path = write_h5ad(adata)

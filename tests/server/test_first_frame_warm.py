@@ -14,7 +14,7 @@ import pytest
 
 from cellucid.server import ServerRunner, ServerSettings
 from cellucid.server.app import make_app
-from cellucid.server.handlers import data
+from cellucid.server import responses as data
 from cellucid.server.handlers.static import IDENTITY_MARK
 from cellucid.server.warm import first_frame_keys
 from server_http import Client

@@ -8,8 +8,6 @@ Errors raised by the source (``NotFound`` → 404, ``BadParameter`` → 400) bec
 
 from __future__ import annotations
 
-import gzip
-import json
 from typing import Callable
 
 import numpy as np
@@ -17,13 +15,23 @@ import numpy as np
 from cellucid.data.base import BadParameter, FieldData, NotFound
 from cellucid.server import encode
 from cellucid.server.cache import Encoded
+from cellucid.server.responses import (
+    JSON,
+    OCTET,
+    binary,
+    compress_if_worth,
+    embedding_key,
+    embedding_response,
+    gzip_candidate,
+    obs_key,
+    obs_meta_key,
+    obs_meta_response,
+    obs_response,
+)
 from cellucid.server.handlers.base import BaseHandler
 
-OCTET = "application/octet-stream"
-JSON = "application/json; charset=utf-8"
 MAX_CELLS = 100
 MAX_GENE_LIMIT = 200
-GZIP_LEVEL = 4  # near level 6's size on float arrays at about half the CPU
 
 
 class DataHandler(BaseHandler):
@@ -139,77 +147,6 @@ def _versioned(key: tuple, version: str) -> tuple:
     return (*key, version) if version else key
 
 
-def _binary(array: np.ndarray, dtype: str, headers: dict[str, str]) -> Encoded:
-    headers = {"X-Cellucid-Dtype": dtype, "X-Cellucid-Shape": encode.shape_header(array), **headers}
-    return Encoded(encode.le(array, dtype), OCTET, headers)
-
-
-def gzip_candidate(entry: Encoded) -> bool:
-    """Binary bodies of 1 KB or more are sent gzipped when that pays (JSON, HTML and JS are
-    compressed by tornado itself)."""
-    return entry.content_type == OCTET and len(entry.body) >= 1024
-
-
-def compress_if_worth(entry: Encoded) -> None:
-    """Judge once whether gzip pays for ``entry`` (a sample at level 1), and if it does, make
-    its gzipped body. Idempotent; runs off the IOLoop."""
-    if entry.compressible is None:
-        entry.compressible = encode.worth_compressing(entry.body)
-    if entry.compressible and entry.gzipped is None:
-        entry.gzipped = gzip.compress(entry.body, compresslevel=GZIP_LEVEL, mtime=0)
-
-
-# The first frame's three responses, built here for their routes and for the warm-up at
-# server start (cellucid/server/warm.py); the keys are their response-cache keys.
-
-def embedding_key(key: str, dim: int, fmt: str) -> tuple:
-    return ("embedding", key, dim, fmt)
-
-
-def embedding_response(source, key: str, dim: int, fmt: str) -> Encoded:
-    """An embedding as float32 (``f32``) or quantized to uint16 with its bounds (``u16``)."""
-    coords = np.asarray(source.embedding(key, dim), dtype=np.float32).reshape(-1, dim)
-    extra = {"X-Cellucid-Embedding": encode.name_header(key), "X-Cellucid-Dim": str(dim)}
-    if fmt == "u16":
-        q, bounds = encode.quantize_u16(coords)
-        extra["X-Cellucid-Bounds"] = json.dumps(bounds)
-        return _binary(q, "uint16", extra)
-    return _binary(coords, "float32", extra)
-
-
-def obs_key(name: str) -> tuple:
-    return ("obs", name)
-
-
-def obs_response(name: str, data: FieldData) -> Encoded:
-    """One obs field: category codes, or float32 values with their finite range."""
-    if data.kind == "continuous":
-        values = np.asarray(data.values, dtype=np.float32)
-        rng = encode.finite_range(values)
-        return _binary(values, "float32", {
-            "X-Cellucid-Field-Kind": "continuous",
-            "X-Cellucid-Field": encode.name_header(name),
-            "X-Cellucid-Min": encode.number_header(rng[0] if rng else None),
-            "X-Cellucid-Max": encode.number_header(rng[1] if rng else None),
-        })
-    codes, dtype, missing = encode.encode_codes(data)
-    return _binary(codes, dtype, {
-        "X-Cellucid-Field-Kind": "categorical",
-        "X-Cellucid-Field": encode.name_header(name),
-        "X-Cellucid-Missing-Code": str(missing),
-        "X-Cellucid-N-Categories": str(len(data.categories or [])),
-    })
-
-
-def obs_meta_key(name: str) -> tuple:
-    return ("obs/meta", name)
-
-
-def obs_meta_response(data: FieldData) -> Encoded:
-    """A field's categories, colors, counts or range, as JSON."""
-    return Encoded(encode.json_bytes(encode.field_meta(data)), JSON)
-
-
 class EmbeddingHandler(DataHandler):
     """``/_cellucid/api/embedding?key=X_umap&dim=2&format=f32|u16``."""
 
@@ -298,7 +235,7 @@ class GeneHandler(DataHandler):
                 return Encoded(b"".join(parts), OCTET, {**headers, **names}, zipped(parts))
             values = np.asarray(source.gene_by_index(idx), dtype=np.float32)
             rng = encode.finite_range(values)
-            entry = _binary(values, "float32", {
+            entry = binary(values, "float32", {
                 **names,
                 "X-Cellucid-Min": encode.number_header(rng[0] if rng else None),
                 "X-Cellucid-Max": encode.number_header(rng[1] if rng else None),
@@ -346,7 +283,7 @@ class VectorsHandler(DataHandler):
 
         def build() -> Encoded:
             vecs = np.asarray(source.vectors(field_id, dim), dtype=np.float32).reshape(-1, dim)
-            return _binary(vecs, "float32", {"X-Cellucid-Vector-Field": encode.name_header(field_id),
+            return binary(vecs, "float32", {"X-Cellucid-Vector-Field": encode.name_header(field_id),
                                              "X-Cellucid-Dim": str(dim)})
 
         await self.send_encoded(("vectors", field_id, dim), build)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from cellucid.export import layout
+from cellucid.data import export_layout as layout
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, width=32)
 

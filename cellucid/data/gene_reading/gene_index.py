@@ -6,7 +6,7 @@ file, a column-major index in the user's cache directory and then answers one ge
 single small contiguous read (``8 × nnz_of_that_gene`` bytes).
 
 - Built from any array-likes that slice like numpy (h5py / zarr datasets of a backed
-  AnnData, numpy arrays, or :class:`cellucid.data.hdf5_chunks.DirectArray` — used when the
+  AnnData, numpy arrays, or :class:`cellucid.data.gene_reading.hdf5_chunks.DirectArray` — used when the
   file allows it: ``pread`` at chunk offsets, no h5py lock held) in bounded-memory row
   chunks, optionally in a background thread with a tqdm progress bar. The server keeps
   answering with column scans until it is ready; while such a scan runs the build waits
@@ -20,7 +20,7 @@ single small contiguous read (``8 × nnz_of_that_gene`` bytes).
   ``$XDG_CACHE_HOME/cellucid``, else ``~/.cache/cellucid``), never next to the user's
   file; named by a key that changes when the file changes (:func:`file_cache_key`).
   The cache's size cap, least-recently-used eviction, free-space check and the lock that
-  lets one process build a given index are :mod:`cellucid.data.index_cache`'s; when an
+  lets one process build a given index are :mod:`cellucid.data.gene_reading.index_cache`'s; when an
   index cannot be built, :attr:`GeneIndex.note` says why (logged once, shown in /health)
   and genes are read by scanning.
 - Written atomically: a temporary file in the same directory, ``fsync``, then
@@ -48,9 +48,9 @@ from typing import Any
 
 import numpy as np
 
-from cellucid.data import index_cache
-from cellucid.data.gene_index_build import DEFAULT_CHUNK_NNZ, STAGE_FACTOR, build_index
-from cellucid.data.index_cache import FORMAT_VERSION, INDEX_SUFFIX, cache_dir, file_cache_key
+from cellucid.data.gene_reading import index_cache
+from cellucid.data.gene_reading.index_build import DEFAULT_CHUNK_NNZ, STAGE_FACTOR, build_index
+from cellucid.data.gene_reading.index_cache import FORMAT_VERSION, INDEX_SUFFIX, cache_dir, file_cache_key
 
 log = logging.getLogger("cellucid.data")
 
@@ -70,11 +70,11 @@ ENV_DISABLE = "CELLUCID_GENE_INDEX"
 def index_for_reader(reader: Any, path: str | os.PathLike, dataset_id: str = "", matrix: str = "X",
                      background: bool = True, progress: bool = True, min_nnz: int = 0,
                      cache_max: str | int | None = None) -> "GeneIndex | None":
-    """A :class:`GeneIndex` for an on-disk CSR ``reader`` (:class:`cellucid.data.expression.ColumnReader`)
+    """A :class:`GeneIndex` for an on-disk CSR ``reader`` (:class:`cellucid.data.gene_reading.columns.ColumnReader`)
     of the file at ``path``, opened from the cache or built in the background; ``None`` when
     no index is useful (dense, CSC or in-memory matrix, or fewer than ``min_nnz`` stored
     entries: a scan is fast enough) or ``$CELLUCID_GENE_INDEX`` is ``0``. ``cache_max`` caps
-    the whole cache (see :func:`cellucid.data.index_cache.cache_limit`).
+    the whole cache (see :func:`cellucid.data.gene_reading.index_cache.cache_limit`).
 
     Callers use ``idx.column(j)`` once ``idx.ready`` and their own reader until then.
     """
@@ -97,7 +97,7 @@ def index_for_reader(reader: Any, path: str | os.PathLike, dataset_id: str = "",
 
 class IndexedReader:
     """A column reader that answers from a :class:`GeneIndex` once it is ready and from the
-    wrapped reader (e.g. :class:`cellucid.data.expression.ColumnReader`) until then.
+    wrapped reader (e.g. :class:`cellucid.data.gene_reading.columns.ColumnReader`) until then.
     Every other attribute (``shape``, ``layout``, …) is the wrapped reader's."""
 
     def __init__(self, reader: Any, index: "GeneIndex"):
@@ -195,7 +195,7 @@ class GeneIndex:
         for ``cellucid cache list``.
 
         A build starts only when the index fits under the cache cap (``cache_max``, see
-        :func:`~cellucid.data.index_cache.cache_limit`; least recently used indexes are
+        :func:`~cellucid.data.gene_reading.index_cache.cache_limit`; least recently used indexes are
         evicted for it) and on the disk, and only one process builds a given index at a
         time (another one waits, then opens it). Never raises for a build problem: it is
         stored in :attr:`error`, and :attr:`note` says in a sentence why there is no index.

@@ -22,7 +22,7 @@ Cost of reading column ``j`` (``n`` rows, ``nnz`` stored entries, ``nnz_j`` in c
   byte offsets (``np.equal`` into a preallocated boolean buffer, hits listed word-wise),
   the values at the hits are picked from short-lived read-only mappings of ``data``, and
   ``np.searchsorted(indptr, pos)`` turns positions into rows (see
-  :mod:`cellucid.data.hdf5_chunks`). Large scans are split over two threads. Memory: one
+  :mod:`cellucid.data.gene_reading.hdf5_chunks`). Large scans are split over two threads. Memory: one
   8 MB window and a 1 MB buffer per thread. :meth:`ColumnReader.read_sparse` returns the
   scan's ``(rows, values)`` without building the dense column (the sparse gene route).
   Figures at 1M cells × 2,000 genes: docs/benchmarks.md (today) and
@@ -33,7 +33,7 @@ Cost of reading column ``j`` (``n`` rows, ``nnz`` stored entries, ``nnz_j`` in c
   at 1M cells.
 
 A gene-major cache can be put in front of either CSR reader for repeated access (see
-:mod:`cellucid.data.gene_index`).
+:mod:`cellucid.data.gene_reading.gene_index`).
 
 This module has no knowledge of AnnData files beyond the sparse group layout
 (``indptr``/``indices``/``data`` + ``shape`` / ``encoding-type`` attributes).
@@ -116,7 +116,7 @@ class ColumnReader:
         self._indptr_cache: np.ndarray | None = None
         self._indptr_lock = threading.Lock()  # one read of indptr, also with a prefetch in flight
         # How a column is read, for tests and diagnostics: "dense", "csc", "csr-memory",
-        # "csr-direct" (pread scan, see cellucid.data.hdf5_chunks) or "csr-chunked" (slices
+        # "csr-direct" (pread scan, see cellucid.data.gene_reading.hdf5_chunks) or "csr-chunked" (slices
         # through h5py / zarr).
         self.strategy = layout if layout != "csr" else ("csr-chunked" if on_disk else "csr-memory")
         # (indices, data) as DirectArray when the on-disk CSR arrays can be read directly.
@@ -151,7 +151,7 @@ class ColumnReader:
     def _read_indptr(self) -> np.ndarray:
         source = self.indptr
         if self.direct is not None:
-            from cellucid.data.hdf5_chunks import DirectArray
+            from cellucid.data.gene_reading.hdf5_chunks import DirectArray
 
             # 4–8 MB at 1M rows: ~2 ms by pread against ~10 ms through h5py.
             direct = DirectArray.open(self.indptr)
@@ -248,10 +248,10 @@ class ColumnReader:
     def enable_direct(self) -> bool:
         """Switch an on-disk CSR reader over h5py datasets to direct reads when both
         ``indices`` and ``data`` are stored uncompressed (see
-        :mod:`cellucid.data.hdf5_chunks`). Returns whether it did."""
+        :mod:`cellucid.data.gene_reading.hdf5_chunks`). Returns whether it did."""
         if self.layout != "csr" or not self.on_disk or self.direct is not None:
             return self.direct is not None
-        from cellucid.data.hdf5_chunks import DirectArray
+        from cellucid.data.gene_reading.hdf5_chunks import DirectArray
 
         indices = DirectArray.open(self.indices)
         data = DirectArray.open(self.data) if indices is not None else None

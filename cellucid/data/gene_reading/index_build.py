@@ -1,8 +1,8 @@
-"""Writing a gene-major index file (the format is described in :mod:`cellucid.data.gene_index`).
+"""Writing a gene-major index file (the format is described in :mod:`cellucid.data.gene_reading.gene_index`).
 
 :func:`build_index` reads a CSR matrix in bounded-memory row chunks and writes its columns
 contiguously, atomically (temporary file, ``fsync``, ``os.replace``). The owner
-(:class:`cellucid.data.gene_index.GeneIndex`) gives it ``_pause_for_foreground`` — called
+(:class:`cellucid.data.gene_reading.gene_index.GeneIndex`) gives it ``_pause_for_foreground`` — called
 between steps, it waits while a gene request scans and raises when the server stops — and
 receives its ``progress``.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cellucid.data.index_cache import FORMAT_VERSION, MAGIC
+from cellucid.data.gene_reading.index_cache import FORMAT_VERSION, MAGIC
 
 # Non-zeros per build chunk and per column group: the builder's transient memory is
 # ~60 bytes × this (~65 MB), whatever the matrix size.
