@@ -124,6 +124,10 @@ def test_marker_dot_plot_has_a_row_per_category_and_the_python_top_genes(viewer,
     assert got == {g: d["names"].tolist() for g, d in want.groupby("group", sort=False)}
     genes = list(dict.fromkeys(want["names"]))
     assert v.page.locator("[data-testid=dot-row] >> nth=0").locator("circle").count() == len(genes)
+    first = want["names"].iloc[0]
+    assert v.page.inner_text("[data-testid=marker-group] >> nth=0").startswith(f"{want['group'].iloc[0]}: {first}, ")
+    v.page.click(f"[data-testid=marker-group] >> nth=0 >> a[data-gene='{first}']")
+    v.page.wait_for_function(f"window.cellucid.state().colored_by === '{first}'")
 
 
 def test_signature_colours_the_cells_and_lists_unknown_genes(viewer, demo):
@@ -161,15 +165,17 @@ def test_correlation_matches_scipy_and_draws_the_scatter(viewer, demo):
     assert v.page.get_attribute("[data-testid=corr-scatter]", "data-points") == str(demo.adata.n_obs)
 
 
-def test_violin_gives_the_median_of_each_category(viewer, demo):
+@pytest.mark.parametrize("value", ["MS4A1", "n_counts"])
+def test_violin_gives_the_median_of_each_category(viewer, demo, value):
     v = viewer
     open_panel(v, "violin")
-    v.page.fill("[data-testid=violin-value]", "MS4A1")
+    v.page.fill("[data-testid=violin-value]", value)
     v.page.select_option("[data-testid=violin-field]", "cell_type")
     v.page.click("[data-testid=violin-run]")
     v.page.wait_for_selector("[data-testid=violin-status][data-state=done]")
     rows = v.js("[...document.querySelectorAll('[data-testid=violin-row]')].map(r => [r.dataset.group, +r.dataset.n, +r.dataset.median])")
-    x = pd.Series(np.asarray(demo.adata[:, "MS4A1"].X.todense()).ravel().astype(np.float64))
+    col = demo.adata.obs[value].to_numpy() if value in demo.adata.obs else np.asarray(demo.adata[:, value].X.todense()).ravel()
+    x = pd.Series(col.astype(np.float64))
     want = x.groupby(demo.adata.obs["cell_type"].to_numpy()).agg(["size", "median"])
     cats = list(demo.adata.obs["cell_type"].cat.categories)
     assert [g for g, _, _ in rows] == cats
@@ -235,7 +241,7 @@ def test_screenshots_for_the_docs(browser, server, demo):
         v.frame()
         save_doc_image(v.page.screenshot(), "analysis-markers.png")
         v.page.click("[data-testid=analysis-tab-violin]")
-        v.page.fill("[data-testid=violin-value]", "MS4A1")
+        v.page.fill("[data-testid=violin-value]", "n_counts")
         v.page.click("[data-testid=violin-run]")
         v.page.wait_for_selector("[data-testid=violin-status][data-state=done]")
         v.frame()

@@ -35,10 +35,12 @@ export function axes(ctx, box, [x0, x1], [y0, y1], xTitle, yTitle, c) {
   ctx.fillStyle = c.muted;
   ctx.font = "10px system-ui, sans-serif";
   const f = (v) => (Math.abs(v) >= 1e3 || (Math.abs(v) < 1e-2 && v !== 0) ? v.toExponential(1) : +v.toFixed(2) + "");
-  ctx.textAlign = "left";
-  ctx.fillText(f(x0), box.l, box.b + 12);
-  ctx.textAlign = "right";
-  ctx.fillText(f(x1), box.r, box.b + 12);
+  if (x0 !== x1) {
+    ctx.textAlign = "left";
+    ctx.fillText(f(x0), box.l, box.b + 12);
+    ctx.textAlign = "right";
+    ctx.fillText(f(x1), box.r, box.b + 12);
+  }
   ctx.fillText(f(y0), box.l - 3, box.b);
   ctx.fillText(f(y1), box.l - 3, box.t + 8);
   ctx.textAlign = "center";

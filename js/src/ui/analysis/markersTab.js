@@ -73,7 +73,7 @@ export function markersTab(app, st) {
           { "data-testid": "marker-group", "data-group": g, "data-genes": genes.join(",") },
           h("b", {}, g),
           ": ",
-          genes.map((name, i) => [i ? ", " : "", h("a.gene", { href: "#", on: { click: (e) => (e.preventDefault(), app.setColorBy(name, "gene")) } }, name)]),
+          genes.flatMap((name, i) => [i ? ", " : "", h("a.gene", { href: "#", "data-gene": name, on: { click: (e) => (e.preventDefault(), app.setColorBy(name, "gene")) } }, name)]),
         ),
       ),
     );

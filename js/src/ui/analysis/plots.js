@@ -16,7 +16,9 @@ const svgEl = (tag, attrs = {}) => {
  * area is the fraction of cells expressing, its colour the mean (scaled per gene, viridis).
  */
 export function dotPlot(d) {
-  const cw = 22, rh = 18, left = 96, top = 64;
+  const rh = 18, left = 96, top = 64;
+  // columns narrow down to fit the panel (410 px), then the plot scrolls sideways
+  const cw = Math.max(12, Math.min(22, Math.floor((410 - left - 8) / Math.max(1, d.genes.length))));
   const w = left + d.genes.length * cw + 8, hgt = top + d.groups.length * rh + 8;
   const svg = svgEl("svg", { width: w, height: hgt, "data-testid": "dotplot", class: "dotplot" });
   const colMax = d.genes.map((_, j) => Math.max(1e-12, ...d.mean.map((r) => r[j] ?? 0)));
