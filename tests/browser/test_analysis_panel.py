@@ -75,6 +75,29 @@ def test_de_table_equals_rank_genes_and_sorts(viewer, demo):
     assert v.errors == []
 
 
+def test_de_between_two_highlight_groups(viewer, demo):
+    v = viewer
+    a, b = group_cells(demo, "T cell"), group_cells(demo, "NK cell")
+    v.js("([a, b]) => { window.cellucid.highlight(a, '#ff0000', 'tcells'); window.cellucid.highlight(b, '#0000ff', 'nk'); }", [a.tolist(), b.tolist()])
+    open_panel(v, "de")
+    ids = v.js("Object.fromEntries(window.cellucid.app.store.get().highlightGroups.map(g => [g.name, String(g.id)]))")
+    v.page.select_option("[data-testid=de-group]", ids["tcells"])
+    v.page.select_option("[data-testid=de-reference]", ids["nk"])
+    v.page.click("[data-testid=de-run]")
+    v.page.wait_for_selector("[data-testid=de-status][data-state=done]")
+    assert v.page.inner_text("[data-testid=de-title]") == "tcells vs nk (t-test)"
+    want = cellucid.rank_genes(demo.path, a, reference=b)
+    got = v.js("window.cellucid.analysis.store.get().de.result.columns")
+    assert got["names"] == want["names"].tolist()
+    np.testing.assert_array_equal(np.array(got["scores"], dtype=float), want["scores"].to_numpy())
+    # the same group on both sides: the server's error and hint, in the panel
+    v.page.select_option("[data-testid=de-reference]", ids["tcells"])
+    v.page.click("[data-testid=de-run]")
+    v.page.wait_for_selector("[data-testid=de-status][data-state=error]")
+    text = v.page.inner_text("[data-testid=de-status]")
+    assert "the group and the reference are the same cells" in text and "reference='rest'" in text
+
+
 def test_filters_and_csv_equal_the_filtered_dataframe(viewer, demo):
     v = viewer
     cells = group_cells(demo, "T cell")

@@ -15,15 +15,3 @@ export function toCSV(columns, names, rows) {
   for (const i of rows) lines.push(names.map((n) => cell(columns[n][i])).join(","));
   return lines.join("\n") + "\n";
 }
-
-/** Save `text` as a file named `name` through a temporary link (what the browser downloads). */
-export function download(text, name, type = "text/csv") {
-  const blob = new Blob([text], { type });
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
-}
