@@ -130,6 +130,11 @@ def test_clicking_a_gene_colours_the_cells_by_it(viewer, demo):
     v.page.wait_for_function(f"window.cellucid.state().colored_by === '{top}'")
     assert v.state()["color_by_kind"] == "gene"
     assert changed_pixels(before, v.pixels()) > 1000
+    # from the keyboard: the second row, Enter
+    second = rows_shown(v)[1][0]
+    v.page.focus(f"[data-testid=de-row][data-name='{second}']")
+    v.page.keyboard.press("Enter")
+    v.page.wait_for_function(f"window.cellucid.state().colored_by === '{second}'")
 
 
 def test_marker_dot_plot_has_a_row_per_category_and_the_python_top_genes(viewer, demo):
