@@ -277,6 +277,17 @@ def test_screenshots_for_the_docs(browser, server, demo):
         v.page.wait_for_selector("[data-testid=violin-status][data-state=done]")
         v.frame()
         save_doc_image(v.page.screenshot(), "analysis-violin.png")
+        v.page.click("[data-testid=analysis-tab-signature]")
+        v.page.fill("[data-testid=sig-genes]", "MS4A1, JCHAIN, CD79A")
+        v.page.click("[data-testid=sig-run]")
+        v.page.wait_for_function("window.cellucid.state().color_by_kind === 'signature' && window.cellucid.state().colored_by")
+        v.page.click("[data-testid=analysis-tab-correlation]")
+        v.page.fill("[data-testid=corr-x]", "MS4A1")
+        v.page.fill("[data-testid=corr-y]", "n_counts")
+        v.page.click("[data-testid=corr-run]")
+        v.page.wait_for_selector("[data-testid=correlation-status][data-state=done]")
+        v.frame()
+        save_doc_image(v.page.screenshot(), "analysis-correlation.png")
         assert v.errors == []
     finally:
         v.page.close()
