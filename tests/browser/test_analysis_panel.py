@@ -251,10 +251,25 @@ def test_a_superseded_request_is_never_shown(viewer, demo):
     assert v.js("window.cellucid.analysis.store.get().de.result.columns.names.slice(0, 5)") == want
 
 
+def run_tab(v, tab, fills, run, kind):
+    """Open `tab`, fill its inputs ({testid: text}), press its `run` button, wait until done."""
+    v.page.click(f"[data-testid=analysis-tab-{tab}]")
+    for testid, text in fills.items():
+        v.page.fill(f"[data-testid={testid}]", text)
+    v.page.click(f"[data-testid={run}]")
+    if kind:
+        v.page.wait_for_selector(f"[data-testid={kind}-status][data-state=done]")
+
+
 def test_screenshots_for_the_docs(browser, server, demo):
     from browser_page import open_viewer
 
     v = open_viewer(browser, server.url, viewport={"width": 1200, "height": 760})
+
+    def save(name):
+        v.frame()
+        save_doc_image(v.page.screenshot(), name)
+
     try:
         open_panel(v, "de")
         run_de(v, group_cells(demo, "B cell"))
@@ -264,30 +279,15 @@ def test_screenshots_for_the_docs(browser, server, demo):
         v.page.click(f"[data-testid=de-row][data-name='{top}']")
         v.page.wait_for_function(f"window.cellucid.state().colored_by === '{top}'")
         v.js("window.cellucid.clearSelection()")  # the gene's colours undimmed; the table stays
-        v.frame()
-        save_doc_image(v.page.screenshot(), "analysis-de.png")
-        v.page.click("[data-testid=analysis-tab-markers]")
-        v.page.click("[data-testid=markers-run]")
-        v.page.wait_for_selector("[data-testid=markers-status][data-state=done]")
-        v.frame()
-        save_doc_image(v.page.screenshot(), "analysis-markers.png")
-        v.page.click("[data-testid=analysis-tab-violin]")
-        v.page.fill("[data-testid=violin-value]", "n_counts")
-        v.page.click("[data-testid=violin-run]")
-        v.page.wait_for_selector("[data-testid=violin-status][data-state=done]")
-        v.frame()
-        save_doc_image(v.page.screenshot(), "analysis-violin.png")
-        v.page.click("[data-testid=analysis-tab-signature]")
-        v.page.fill("[data-testid=sig-genes]", "MS4A1, JCHAIN, CD79A")
-        v.page.click("[data-testid=sig-run]")
+        save("analysis-de.png")
+        run_tab(v, "markers", {}, "markers-run", "markers")
+        save("analysis-markers.png")
+        run_tab(v, "violin", {"violin-value": "n_counts"}, "violin-run", "violin")
+        save("analysis-violin.png")
+        run_tab(v, "signature", {"sig-genes": "MS4A1, JCHAIN, CD79A"}, "sig-run", None)
         v.page.wait_for_function("window.cellucid.state().color_by_kind === 'signature' && window.cellucid.state().colored_by")
-        v.page.click("[data-testid=analysis-tab-correlation]")
-        v.page.fill("[data-testid=corr-x]", "MS4A1")
-        v.page.fill("[data-testid=corr-y]", "n_counts")
-        v.page.click("[data-testid=corr-run]")
-        v.page.wait_for_selector("[data-testid=correlation-status][data-state=done]")
-        v.frame()
-        save_doc_image(v.page.screenshot(), "analysis-correlation.png")
+        run_tab(v, "correlation", {"corr-x": "MS4A1", "corr-y": "n_counts"}, "corr-run", "correlation")
+        save("analysis-correlation.png")
         assert v.errors == []
     finally:
         v.page.close()
