@@ -29,34 +29,79 @@ def signature_score(data: Any, genes: Any, method: str = "mean", *, name: str = 
     """
     import pandas as pd
 
+    names = [genes] if isinstance(genes, str) else [str(g) for g in genes]
+    with opened(data, options) as (source, expr):
+        score, found, unknown = signature_values(source, names, method)
+        if unknown:
+            warnings.warn(f"signature_score: {len(unknown)} of {len(names)} genes not found and left out: "
+                          f"{', '.join(unknown)}", UserWarning, stacklevel=2)
+        return pd.Series(score, index=_obs_index(source), name=name)
+
+
+def signature_values(source: DataSource, names: list[str], method: str = "mean") -> tuple[np.ndarray, list[str], list[str]]:
+    """The score of :func:`signature_score` on an open source as float32 values, with the
+    genes used (var names, each once) and the names not found (the HTTP route lists those)."""
     if method not in SCORE_METHODS:
         raise BadParameter(f"unknown method {method!r}", hint=f"use one of {', '.join(SCORE_METHODS)}")
+    if not names:
+        raise BadParameter("no genes given", hint="pass a list of gene names")
+    found, unknown = [], []
+    for g in names:
+        try:
+            found.append(source.resolve_gene(g))
+        except NotFound:
+            unknown.append(g)
+    if not found:
+        raise NotFound(f"none of the {len(names)} genes is in the data ({', '.join(unknown[:10])})",
+                       hint="check the names (var_names) or pass gene_id_column= for gene ids")
+    found = list(dict.fromkeys(found))  # a gene named twice counts once
+    acc = np.zeros(int(source.summary().n_cells))
+    for j in found:
+        col = np.asarray(source.gene_by_index(j), dtype=np.float64)
+        if method == "zscore":
+            sd = col.std()
+            col = (col - col.mean()) / sd if sd > 0 else np.zeros_like(col)
+        acc += col
+    all_names = source.gene_names()
+    return (acc / len(found)).astype(np.float32), [str(all_names[j]) for j in found], unknown
+
+
+def category_stats(data: Any, groupby: str, genes: list[str], **options: Any):
+    """Per category of ``groupby`` and gene: the mean value and the fraction of cells with a
+    non-zero value (a dot plot's two numbers). Returns a long DataFrame ``group, names,
+    mean, fraction`` in category order, then the order of ``genes``.
+
+    >>> import cellucid
+    >>> ad = cellucid.demo_anndata(1000)
+    >>> cellucid.analysis.scores.category_stats(ad, "cell_type", ["MS4A1"]).columns.tolist()
+    ['group', 'names', 'mean', 'fraction']
+    """
+    import pandas as pd
+
+    from cellucid.analysis._groups import categorical_field
+
     names = [genes] if isinstance(genes, str) else [str(g) for g in genes]
     if not names:
         raise BadParameter("no genes given", hint="pass a list of gene names")
     with opened(data, options) as (source, expr):
-        found, unknown = [], []
+        field = categorical_field(source, groupby)
+        cats = list(field.categories)
+        codes = np.asarray(field.codes, dtype=np.int64)
+        keep = codes >= 0
+        counts = np.bincount(codes[keep], minlength=len(cats)).astype(np.float64)
+        rows = []
         for g in names:
-            try:
-                found.append(source.resolve_gene(g))
-            except NotFound:
-                unknown.append(g)
-        if not found:
-            raise NotFound(f"none of the {len(names)} genes is in the data ({', '.join(unknown[:10])})",
-                           hint="check the names (var_names) or pass gene_id_column= for gene ids")
-        if unknown:
-            warnings.warn(f"signature_score: {len(unknown)} of {len(names)} genes not found and left out: "
-                          f"{', '.join(unknown)}", UserWarning, stacklevel=2)
-        found = list(dict.fromkeys(found))  # a gene named twice counts once
-        acc = np.zeros(expr.n_cells)
-        for j in found:
-            col = source.gene_by_index(j).astype(np.float64)
-            if method == "zscore":
-                sd = col.std()
-                col = (col - col.mean()) / sd if sd > 0 else np.zeros_like(col)
-            acc += col
-        score = (acc / len(found)).astype(np.float32)
-        return pd.Series(score, index=_obs_index(source), name=name)
+            col = np.asarray(source.gene_by_index(source.resolve_gene(g)), dtype=np.float64)[keep]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.bincount(codes[keep], weights=col, minlength=len(cats)) / counts
+                frac = np.bincount(codes[keep], weights=(col != 0), minlength=len(cats)) / counts
+            rows.append((g, mean, frac))
+        return pd.DataFrame({
+            "group": [c for c in cats for _ in names],
+            "names": [g for _ in cats for g, _, _ in rows],
+            "mean": [m[k] for k in range(len(cats)) for _, m, _ in rows],
+            "fraction": [f[k] for k in range(len(cats)) for _, _, f in rows],
+        })
 
 
 def _obs_index(source: DataSource):

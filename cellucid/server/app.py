@@ -48,6 +48,9 @@ def make_app(source: DataSource, settings: ServerSettings | None = None) -> torn
         (API + r"/annotations/([a-z]+)", annotations.AnnotationWriteHandler, ctx),
         (API + r"/analysis/rank_genes", analysis.RankGenesHandler, ctx),
         (API + r"/analysis/markers", analysis.MarkersHandler, ctx),
+        (API + r"/analysis/signature", analysis.SignatureHandler, ctx),
+        (API + r"/analysis/correlation", analysis.CorrelationHandler, ctx),
+        (API + r"/analysis/dotplot", analysis.DotplotHandler, ctx),
     ]
     app = tornado.web.Application(
         routes,

@@ -9,7 +9,8 @@ Rules (docs/security.md explains why):
    A request carrying the valid token passes whatever its Host (the attacker cannot know
    the token); that is how a viewer behind a proxy with an unknown public name works.
 2. State-changing methods (POST/PUT/PATCH/DELETE) need the token in the
-   ``X-Cellucid-Token`` header — a cookie alone is not enough (CSRF) — and, when a
+   ``X-Cellucid-Token`` header (the read-only analysis POST also takes the narrower
+   :func:`analysis_token`, which every viewer page carries) — a cookie alone is not enough (CSRF) — and, when a
    browser sends ``Origin``, it must be this server's own origin.
 3. On a non-loopback bind every request needs the token: ``?token=`` once (answered with
    a cookie), then the cookie; or the header.
@@ -31,6 +32,8 @@ from cellucid.server.settings import LOOPBACK_NAMES, ServerSettings, is_wildcard
 
 TOKEN_HEADER = "X-Cellucid-Token"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: POST routes that only compute (nothing is written): the analysis token is enough for them.
+READ_ONLY_POSTS = frozenset({"/_cellucid/api/analysis/rank_genes"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,13 @@ def token_matches(candidate: str | None, settings: ServerSettings) -> bool:
     return bool(candidate) and hmac.compare_digest(candidate.encode(), settings.token.encode())
 
 
+def analysis_token(settings: ServerSettings) -> str:
+    """The token the viewer page sends with its analysis POSTs: derived from the server token
+    (HMAC), so it cannot be turned back into it, and accepted only by :data:`READ_ONLY_POSTS`
+    — a page that leaks it lets someone make the server compute, never write."""
+    return hmac.new(settings.token.encode(), b"cellucid-analysis", "sha256").hexdigest()[:32]
+
+
 def same_origin(request: HTTPServerRequest) -> bool:
     """True when the request has no ``Origin`` header (not sent by a browser page) or one
     naming exactly this server as the client reached it (``http://`` + its ``Host``)."""
@@ -100,7 +110,8 @@ def same_origin(request: HTTPServerRequest) -> bool:
 def check(request: HTTPServerRequest, cookie: str | None, query_token: str | None,
           settings: ServerSettings) -> Refusal | None:
     """Return a :class:`Refusal` when the request must be refused, else ``None``."""
-    header_ok = token_matches(request.headers.get(TOKEN_HEADER), settings)
+    header = request.headers.get(TOKEN_HEADER)
+    header_ok = token_matches(header, settings)
     any_token_ok = header_ok or token_matches(query_token, settings) or token_matches(cookie, settings)
 
     hostname = request_hostname(request)
@@ -111,7 +122,9 @@ def check(request: HTTPServerRequest, cookie: str | None, query_token: str | Non
             "protection). Behind a proxy, start it with --allowed-host "
             f"{hostname or 'NAME'} (allowed_hosts=[...] in Python).",
         )
-    if request.method in STATE_CHANGING and not header_ok:
+    read_only_ok = (request.path in READ_ONLY_POSTS and bool(header)
+                    and hmac.compare_digest(header.encode(), analysis_token(settings).encode()))
+    if request.method in STATE_CHANGING and not (header_ok or read_only_ok):
         return Refusal(
             f"{request.method} needs this server's token",
             f"Send the token in the {TOKEN_HEADER} header.",

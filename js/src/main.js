@@ -21,6 +21,7 @@ import { pageSearch } from "./page.js";
 import { learnRendererForNextLoad } from "./render/choose.js";
 import { mountAccessibility } from "./ui/a11y.js";
 import { mountAnnotation } from "./ui/annotation.js";
+import { mountAnalysis } from "./ui/analysis/panel.js";
 
 /** The longest the side panels wait for the first frame (ms). */
 const PANELS_LATEST_MS = 500;
@@ -72,6 +73,7 @@ async function main() {
   mountFilters(app, dom);
   mountSelection(app, dom);
   mountAnnotation(app, dom);
+  mountAnalysis(app, dom);
   mountLegend(app, dom);
   mountStatus(app, dom);
   mountTooltip(app, dom);

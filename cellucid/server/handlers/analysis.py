@@ -7,6 +7,13 @@
   (``cellucid/server/security.py``), so another web page cannot make the server compute.
 - ``GET /analysis/markers?groupby=...``: marker genes of every category; no cells in the
   request, so a plain cacheable GET with an ETag.
+- ``GET /analysis/signature?genes=A,B``, ``/analysis/correlation?x=&y=`` and
+  ``/analysis/dotplot?groupby=&genes=``: the viewer's signature colour, scatter and dot plot
+  (short gene lists: GETs with ETags, like every data route).
+
+The viewer's page has no server token (only an annotation server writes it into the page), so
+the analysis POST also accepts the narrower *analysis token* the page always carries
+(``security.analysis_token``; docs/http-api.md says why).
 
 Both run :mod:`cellucid.analysis` on the server's source (the Python API's code), on the
 state's analysis thread, so the viewer's data requests keep their workers.
@@ -24,7 +31,7 @@ import numpy as np
 from cellucid.data.base import BadParameter
 from cellucid.server import encode
 from cellucid.server.cache import Encoded
-from cellucid.server.handlers.data import JSON, DataHandler
+from cellucid.server.handlers.data import JSON, DataHandler, _binary
 
 MAX_BODY = 64 << 20  # 16M cell positions as base64, or fewer as a JSON list
 
@@ -138,3 +145,83 @@ class MarkersHandler(DataHandler):
 
         await self.send_encoded(("markers", groupby, method, n_genes, tie_correct), build,
                                 executor=state.analysis_executor)
+
+
+def gene_list(raw: str | None, what: str = "genes") -> list[str]:
+    """Names separated by commas, semicolons or white space (a pasted column works too)."""
+    import re
+
+    names = [g for g in re.split(r"[\s,;]+", raw or "") if g]
+    if not names:
+        raise BadParameter(f"{what} is empty", f"For example {what}=CD3E,MS4A1.")
+    return list(dict.fromkeys(names))
+
+
+class SignatureHandler(DataHandler):
+    """``GET /_cellucid/api/analysis/signature?genes=A,B&method=mean|zscore``: float32 per cell
+    (``cellucid.analysis.signature_score``), the unknown and used genes in headers."""
+
+    async def get(self) -> None:
+        self.require_genes()
+        names = gene_list(self.param("genes", required=True))
+        method = self.param("method", default="mean")
+        source = self.state.source
+        from cellucid.analysis.scores import signature_values
+
+        def build() -> Encoded:
+            values, found, unknown = signature_values(source, names, method)
+            rng = encode.finite_range(values)
+            return _binary(values, "float32", {
+                "X-Cellucid-Min": encode.number_header(rng[0] if rng else None),
+                "X-Cellucid-Max": encode.number_header(rng[1] if rng else None),
+                "X-Cellucid-Genes": encode.name_header(json.dumps(found)),
+                "X-Cellucid-Unknown-Genes": encode.name_header(json.dumps(unknown)),
+            })
+
+        await self.send_encoded(("signature", tuple(names), method), build,
+                                executor=self.state.analysis_executor)
+
+
+class CorrelationHandler(DataHandler):
+    """``GET /_cellucid/api/analysis/correlation?x=&y=&method=pearson|spearman``: ``{"r", "p",
+    "n", "method", "x", "y"}`` of two genes or continuous obs fields (``cellucid.correlation``)."""
+
+    async def get(self) -> None:
+        x = self.param("x", required=True)
+        y = self.param("y", required=True)
+        method = self.param("method", default="pearson")
+        source = self.state.source
+        from cellucid.analysis import correlation
+
+        def build() -> Encoded:
+            out = correlation(source, x, y, method=method)
+            clean = {k: (None if isinstance(v, float) and v != v else v) for k, v in out.items()}
+            return Encoded(encode.json_bytes(clean), JSON)
+
+        await self.send_encoded(("correlation", x, y, method), build, executor=self.state.analysis_executor)
+
+
+class DotplotHandler(DataHandler):
+    """``GET /_cellucid/api/analysis/dotplot?groupby=&genes=A,B``: mean and fraction expressing
+    per category and gene, ``{"groups", "genes", "mean": [[...]], "fraction": [[...]]}``
+    (one row per category, one column per gene)."""
+
+    async def get(self) -> None:
+        self.require_genes()
+        groupby = self.param("groupby", required=True)
+        names = gene_list(self.param("genes", required=True))
+        if len(names) > 200:
+            raise BadParameter(f"{len(names)} genes asked; a dot plot takes at most 200", "Ask for fewer genes.")
+        source = self.state.source
+        from cellucid.analysis.scores import category_stats
+
+        def build() -> Encoded:
+            df = category_stats(source, groupby, names)
+            groups = list(dict.fromkeys(df["group"].tolist()))
+            k = len(names)
+            rows = lambda col: [[None if v != v else float(v) for v in df[col].to_numpy()[i * k:(i + 1) * k]]
+                                for i in range(len(groups))]
+            return Encoded(encode.json_bytes({"groupby": groupby, "groups": groups, "genes": names,
+                                              "mean": rows("mean"), "fraction": rows("fraction")}), JSON)
+
+        await self.send_encoded(("dotplot", groupby, tuple(names)), build, executor=self.state.analysis_executor)

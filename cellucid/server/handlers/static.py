@@ -15,6 +15,7 @@ import tornado.web
 from cellucid.data.base import NotFound
 from cellucid.server.encode import json_bytes
 from cellucid.server.handlers.base import BaseHandler, SecureMixin
+from cellucid.server.security import analysis_token
 
 BUILD_COMMAND = "npm --prefix js ci && npm --prefix js run build"
 
@@ -46,6 +47,7 @@ class IndexHandler(BaseHandler):
             return
         self.set_header("Content-Type", "text/html; charset=utf-8")
         page = with_identity(index.read_bytes(), self.state.identity)
+        page = with_meta(page, "cellucid-analysis-token", analysis_token(self.state.settings))
         if self.state.annotations is not None:
             page = with_write_token(page, self.state.settings.token)
         self.finish(page)
@@ -70,7 +72,13 @@ def with_write_token(page: bytes, token: str) -> bytes:
     """The page with the server token the annotation panel sends with its POSTs (only with
     an annotation folder). Only this server's own pages can read it: the Host check refuses
     DNS-rebinding names and no CORS header lets another origin read the page."""
-    tag = b'<meta name="cellucid-write-token" content="' + html.escape(token).encode() + b'">'
+    return with_meta(page, "cellucid-write-token", token)
+
+
+def with_meta(page: bytes, name: str, content: str) -> bytes:
+    """The page with ``<meta name=... content=...>`` in its head (tokens the viewer sends:
+    the analysis token on every page, the write token with an annotation folder)."""
+    tag = b'<meta name="' + name.encode() + b'" content="' + html.escape(content).encode() + b'">'
     return page.replace(b"</head>", tag + b"</head>", 1) if b"</head>" in page else tag + page
 
 

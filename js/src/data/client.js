@@ -76,7 +76,7 @@ const EMBEDDING = "_cellucid/api/embedding";
 const OBS = "_cellucid/api/obs";
 const OBS_META = "_cellucid/api/obs/meta";
 
-export { url };
+export { url, check };
 
 async function getJSON(path, params) {
   const res = await check(await request(url(path, params)));

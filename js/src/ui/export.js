@@ -11,7 +11,7 @@ import { fmt } from "./dom.js";
 /** Above this many visible cells the SVG is density-reduced (see buildSVG). */
 export const SVG_FULL_MAX = 50000;
 
-function download(blob, name) {
+export function download(blob, name) {
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);
   a.download = name;
