@@ -219,8 +219,11 @@ class DotplotHandler(DataHandler):
             df = category_stats(source, groupby, names)
             groups = list(dict.fromkeys(df["group"].tolist()))
             k = len(names)
-            rows = lambda col: [[None if v != v else float(v) for v in df[col].to_numpy()[i * k:(i + 1) * k]]
-                                for i in range(len(groups))]
+
+            def rows(col):
+                values = df[col].to_numpy()
+                return [[None if v != v else float(v) for v in values[i * k:(i + 1) * k]] for i in range(len(groups))]
+
             return Encoded(encode.json_bytes({"groupby": groupby, "groups": groups, "genes": names,
                                               "mean": rows("mean"), "fraction": rows("fraction")}), JSON)
 
