@@ -31,7 +31,8 @@ import numpy as np
 from cellucid.data.base import BadParameter
 from cellucid.server import encode
 from cellucid.server.cache import Encoded
-from cellucid.server.handlers.data import JSON, DataHandler, _binary
+from cellucid.server.handlers.data import DataHandler
+from cellucid.server.responses import JSON, binary
 
 MAX_BODY = 64 << 20  # 16M cell positions as base64, or fewer as a JSON list
 
@@ -171,7 +172,7 @@ class SignatureHandler(DataHandler):
         def build() -> Encoded:
             values, found, unknown = signature_values(source, names, method)
             rng = encode.finite_range(values)
-            return _binary(values, "float32", {
+            return binary(values, "float32", {
                 "X-Cellucid-Min": encode.number_header(rng[0] if rng else None),
                 "X-Cellucid-Max": encode.number_header(rng[1] if rng else None),
                 "X-Cellucid-Genes": encode.name_header(json.dumps(found)),
