@@ -15,6 +15,11 @@ Python process, so its peak RSS (``ru_maxrss``) is its own:
   (what the server's later requests pay).
 - scanpy 1.11: ``anndata.read_h5ad`` into memory (load time reported), an obs column for
   the groups, ``sc.tl.rank_genes_groups(..., pts=True)`` once.
+- cellxgene 1.3.0 (its venv from bench/peers.py): ``cellxgene launch`` on the same file,
+  then its DE route ``POST /api/v0.2/diffexp/obs`` (Welch t-test; what its "Compute
+  differential expression" button sends) for the two-group t-test cases, twice; the server's
+  peak RSS (``VmHWM``) includes its load of the whole file. cellxgene has no Wilcoxon and no
+  one-vs-rest markers.
 
 Groups: 50k random cells (seed 0), half the cells (random), and ``cell_type`` markers
 (8 categories, one-vs-rest). Page cache warm (the file is read once before the runs).
@@ -148,6 +153,54 @@ def run_scanpy(path: str, case: str) -> dict:
     return out
 
 
+def _index_filter(rows) -> dict:
+    """cellxgene's obs filter for a set of row positions: ``[start, stop)`` runs, which keeps a
+    half-the-cells body small."""
+    import numpy as np
+
+    rows = np.asarray(rows)
+    if rows.size == 0:
+        return {"obs": {"index": []}}
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    starts, stops = rows[np.r_[0, breaks]], rows[np.r_[breaks - 1, rows.size - 1]] + 1
+    return {"obs": {"index": [[int(a), int(b)] if b - a > 1 else int(a) for a, b in zip(starts, stops)]}}
+
+
+def run_cellxgene(path: str, case: str) -> dict:
+    """cellxgene's DE route on its own server (started here, stopped after)."""
+    import tempfile
+    import types
+    import urllib.request
+
+    import numpy as np
+
+    import tools
+
+    ds = types.SimpleNamespace(h5ad=Path(path), name=Path(path).stem)
+    log_dir = Path(tempfile.mkdtemp(prefix="cxg-de-"))
+    srv = tools.Cellxgene().start(ds, log_dir)
+    out: dict = {"ready_s": srv.ready_s, "rss_loaded_mb": srv.peak_rss() / 2**20}
+    try:
+        n = int(json.loads(urllib.request.urlopen(srv.base + "/api/v0.2/schema", timeout=600).read())
+                ["schema"]["dataframe"]["nObs"])
+        group = _groups(n, case)
+        rest = np.setdiff1d(np.arange(n), group)
+        body = json.dumps({"mode": "topN", "count": 10, "set1": {"filter": _index_filter(group)},
+                           "set2": {"filter": _index_filter(rest)}}).encode()
+        for label in ("first", "again"):
+            req = urllib.request.Request(srv.base + "/api/v0.2/diffexp/obs", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+            t = time.perf_counter()
+            with urllib.request.urlopen(req, timeout=3600) as r:
+                answer = json.loads(r.read())
+            out[f"{label}_s"] = time.perf_counter() - t
+        out["genes_returned"] = len(answer.get("positive", [])) + len(answer.get("negative", []))
+        out["peak_rss_mb"] = srv.peak_rss() / 2**20
+    finally:
+        srv.stop()
+    return out
+
+
 def child(tool: str, path: str, case: str, env_extra: dict | None = None, timeout: float = 1800) -> dict:
     env = {**os.environ, **(env_extra or {})}
     cmd = [sys.executable, __file__, "--child", tool, path, case]
@@ -170,6 +223,8 @@ def main() -> None:
     ap.add_argument("--no-scanpy-wilcoxon-above", type=int, default=10**9,
                     help="skip scanpy's Wilcoxon above this many cells (it took 134 s at 1M in the issue)")
     ap.add_argument("--cases", nargs="*", default=CASES)
+    ap.add_argument("--no-cellxgene-above", type=int, default=10**9,
+                    help="skip cellxgene's DE above this many cells (it took 46.5 s and 17.1 GB at 1M in the issue)")
     ap.add_argument("--wide", action="store_true", help="also 100k cells x 20,000 genes, 10k cells vs rest")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -178,7 +233,8 @@ def main() -> None:
         if tool == "index":
             res = run_index(path)
         else:
-            res = run_cellucid(path, case) if tool == "cellucid" else run_scanpy(path, case)
+            runners = {"cellucid": run_cellucid, "scanpy": run_scanpy, "cellxgene": run_cellxgene}
+            res = runners[tool](path, case)
         print(json.dumps(res))
         return
 
@@ -204,6 +260,9 @@ def main() -> None:
                 r["scanpy"] = {"skipped": f"Wilcoxon skipped above {args.no_scanpy_wilcoxon_above:,} cells"}
             else:
                 r["scanpy"] = child("scanpy", str(ds.h5ad), case)
+            if "t-test" in case and "markers" not in case:
+                r["cellxgene"] = (child("cellxgene", str(ds.h5ad), case) if n <= args.no_cellxgene_above
+                                  else {"skipped": f"skipped above {args.no_cellxgene_above:,} cells"})
             results["runs"].append(r)
             print(json.dumps(r), flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -220,7 +279,8 @@ def _fmt(v) -> str:
 def table(results: dict) -> str:
     """The Markdown table of docs/benchmarks.md#analysis."""
     rows = ["| cells × genes | case | cellucid first call | cellucid again | cellucid peak RSS | "
-            "scanpy (in memory) | scanpy peak RSS |", "|---|---|---|---|---|---|---|"]
+            "scanpy (in memory) | scanpy peak RSS | cellxgene 1.3 DE (again) | cellxgene peak RSS |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for r in results["runs"]:
         c, s = r["cellucid"], r["scanpy"]
         cc = (f"{_fmt(c.get('first_s'))}", f"{_fmt(c.get('again_s'))}", f"{c.get('peak_rss_mb', 0):.0f} MB") \
@@ -229,7 +289,13 @@ def table(results: dict) -> str:
             ss = (f"{_fmt(s['call_s'])} (+ {s['load_s']:.1f} s load)", f"{s['peak_rss_mb']:.0f} MB")
         else:
             ss = ((f"not run ({s['skipped']})" if "skipped" in s else s.get("error", "")), "")
-        rows.append(f"| {r['n_cells']:,} × {r['n_genes']:,} | {r['case']} | {cc[0]} | {cc[1]} | {cc[2]} | {ss[0]} | {ss[1]} |")
+        x = r.get("cellxgene", {"skipped": "no such route"})
+        if "again_s" in x:
+            xx = (f"{_fmt(x['again_s'])} (first {_fmt(x['first_s'])})", f"{x['peak_rss_mb']:.0f} MB")
+        else:
+            xx = (x.get("skipped") or x.get("error", ""), "")
+        rows.append(f"| {r['n_cells']:,} × {r['n_genes']:,} | {r['case']} | {cc[0]} | {cc[1]} | {cc[2]} | {ss[0]} | {ss[1]} "
+                    f"| {xx[0]} | {xx[1]} |")
     return "\n".join(rows)
 
 
