@@ -243,7 +243,9 @@ def main() -> None:
     cache = BENCH / "data" / "analysis-cache"
     cache.mkdir(parents=True, exist_ok=True)
     env = {"CELLUCID_CACHE_DIR": str(cache), "CELLUCID_GENE_INDEX_DELAY": "0"}
-    results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "runs": []}
+    # The load average says how busy the machine was (other work slows every tool alike).
+    results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                           "load_avg_start": os.getloadavg()[1]}, "runs": []}
     plan = [(n, args.genes, args.cases) for n in args.cells]
     if args.wide:
         plan.append((100_000, 20_000, WIDE_CASES))
@@ -265,6 +267,7 @@ def main() -> None:
                                   else {"skipped": f"skipped above {args.no_cellxgene_above:,} cells"})
             results["runs"].append(r)
             print(json.dumps(r), flush=True)
+    results["machine"]["load_avg_end"] = os.getloadavg()[1]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1))
     print(table(results))

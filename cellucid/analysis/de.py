@@ -7,6 +7,9 @@ Results use scanpy's conventions (see :mod:`cellucid.analysis._stattests` and
 
 from __future__ import annotations
 
+import hashlib
+import weakref
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -160,12 +163,14 @@ def markers(data: Any, groupby: str, method: str = "t-test", n_genes: int | None
             raise BadParameter(f"categories of {groupby!r} with fewer than two cells (or leaving fewer than two "
                                f"for the rest) cannot be tested: {list_names(small, quote=False)}",
                                hint="pass groups=[...] with the categories to test")
-        per_cat = expr.category_sums(codes, len(cats))
+        per_cat = per_category(expr, "sums", codes, len(cats), lambda: expr.category_sums(codes, len(cats)))
         totals = expr.totals()
         if method == "wilcoxon":
             table = value_table(expr) if expr.layout == "csr" else None
             if table is not None:
-                R, ties, N = category_rank_sums(expr, codes, len(cats), table), table.ties, expr.n_cells
+                R = per_category(expr, "rank sums", codes, len(cats),
+                                 lambda: category_rank_sums(expr, codes, len(cats), table))
+                ties, N = table.ties, expr.n_cells
                 n_k = counts.astype(np.float64)
             else:
                 R, ties, N, n_k = rank_sums(expr, codes, len(cats))
@@ -190,6 +195,40 @@ def markers(data: Any, groupby: str, method: str = "t-test", n_genes: int | None
             write_uns(data, out, groupby, method, key_added, options.get("expression", "X"), names,
                       [cats[k] for k in chosen], n_genes)
         return out
+
+
+# Per-category results of the last few groupings per source: one pass over every stored
+# entry (seconds at a million cells) that a second markers call on the same field, or the
+# server's background preparation of the default field, already paid. Keyed by the codes'
+# digest, not the field's name, so a field whose labels change (annotation) is recomputed.
+_PER_CATEGORY: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_PER_CATEGORY_KEEP = 8
+
+
+def per_category(expr, kind: str, codes: np.ndarray, n_groups: int, compute):
+    """``compute()``, remembered per ``(kind, codes, n_groups)`` on ``expr``."""
+    key = (kind, n_groups, hashlib.blake2b(np.ascontiguousarray(codes).view(np.uint8), digest_size=16).digest())
+    memo = _PER_CATEGORY.setdefault(expr, OrderedDict())
+    if key in memo:
+        memo.move_to_end(key)
+        return memo[key]
+    value = compute()
+    memo[key] = value
+    while len(memo) > _PER_CATEGORY_KEEP:
+        memo.popitem(last=False)
+    return value
+
+
+def prepare_field(source, expr, groupby: str, method: str = "t-test") -> None:
+    """Compute now what :func:`markers` on ``groupby`` needs, so its first call is fast."""
+    field = categorical_field(source, groupby)
+    codes = np.asarray(field.codes, dtype=np.int64)
+    n = len(field.categories)
+    per_category(expr, "sums", codes, n, lambda: expr.category_sums(codes, n))
+    if method == "wilcoxon" and expr.layout == "csr":
+        table = value_table(expr)
+        if table is not None:
+            per_category(expr, "rank sums", codes, n, lambda: category_rank_sums(expr, codes, n, table))
 
 
 def _chosen(groups: Any, cats: list[str], groupby: str) -> list[int]:

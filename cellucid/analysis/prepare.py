@@ -1,7 +1,8 @@
 """Precomputing what makes later analysis requests fast, in the background of a server.
 
-:func:`prepare` computes, for an open source, the per-gene totals over all cells and (for
+:func:`prepare` computes, for an open source, the per-gene totals over all cells, (for
 backed CSR matrices) the table of distinct values with their ranks (:mod:`cellucid.analysis._ranksum`),
+and the per-category sums of the field the viewer shows first (what ``markers`` on it needs),
 and keeps them on the source's :class:`~cellucid.analysis._matrix.Expression`. Every answer
 is right without them — the first request just pays for them — so this only moves that cost
 to a moment when nobody waits. :func:`status` is what ``/_cellucid/health`` reports.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Sequence
 
 from cellucid.data.base import DataSource
 
@@ -24,11 +26,13 @@ def enabled() -> bool:
     return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def prepare(source: DataSource) -> None:
-    """Totals, then the value table; waits for a gene index being built first (the table
-    reads genes one by one from it). Never raises: a failure is logged and reported."""
+def prepare(source: DataSource, fields: Sequence[str] = ()) -> None:
+    """Totals, then the value table, then per-category sums of the categorical ``fields``;
+    waits for a gene index being built first (the table reads genes one by one from it).
+    Never raises: a failure is logged and reported."""
     from cellucid.analysis._matrix import expression_of
     from cellucid.analysis._ranksum import value_table
+    from cellucid.analysis.de import prepare_field
 
     key = id(source)
     try:
@@ -39,8 +43,13 @@ def prepare(source: DataSource) -> None:
         expr.totals()
         # Backed files only: for an in-memory AnnData this would be seconds of CPU in the
         # user's kernel right after show_anndata(); the first Wilcoxon request makes it.
-        if expr.layout == "csr" and getattr(expr.reader, "on_disk", False):
+        on_disk = expr.layout == "csr" and getattr(expr.reader, "on_disk", False)
+        if on_disk:
             value_table(expr)
+        categorical = {f.name for f in source.fields() if f.kind == "categorical"}
+        for name in fields:
+            if name in categorical:
+                prepare_field(source, expr, name, method="wilcoxon" if on_disk else "t-test")
         _STATUS[key] = "ready"
     except Exception as exc:  # noqa: BLE001 - requests will report the problem themselves
         _STATUS[key] = f"failed: {type(exc).__name__}"

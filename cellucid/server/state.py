@@ -13,7 +13,7 @@ from cellucid.data.base import DataSource
 from cellucid.server.cache import ByteLRU
 from cellucid.server.identity import build_identity
 from cellucid.server.settings import ServerSettings
-from cellucid.server.warm import warm_cache_keys, warm_first_frame
+from cellucid.server.warm import first_frame_keys, warm_cache_keys, warm_first_frame
 from cellucid.server.watch import DataChanged, FileWatch
 
 
@@ -71,7 +71,7 @@ class ServerState:
         if analysis_prep.enabled() and self.health["n_genes"]:
             analysis_prep.mark_waiting(source)
             # Its own thread, not the analysis executor: a request must not queue behind it.
-            threading.Thread(target=_prepare_analysis, args=(self._warming, source),
+            threading.Thread(target=_prepare_analysis, args=(self._warming, source, first_frame_keys(self.identity)["field"]),
                              name="cellucid-analysis-prepare", daemon=True).start()
 
     def etag(self, path: str, params: list[tuple[str, str]]) -> str:
@@ -139,7 +139,7 @@ class ServerState:
         analysis_prep.forget(self.source)
 
 
-def _prepare_analysis(warming, source: DataSource) -> None:
+def _prepare_analysis(warming, source: DataSource, default_field: str | None) -> None:
     from cellucid.analysis import prepare as analysis_prep
 
     try:
@@ -149,7 +149,7 @@ def _prepare_analysis(warming, source: DataSource) -> None:
     index = getattr(getattr(source, "expression_reader", lambda: None)(), "index", None)
     if index is not None:
         index.wait()  # built in the background; its build pauses for requests, this waits
-    analysis_prep.prepare(source)
+    analysis_prep.prepare(source, [default_field] if default_field else [])
 
 
 def _build_gene_lookup(source: DataSource) -> None:

@@ -148,3 +148,4 @@ def test_errors_leave_the_file_untouched(demo, tmp_path):
             call()
     cellucid.rank_genes(path, [1, 2, 3, 4])  # a good call does not write either
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+

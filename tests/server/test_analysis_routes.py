@@ -118,6 +118,21 @@ def test_health_reports_the_background_preparation_and_requests_use_it(h5ad, h5a
     assert seen <= {"waiting", "preparing", "ready"}
     expr = expression_of(h5ad_server.source)
     assert expr._totals is not None and expr._value_table is not None
+    # the field the viewer shows first has its per-category sums (what markers needs) ready:
+    # a markers request on it makes no pass over the matrix
+    from cellucid.server.warm import first_frame_keys
+
+    field = first_frame_keys(h5ad_server._runner.identity)["field"]
+    assert field in {"cell_type", "leiden", "batch"}, field  # a categorical field, or the check is empty
+    passes = []
+    original = expr.category_sums
+    expr.category_sums = lambda *a, **k: passes.append(a) or original(*a, **k)
+    try:
+        r = h5ad.get(MARKERS, {"groupby": field, "n_genes": "3"})
+    finally:
+        del expr.category_sums
+    assert r.status == 200, r.body
+    assert passes == []
 
 
 def test_a_body_larger_than_other_routes_take_is_accepted_here_and_over_the_comm(h5ad, h5ad_server, small_adata):
