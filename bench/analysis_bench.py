@@ -315,15 +315,26 @@ def section(results: dict | None = None) -> list[str]:
     return ["## Analysis", "",
             "Differential expression (`cellucid.rank_genes`, `cellucid.markers`; see [analysis.md](analysis.md)) on "
             "the backed CSR `.h5ad` (demo data, 2,000 genes, ~7 % non-zero, page cache warm), each case in a fresh "
-            "process, beside scanpy 1.11 `rank_genes_groups(..., pts=True)` on the same file loaded into memory. "
+            "process, beside scanpy 1.11 `rank_genes_groups(..., pts=True)` on the same file loaded into memory "
+            "and cellxgene 1.3.0's DE route (`POST /api/v0.2/diffexp/obs`, Welch t-test, what its \"Compute "
+            "differential expression\" button sends, on `cellxgene launch` of the same file; two-group t-test "
+            "cases only — it has no Wilcoxon and no one-vs-rest markers). "
             "*first call* includes the one-off per-source work (totals over all cells; for Wilcoxon the table of "
             "distinct values, one sort per gene); *again* is a later call on the same open source — what the "
             "server and the viewer pay after the first request. Groups: 50k random cells, half the cells "
             "(random), one-vs-rest markers of the 8 `cell_type` categories. The gene index was built before the "
             f"cases ({built or 'see JSON'}). Peak RSS is the process's `VmHWM` (Python + numpy + "
             "pandas + scipy ≈ 150 MB of it). `python bench/analysis_bench.py` reproduces it "
-            "(`bench/results/analysis.json`).", "", table(results), ""] \
+            "(`bench/results/analysis.json`)." + _load_note(results), "", table(results), ""] \
         + ([results["note"], ""] if results.get("note") else []) + targets(results)
+
+
+def _load_note(results: dict) -> str:
+    m = results.get("machine", {})
+    if "load_avg_start" not in m:
+        return ""
+    return (f" Load average (5 min) {m['load_avg_start']:.1f} at the start and {m.get('load_avg_end', 0):.1f} at "
+            f"the end on {m.get('cpus')} cores: other work ran beside every tool alike.")
 
 
 # The issue's targets (#16), checked against the "again" figures (a prepared source).
