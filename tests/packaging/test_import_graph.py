@@ -7,6 +7,7 @@ happens to work because of one import order still fails here.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import cellucid
@@ -146,3 +147,29 @@ def test_every_module_imports():
         except Exception as error:  # noqa: BLE001 - collected and reported together
             failures[name] = repr(error)
     assert failures == {}
+
+
+JS_SRC = Path(__file__).resolve().parents[2] / "js" / "src"
+JS_IMPORT = re.compile(r"""^\s*(?:import|export)\b[^'"]*?from\s+["']([^"']+)["']""", re.M)
+
+
+def js_imports() -> dict[str, set[str]]:
+    """Each viewer module (relative to js/src) → the js/src modules it imports."""
+    graph = {}
+    for path in JS_SRC.rglob("*.js"):
+        here = path.relative_to(JS_SRC).as_posix()
+        targets = set()
+        for spec in JS_IMPORT.findall(path.read_text(encoding="utf-8")):
+            if spec.startswith("."):
+                targets.add((path.parent / spec).resolve().relative_to(JS_SRC.resolve()).as_posix())
+        graph[here] = targets
+    return graph
+
+
+def test_viewer_state_data_and_bridge_never_import_the_ui():
+    # ui/ renders what state/ holds; the layers below it must work without any panel.
+    graph = js_imports()
+    assert "bridge/bridge.js" in graph and "state/session.js" in graph  # the scan saw the tree
+    below_ui = ("state/", "data/", "bridge/", "render/", "camera/", "color/", "interaction/")
+    wrong = sorted((m, t) for m, ts in graph.items() if m.startswith(below_ui) for t in ts if t.startswith("ui/"))
+    assert wrong == []

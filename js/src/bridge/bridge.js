@@ -2,9 +2,9 @@
 // Active only with ?embed=1&token=..&parent_origin=..; every incoming message must come from
 // the parent window at parent_origin and carry the token; every outgoing message goes only
 // to parent_origin.
-import { addGroup } from "../ui/selection.js";
+import { addGroup } from "../state/groups.js";
 import { pageSearch } from "../page.js";
-import { restoreSession, sessionObject } from "../ui/session.js";
+import { restoreSession, sessionObject } from "../state/session.js";
 
 const HOVER_MS = 50; // ≤ 20 hover messages per second
 const SESSION_MS = 250; // the pushed session trails the last change by this much

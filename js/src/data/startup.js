@@ -1,6 +1,6 @@
 // What the viewer shows first. Shared by the inline boot script (boot.js), which requests
 // these data before the viewer's code has loaded, and by App.start, which uses them.
-import { readFragment } from "../ui/fragment.js";
+import { readFragment } from "../state/fragment.js";
 import { pageSearch } from "../page.js";
 
 /**

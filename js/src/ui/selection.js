@@ -1,8 +1,8 @@
 // Selection (count, clear, proximity radius, KNN grow) and highlight groups organized in named
 // pages (save the selection as a group of the active page; show/hide, re-select, delete).
 import { h, fmtInt } from "./dom.js";
-import { newId } from "../state/store.js";
 import { neighborSpaceLabel } from "../interaction/latentKnn.js";
+import { addGroup, newPage, updateGroup } from "../state/groups.js";
 
 // Strong colors that stand out against the field palettes.
 const GROUP_COLORS = ["#ff1f5b", "#ffb000", "#00b8ff", "#8f00ff", "#00cd6c", "#000000"];
@@ -91,24 +91,4 @@ export function mountSelection(app, dom) {
   store.subscribe((s, changed) => ["selection", "highlightGroups", "groupPages", "activePage", "proximityRadius", "knnK", "embedding", "dimension"].some((x) => changed.has(x)) && render(s));
   app.on("colors", () => render(store.get()));
   render(store.get());
-}
-
-/** Add (or replace, by name) a highlight group on the active page. */
-export function addGroup(app, name, cells, color) {
-  const s = app.store.get();
-  const groups = s.highlightGroups.filter((g) => !(g.name === name && (g.page ?? s.activePage) === s.activePage));
-  groups.push({ id: newId(), name, color, cells: Uint32Array.from(cells), visible: true, page: s.activePage });
-  app.store.set({ highlightGroups: groups });
-}
-
-/** Create a page of highlight groups and make it the active one. */
-export function newPage(app, name) {
-  const s = app.store.get();
-  const id = newId();
-  app.store.set({ groupPages: [...s.groupPages, { id, name: name || `page ${s.groupPages.length + 1}` }], activePage: id });
-  return id;
-}
-
-function updateGroup(app, id, patch) {
-  app.store.set({ highlightGroups: app.store.get().highlightGroups.map((g) => (g.id === id ? { ...g, ...patch } : g)) });
 }

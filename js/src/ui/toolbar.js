@@ -2,7 +2,7 @@
 // reset view, export, session, help.
 import { h } from "./dom.js";
 import { exportPNG, exportSVG } from "./export.js";
-import { saveSession, loadSessionFile } from "./session.js";
+import { saveSession, loadSessionFile } from "../state/session.js";
 
 export function mountToolbar(app, dom, { toggleHelp }) {
   const { store } = app;

@@ -1,5 +1,5 @@
 // Session state (view, colors, filters, selection, groups) saved to a JSON file and restored.
-import { newId } from "../state/store.js";
+import { newId } from "./store.js";
 
 /** A session that cannot be applied; `hint` says what to do. */
 export class SessionError extends Error {
