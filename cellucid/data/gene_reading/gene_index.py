@@ -3,7 +3,7 @@
 Reading one gene (a column) for all cells from an on-disk CSR matrix means scanning the
 whole ``indices`` array: seconds at a million cells. This module builds, once per dataset
 file, a column-major index in the user's cache directory and then answers one gene with a
-single small contiguous read (``8 × nnz_of_that_gene`` bytes).
+single small contiguous read (about 3 bytes per stored entry of that gene for counts).
 
 - Built from any array-likes that slice like numpy (h5py / zarr datasets of a backed
   AnnData, numpy arrays, or :class:`cellucid.data.gene_reading.hdf5_chunks.DirectArray` — used when the
@@ -13,7 +13,7 @@ single small contiguous read (``8 × nnz_of_that_gene`` bytes).
   between its steps (:meth:`GeneIndex.foreground`), so the scan gets the CPU, the memory
   bus and the GIL.
 - Memory while building: ``indptr`` (8 bytes per row), a stage of 4M non-zeros held
-  column-major (32 MB) and one 1M-non-zero chunk being sorted (~30 MB): bounded whatever
+  column-major (24 MB) and one 1M-non-zero chunk being sorted (~30 MB): bounded whatever
   the matrix size, so a build fits beside a server's memory budget (peak and build time
   at 1M cells in docs/benchmark-history.md).
 - Stored under :func:`cache_dir` (``$CELLUCID_CACHE_DIR``, else
@@ -28,12 +28,18 @@ single small contiguous read (``8 × nnz_of_that_gene`` bytes).
 
 File layout (little-endian)::
 
-    b"CLDGIDX1" | uint64 header_len | JSON header (padded to 8 bytes)
-    | int64 colptr[n_cols + 1]
-    | for each column j: uint32 rows[nnz_j] then float32 values[nnz_j]
+    b"CLDGIDX2" | uint64 header_len | JSON header (padded to 8 bytes)
+    | int64 offsets[n_cols + 1]   byte offset of each column's block
+    | int64 colptr[n_cols + 1]    entries before each column
+    | uint8 codes[n_cols]         each column's value dtype (padded to 8 bytes)
+    | column blocks, one after the other
 
-Column ``j``'s block starts at ``blocks_offset + 8 * colptr[j]`` and is ``8 * nnz_j``
-bytes long, so one ``pread`` fetches it.
+A column's block (row-block counts, the low 16 bits of its rows, its values in the
+smallest exact dtype; see :mod:`cellucid.data.gene_reading.index_format`) starts at
+``blocks_offset + offsets[j]``, so one ``pread`` fetches it. Integer counts take about
+3 bytes per non-zero (the ``.h5ad`` holds 8), float values 6 (4 when float16 is exact);
+figures in docs/benchmarks.md. Format version 1 (8 bytes per non-zero) is not read: its
+cache key differs, so it is rebuilt.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from cellucid.data.gene_reading import index_cache
+from cellucid.data.gene_reading import index_format as fmt
 from cellucid.data.gene_reading.index_build import DEFAULT_CHUNK_NNZ, STAGE_FACTOR, build_index
 from cellucid.data.gene_reading.index_cache import FORMAT_VERSION, INDEX_SUFFIX, cache_dir, file_cache_key
 
@@ -155,7 +162,10 @@ class GeneIndex:
         self.progress = 0.0  # fraction of non-zeros written, 0..1
         self._ready = threading.Event()
         self._fd: int | None = None
-        self._colptr: np.ndarray | None = None
+        self._colptr: np.ndarray | None = None  # entries before each column
+        self._offsets: np.ndarray | None = None  # byte offset of each column's block
+        self._codes: np.ndarray | None = None  # each column's value dtype (index_format)
+        self._nb = 0
         self._blocks_offset = 0
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -212,9 +222,11 @@ class GeneIndex:
                 start_delay = START_DELAY_S
         nnz = int(indptr[-1])  # one element read
         staged = (STAGE_FACTOR * chunk_nnz) // max(n_cols, 1) >= 256
-        final = 16 + 4096 + 8 * (n_cols + 1) + 8 * nnz  # header padded generously
+        # At most: header padded generously, the tables, and float32 values for every column
+        # (the dtypes are known only after the build's first pass).
+        final = 16 + 4096 + 17 * (n_cols + 1) + 4 * fmt.n_blocks(n_rows) * n_cols + 6 * nnz
         # The bucketed writer holds 12 bytes per non-zero in bucket files before it writes
-        # the index's 8 (the index file is sparse until then).
+        # the index's (the index file is sparse until then).
         peak = final if staged else final + 12 * nnz
 
         def room() -> bool:
@@ -331,12 +343,12 @@ class GeneIndex:
         j = int(j)
         if not 0 <= j < self.n_cols:
             raise IndexError(f"column {j} out of range 0..{self.n_cols - 1}")
-        lo, hi = int(self._colptr[j]), int(self._colptr[j + 1])
-        n = hi - lo
-        buf = os.pread(self._fd, 8 * n, self._blocks_offset + 8 * lo) if n else b""
-        if len(buf) != 8 * n:
-            raise OSError(f"gene index {self.path} is truncated")
-        return np.frombuffer(buf, dtype="<u4", count=n), np.frombuffer(buf, dtype="<f4", count=n, offset=4 * n)
+        lo, hi = int(self._offsets[j]), int(self._offsets[j + 1])
+        buf = os.pread(self._fd, hi - lo, self._blocks_offset + lo) if hi > lo else b""
+        try:
+            return fmt.decode(buf, self.nnz(j), self._nb, int(self._codes[j]))
+        except ValueError as exc:  # short read or bad counts: the file was cut or damaged
+            raise OSError(f"gene index {self.path} is damaged ({exc})") from None
 
     def nnz(self, j: int) -> int:
         """Number of stored entries of column ``j``."""
@@ -373,16 +385,27 @@ class GeneIndex:
             hlen = header["_header_len"]
             if (header["version"], header["n_rows"], header["n_cols"]) != (FORMAT_VERSION, self.n_rows, self.n_cols):
                 raise ValueError("header does not match")
-            colptr_off = 16 + hlen
-            colptr = np.frombuffer(os.pread(fd, 8 * (self.n_cols + 1), colptr_off), dtype="<i8")
-            blocks = colptr_off + 8 * (self.n_cols + 1)
-            if colptr.size != self.n_cols + 1 or os.fstat(fd).st_size != blocks + 8 * int(colptr[-1]):
+            n = self.n_cols + 1
+            table_off = 16 + hlen
+            table_len = 16 * n + self.n_cols
+            table = os.pread(fd, table_len, table_off)
+            if len(table) != table_len:
+                raise ValueError("tables are cut short")
+            offsets = np.frombuffer(table, dtype="<i8", count=n)
+            colptr = np.frombuffer(table, dtype="<i8", count=n, offset=8 * n)
+            codes = np.frombuffer(table, dtype=np.uint8, count=self.n_cols, offset=16 * n)
+            blocks = table_off + table_len + (-table_len % 8)
+            if codes.size and codes.max() >= len(fmt.VALUE_DTYPES):
+                raise ValueError("unknown value dtype")
+            if os.fstat(fd).st_size != blocks + int(offsets[-1]):
                 raise ValueError("size does not match")
         except (ValueError, KeyError, OSError):
             os.close(fd)
             return False
         with self._lock:
-            self._fd, self._colptr, self._blocks_offset = fd, colptr.copy(), blocks
+            self._fd, self._blocks_offset = fd, blocks
+            self._offsets, self._colptr, self._codes = offsets.copy(), colptr.copy(), codes.copy()
+            self._nb = fmt.n_blocks(self.n_rows)
             self._ready.set()
         index_cache.mark_used(self.path)  # least recently used indexes are evicted first
         self._note = None
