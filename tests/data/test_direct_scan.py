@@ -240,6 +240,31 @@ def test_build_waits_while_a_foreground_read_is_in_flight(tmp_path, monkeypatch)
     idx.close()
 
 
+def test_build_ends_while_requests_scan_without_a_break(tmp_path, monkeypatch):
+    # A foreground read is in flight for the whole build (a steady stream of requests).
+    # Yielding to it at every step (up to MAX_PAUSE_S each, ~40 steps here) would take
+    # ~200 s; with its guaranteed share the build waits at most MAX_PAUSE_S plus as long as
+    # it works.
+    from cellucid.data.gene_reading import gene_index
+    from cellucid.data.gene_reading.gene_index import GeneIndex
+
+    monkeypatch.setenv("CELLUCID_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(gene_index, "MAX_PAUSE_S", 5.0)
+    m = _csr(n_rows=4000, n_cols=20, seed=11)
+    original_init = GeneIndex.__init__
+
+    def init_and_hold(self, *a, **kw):
+        original_init(self, *a, **kw)
+        self._busy = 1  # never released
+
+    monkeypatch.setattr(GeneIndex, "__init__", init_and_hold)
+    idx = GeneIndex.open_or_build("always-busy", m.indptr, m.indices, m.data, *m.shape, background=True,
+                                  progress=False, start_delay=0, chunk_nnz=256)
+    assert idx.wait(60) and idx.error is None
+    assert np.array_equal(idx.column(3), m[:, 3].toarray().ravel().astype(np.float32))
+    idx.close()
+
+
 def test_closed_direct_array_refuses_reads(tmp_path):
     path = tmp_path / "c.h5"
     with h5py.File(path, "w") as f:

@@ -11,7 +11,8 @@ single small contiguous read (about 3 bytes per stored entry of that gene for co
   chunks, optionally in a background thread with a tqdm progress bar. The server keeps
   answering with column scans until it is ready; while such a scan runs the build waits
   between its steps (:meth:`GeneIndex.foreground`), so the scan gets the CPU, the memory
-  bus and the GIL.
+  bus and the GIL — but never more than half the time (:data:`BUILD_SHARE`), so the
+  build also ends under a steady stream of requests.
 - Memory while building: ``indptr`` (8 bytes per row), a stage of 4M non-zeros held
   column-major (24 MB) and one 1M-non-zero chunk being sorted (~30 MB): bounded whatever
   the matrix size, so a build fits beside a server's memory budget (peak and build time
@@ -49,6 +50,7 @@ import errno
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +63,14 @@ from cellucid.data.gene_reading.index_cache import FORMAT_VERSION, INDEX_SUFFIX,
 
 log = logging.getLogger("cellucid.data")
 
-# Longest the build waits for foreground reads to finish before taking a step anyway
-# (so a steady stream of requests cannot stall it for ever).
+# Longest the build waits for foreground reads to finish before taking a step anyway.
 MAX_PAUSE_S = 2.0
+# Share of the time the build keeps while gene requests scan: it pauses for them at most
+# (1 - share) / share as long as it has just worked. Why: under a steady stream of
+# requests (50 clients) some request is always scanning, and a build that yields to every
+# one never finished — so every request stayed a scan, for ever. With half the time the
+# build ends in about twice its own time and then every request is fast.
+BUILD_SHARE = 0.5
 # A background build starts this many seconds after it is requested (at source open), so
 # it does not compete with the viewer's first requests; $CELLUCID_GENE_INDEX_DELAY overrides.
 START_DELAY_S = 1.5
@@ -170,6 +177,8 @@ class GeneIndex:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._busy = 0  # foreground reads in flight; the build waits while > 0
+        self._pause_credit = 0.0  # seconds the build may still pause (see BUILD_SHARE)
+        self._resumed: float | None = None  # when the build last went back to work
         self._idle = threading.Condition()
         # Set by close(): the build stops at its next step. Why: interpreter shutdown with a
         # daemon thread still inside h5py/numpy on the user's file can deadlock on h5py's lock.
@@ -307,7 +316,7 @@ class GeneIndex:
     @contextlib.contextmanager
     def foreground(self):
         """Mark a foreground (interactive) read in flight: a running build waits between
-        its steps until none is (at most :data:`MAX_PAUSE_S` per step)."""
+        its steps until none is, within its guaranteed share of the time (:data:`BUILD_SHARE`)."""
         with self._idle:
             self._busy += 1
         try:
@@ -319,14 +328,26 @@ class GeneIndex:
                     self._idle.notify_all()
 
     def _pause_for_foreground(self) -> None:
-        """Called by the build between steps: stop if closed, wait while a read is in flight."""
+        """Called by the build between steps: stop if closed, wait while a read is in flight —
+        but only as long as the build's guaranteed share (:data:`BUILD_SHARE`) allows: each
+        second of work earns ``(1 - share) / share`` seconds of pause (at most
+        :data:`MAX_PAUSE_S` banked, which is also what the first step may wait), so the
+        build always progresses."""
         if self._cancel.is_set():
             raise _Cancelled()
+        now = time.monotonic()
+        if self._resumed is None:  # the first step may wait (a request already scanning) …
+            self._pause_credit = MAX_PAUSE_S
+        else:  # … later ones as long as the build's share allows
+            earned = (now - self._resumed) * (1 - BUILD_SHARE) / BUILD_SHARE
+            self._pause_credit = min(self._pause_credit + earned, MAX_PAUSE_S)
         with self._idle:
-            if self._busy:
-                self._idle.wait_for(lambda: self._busy == 0 or self._cancel.is_set(), timeout=MAX_PAUSE_S)
+            if self._busy and self._pause_credit > 0:
+                self._idle.wait_for(lambda: self._busy == 0 or self._cancel.is_set(), timeout=self._pause_credit)
+                self._pause_credit = max(0.0, self._pause_credit - (time.monotonic() - now))
         if self._cancel.is_set():
             raise _Cancelled()
+        self._resumed = time.monotonic()
 
     def column(self, j: int) -> np.ndarray:
         """Dense float32 values of column ``j`` for all rows (one contiguous read)."""
