@@ -33,6 +33,9 @@ npm --prefix tests/hub ci --no-audit --no-fund --loglevel=error
 echo "== ruff (lint rules in pyproject.toml)"
 python -m ruff check .
 
+echo "== eslint (js/eslint.config.js: undefined / unused names, redeclarations, eqeqeq smart)"
+npm --prefix js run lint --silent
+
 echo "== running the test suite"
 set +e
 python -m pytest -q -p no:cacheprovider "$@"

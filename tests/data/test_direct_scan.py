@@ -210,17 +210,13 @@ def test_gene_index_built_from_direct_reads_equals_scipy_and_reports_ready(tmp_p
     assert not any(p.parent == tmp_path and p.name != "i.h5ad" for p in tmp_path.iterdir() if p.is_file())
 
 
-def test_build_waits_while_a_foreground_read_is_in_flight(tmp_path, monkeypatch):
-    import time
-
+def _foreground_read_from_the_start(tmp_path, monkeypatch, max_pause_s: float):
+    """GeneIndex with a foreground read in flight from the moment the object exists."""
     from cellucid.data.gene_reading import gene_index
     from cellucid.data.gene_reading.gene_index import GeneIndex
 
     monkeypatch.setenv("CELLUCID_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(gene_index, "MAX_PAUSE_S", 60.0)
-    m = _csr(n_rows=500, n_cols=20, seed=10)
-    # A foreground read is in flight from the moment the index object exists: a build that
-    # did not wait would be done (ready) long before we look; one that waits wrote nothing.
+    monkeypatch.setattr(gene_index, "MAX_PAUSE_S", max_pause_s)
     original_init = GeneIndex.__init__
 
     def init_and_hold(self, *a, **kw):
@@ -228,6 +224,16 @@ def test_build_waits_while_a_foreground_read_is_in_flight(tmp_path, monkeypatch)
         self._busy = 1
 
     monkeypatch.setattr(GeneIndex, "__init__", init_and_hold)
+    return GeneIndex
+
+
+def test_build_waits_while_a_foreground_read_is_in_flight(tmp_path, monkeypatch):
+    import time
+
+    GeneIndex = _foreground_read_from_the_start(tmp_path, monkeypatch, 60.0)
+    m = _csr(n_rows=500, n_cols=20, seed=10)
+    # A build that did not wait would be done (ready) long before we look; one that waits
+    # wrote nothing.
     idx = GeneIndex.open_or_build("paused", m.indptr, m.indices, m.data, *m.shape, background=True, progress=False,
                                 start_delay=0)
     time.sleep(0.5)
@@ -236,6 +242,20 @@ def test_build_waits_while_a_foreground_read_is_in_flight(tmp_path, monkeypatch)
         idx._busy = 0
         idx._idle.notify_all()
     assert idx.wait(30) and idx.error is None
+    assert np.array_equal(idx.column(3), m[:, 3].toarray().ravel().astype(np.float32))
+    idx.close()
+
+
+def test_build_ends_while_requests_scan_without_a_break(tmp_path, monkeypatch):
+    # A foreground read is in flight for the whole build (a steady stream of requests).
+    # Yielding to it at every step (up to MAX_PAUSE_S each, ~40 steps here) would take
+    # ~200 s; with its guaranteed share the build waits at most MAX_PAUSE_S plus as long as
+    # it works.
+    GeneIndex = _foreground_read_from_the_start(tmp_path, monkeypatch, 5.0)  # never released
+    m = _csr(n_rows=4000, n_cols=20, seed=11)
+    idx = GeneIndex.open_or_build("always-busy", m.indptr, m.indices, m.data, *m.shape, background=True,
+                                  progress=False, start_delay=0, chunk_nnz=256)
+    assert idx.wait(60) and idx.error is None
     assert np.array_equal(idx.column(3), m[:, 3].toarray().ravel().astype(np.float32))
     idx.close()
 

@@ -207,9 +207,10 @@ def test_indexed_reader_reads_through_the_index_once_ready(tmp_path):
 
 @pytest.mark.parametrize("chunk_nnz", [300, 100_000])  # bucketed / staged writer
 def test_close_stops_a_running_build_and_leaves_no_temp(chunk_nnz):
-    # The build is held inside its writing phase (values are read only while writing) until
-    # close() has asked it to stop; the thread must then end (no daemon thread left inside
-    # the user's file at exit) and the temporary file must be gone.
+    # The build is held inside its writing phase (the first read of values once the
+    # temporary file exists; the counting pass reads them too) until close() has asked it
+    # to stop; the thread must then end (no daemon thread left inside the user's file at
+    # exit) and the temporary file must be gone.
     import threading
 
     X = _csr(seed=6)
@@ -218,8 +219,9 @@ def test_close_stops_a_running_build_and_leaves_no_temp(chunk_nnz):
 
     class HeldData:
         def __getitem__(self, s):
-            writing.set()
-            box["index"]._cancel.wait(10)  # hold until close() has been called
+            if any(p.endswith(".tmp") for p in os.listdir(cache_dir())):
+                writing.set()
+                box["index"]._cancel.wait(10)  # hold until close() has been called
             return X.data[s]
 
     g = GeneIndex.open_or_build("cancel", X.indptr, X.indices, HeldData(), *X.shape, progress=False,

@@ -48,6 +48,10 @@ class LoadResult:
     rss_start_mb: float = 0.0
     rss_peak_mb: float = 0.0
     rss_end_mb: float = 0.0
+    # The gene index as /health reported it (0..1 built, None: no index) at the first and
+    # the last probe of the load.
+    gene_index_first: float | None = None
+    gene_index_last: float | None = None
 
     def summary(self) -> str:
         d = asdict(self)
@@ -143,8 +147,13 @@ def run_load(path: Path, clients: int, seconds: float, seed: int = 0) -> LoadRes
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 conn.request("GET", "/_cellucid/health")
                 resp = conn.getresponse()
-                ok = resp.status == 200 and json.loads(resp.read())["status"] == "ok"
+                body = json.loads(resp.read())
+                ok = resp.status == 200 and body["status"] == "ok"
                 conn.close()
+                with lock:
+                    if result.health_probes == 0:
+                        result.gene_index_first = body.get("gene_index")
+                    result.gene_index_last = body.get("gene_index")
             except Exception:  # noqa: BLE001
                 ok = False
             with lock:

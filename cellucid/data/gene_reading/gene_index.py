@@ -3,7 +3,7 @@
 Reading one gene (a column) for all cells from an on-disk CSR matrix means scanning the
 whole ``indices`` array: seconds at a million cells. This module builds, once per dataset
 file, a column-major index in the user's cache directory and then answers one gene with a
-single small contiguous read (``8 × nnz_of_that_gene`` bytes).
+single small contiguous read (about 3 bytes per stored entry of that gene for counts).
 
 - Built from any array-likes that slice like numpy (h5py / zarr datasets of a backed
   AnnData, numpy arrays, or :class:`cellucid.data.gene_reading.hdf5_chunks.DirectArray` — used when the
@@ -11,9 +11,10 @@ single small contiguous read (``8 × nnz_of_that_gene`` bytes).
   chunks, optionally in a background thread with a tqdm progress bar. The server keeps
   answering with column scans until it is ready; while such a scan runs the build waits
   between its steps (:meth:`GeneIndex.foreground`), so the scan gets the CPU, the memory
-  bus and the GIL.
+  bus and the GIL — but never more than half the time (:data:`BUILD_SHARE`), so the
+  build also ends under a steady stream of requests.
 - Memory while building: ``indptr`` (8 bytes per row), a stage of 4M non-zeros held
-  column-major (32 MB) and one 1M-non-zero chunk being sorted (~30 MB): bounded whatever
+  column-major (24 MB) and one 1M-non-zero chunk being sorted (~30 MB): bounded whatever
   the matrix size, so a build fits beside a server's memory budget (peak and build time
   at 1M cells in docs/benchmark-history.md).
 - Stored under :func:`cache_dir` (``$CELLUCID_CACHE_DIR``, else
@@ -28,12 +29,18 @@ single small contiguous read (``8 × nnz_of_that_gene`` bytes).
 
 File layout (little-endian)::
 
-    b"CLDGIDX1" | uint64 header_len | JSON header (padded to 8 bytes)
-    | int64 colptr[n_cols + 1]
-    | for each column j: uint32 rows[nnz_j] then float32 values[nnz_j]
+    b"CLDGIDX2" | uint64 header_len | JSON header (padded to 8 bytes)
+    | int64 offsets[n_cols + 1]   byte offset of each column's block
+    | int64 colptr[n_cols + 1]    entries before each column
+    | uint8 codes[n_cols]         each column's value dtype (padded to 8 bytes)
+    | column blocks, one after the other
 
-Column ``j``'s block starts at ``blocks_offset + 8 * colptr[j]`` and is ``8 * nnz_j``
-bytes long, so one ``pread`` fetches it.
+A column's block (row-block counts, the low 16 bits of its rows, its values in the
+smallest exact dtype; see :mod:`cellucid.data.gene_reading.index_format`) starts at
+``blocks_offset + offsets[j]``, so one ``pread`` fetches it. Integer counts take about
+3 bytes per non-zero (the ``.h5ad`` holds 8), float values 6 (4 when float16 is exact);
+figures in docs/benchmarks.md. Format version 1 (8 bytes per non-zero) is not read: its
+cache key differs, so it is rebuilt.
 """
 
 from __future__ import annotations
@@ -43,20 +50,27 @@ import errno
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cellucid.data.gene_reading import index_cache
+from cellucid.data.gene_reading import index_format as fmt
 from cellucid.data.gene_reading.index_build import DEFAULT_CHUNK_NNZ, STAGE_FACTOR, build_index
 from cellucid.data.gene_reading.index_cache import FORMAT_VERSION, INDEX_SUFFIX, cache_dir, file_cache_key
 
 log = logging.getLogger("cellucid.data")
 
-# Longest the build waits for foreground reads to finish before taking a step anyway
-# (so a steady stream of requests cannot stall it for ever).
+# Longest the build waits for foreground reads to finish before taking a step anyway.
 MAX_PAUSE_S = 2.0
+# Share of the time the build keeps while gene requests scan: it pauses for them at most
+# (1 - share) / share as long as it has just worked. Why: under a steady stream of
+# requests (50 clients) some request is always scanning, and a build that yields to every
+# one never finished — so every request stayed a scan, for ever. With half the time the
+# build ends in about twice its own time and then every request is fast.
+BUILD_SHARE = 0.5
 # A background build starts this many seconds after it is requested (at source open), so
 # it does not compete with the viewer's first requests; $CELLUCID_GENE_INDEX_DELAY overrides.
 START_DELAY_S = 1.5
@@ -155,11 +169,16 @@ class GeneIndex:
         self.progress = 0.0  # fraction of non-zeros written, 0..1
         self._ready = threading.Event()
         self._fd: int | None = None
-        self._colptr: np.ndarray | None = None
+        self._colptr: np.ndarray | None = None  # entries before each column
+        self._offsets: np.ndarray | None = None  # byte offset of each column's block
+        self._codes: np.ndarray | None = None  # each column's value dtype (index_format)
+        self._nb = 0
         self._blocks_offset = 0
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._busy = 0  # foreground reads in flight; the build waits while > 0
+        self._pause_credit = 0.0  # seconds the build may still pause (see BUILD_SHARE)
+        self._resumed: float | None = None  # when the build last went back to work
         self._idle = threading.Condition()
         # Set by close(): the build stops at its next step. Why: interpreter shutdown with a
         # daemon thread still inside h5py/numpy on the user's file can deadlock on h5py's lock.
@@ -212,9 +231,11 @@ class GeneIndex:
                 start_delay = START_DELAY_S
         nnz = int(indptr[-1])  # one element read
         staged = (STAGE_FACTOR * chunk_nnz) // max(n_cols, 1) >= 256
-        final = 16 + 4096 + 8 * (n_cols + 1) + 8 * nnz  # header padded generously
+        # At most: header padded generously, the tables, and float32 values for every column
+        # (the dtypes are known only after the build's first pass).
+        final = 16 + 4096 + 17 * (n_cols + 1) + 4 * fmt.n_blocks(n_rows) * n_cols + 6 * nnz
         # The bucketed writer holds 12 bytes per non-zero in bucket files before it writes
-        # the index's 8 (the index file is sparse until then).
+        # the index's (the index file is sparse until then).
         peak = final if staged else final + 12 * nnz
 
         def room() -> bool:
@@ -295,7 +316,7 @@ class GeneIndex:
     @contextlib.contextmanager
     def foreground(self):
         """Mark a foreground (interactive) read in flight: a running build waits between
-        its steps until none is (at most :data:`MAX_PAUSE_S` per step)."""
+        its steps until none is, within its guaranteed share of the time (:data:`BUILD_SHARE`)."""
         with self._idle:
             self._busy += 1
         try:
@@ -307,14 +328,26 @@ class GeneIndex:
                     self._idle.notify_all()
 
     def _pause_for_foreground(self) -> None:
-        """Called by the build between steps: stop if closed, wait while a read is in flight."""
+        """Called by the build between steps: stop if closed, wait while a read is in flight —
+        but only as long as the build's guaranteed share (:data:`BUILD_SHARE`) allows: each
+        second of work earns ``(1 - share) / share`` seconds of pause (at most
+        :data:`MAX_PAUSE_S` banked, which is also what the first step may wait), so the
+        build always progresses."""
         if self._cancel.is_set():
             raise _Cancelled()
+        now = time.monotonic()
+        if self._resumed is None:  # the first step may wait (a request already scanning) …
+            self._pause_credit = MAX_PAUSE_S
+        else:  # … later ones as long as the build's share allows
+            earned = (now - self._resumed) * (1 - BUILD_SHARE) / BUILD_SHARE
+            self._pause_credit = min(self._pause_credit + earned, MAX_PAUSE_S)
         with self._idle:
-            if self._busy:
-                self._idle.wait_for(lambda: self._busy == 0 or self._cancel.is_set(), timeout=MAX_PAUSE_S)
+            if self._busy and self._pause_credit > 0:
+                self._idle.wait_for(lambda: self._busy == 0 or self._cancel.is_set(), timeout=self._pause_credit)
+                self._pause_credit = max(0.0, self._pause_credit - (time.monotonic() - now))
         if self._cancel.is_set():
             raise _Cancelled()
+        self._resumed = time.monotonic()
 
     def column(self, j: int) -> np.ndarray:
         """Dense float32 values of column ``j`` for all rows (one contiguous read)."""
@@ -331,12 +364,12 @@ class GeneIndex:
         j = int(j)
         if not 0 <= j < self.n_cols:
             raise IndexError(f"column {j} out of range 0..{self.n_cols - 1}")
-        lo, hi = int(self._colptr[j]), int(self._colptr[j + 1])
-        n = hi - lo
-        buf = os.pread(self._fd, 8 * n, self._blocks_offset + 8 * lo) if n else b""
-        if len(buf) != 8 * n:
-            raise OSError(f"gene index {self.path} is truncated")
-        return np.frombuffer(buf, dtype="<u4", count=n), np.frombuffer(buf, dtype="<f4", count=n, offset=4 * n)
+        lo, hi = int(self._offsets[j]), int(self._offsets[j + 1])
+        buf = os.pread(self._fd, hi - lo, self._blocks_offset + lo) if hi > lo else b""
+        try:
+            return fmt.decode(buf, self.nnz(j), self._nb, int(self._codes[j]))
+        except ValueError as exc:  # short read or bad counts: the file was cut or damaged
+            raise OSError(f"gene index {self.path} is damaged ({exc})") from None
 
     def nnz(self, j: int) -> int:
         """Number of stored entries of column ``j``."""
@@ -373,16 +406,27 @@ class GeneIndex:
             hlen = header["_header_len"]
             if (header["version"], header["n_rows"], header["n_cols"]) != (FORMAT_VERSION, self.n_rows, self.n_cols):
                 raise ValueError("header does not match")
-            colptr_off = 16 + hlen
-            colptr = np.frombuffer(os.pread(fd, 8 * (self.n_cols + 1), colptr_off), dtype="<i8")
-            blocks = colptr_off + 8 * (self.n_cols + 1)
-            if colptr.size != self.n_cols + 1 or os.fstat(fd).st_size != blocks + 8 * int(colptr[-1]):
+            n = self.n_cols + 1
+            table_off = 16 + hlen
+            table_len = 16 * n + self.n_cols
+            table = os.pread(fd, table_len, table_off)
+            if len(table) != table_len:
+                raise ValueError("tables are cut short")
+            offsets = np.frombuffer(table, dtype="<i8", count=n)
+            colptr = np.frombuffer(table, dtype="<i8", count=n, offset=8 * n)
+            codes = np.frombuffer(table, dtype=np.uint8, count=self.n_cols, offset=16 * n)
+            blocks = table_off + table_len + (-table_len % 8)
+            if codes.size and codes.max() >= len(fmt.VALUE_DTYPES):
+                raise ValueError("unknown value dtype")
+            if os.fstat(fd).st_size != blocks + int(offsets[-1]):
                 raise ValueError("size does not match")
         except (ValueError, KeyError, OSError):
             os.close(fd)
             return False
         with self._lock:
-            self._fd, self._colptr, self._blocks_offset = fd, colptr.copy(), blocks
+            self._fd, self._blocks_offset = fd, blocks
+            self._offsets, self._colptr, self._codes = offsets.copy(), colptr.copy(), codes.copy()
+            self._nb = fmt.n_blocks(self.n_rows)
             self._ready.set()
         index_cache.mark_used(self.path)  # least recently used indexes are evicted first
         self._note = None

@@ -12,7 +12,16 @@ into a reusable numpy buffer per chunk, with no lock held.
 compact / external / virtual layout, unallocated chunks, a non-``sec2`` file driver, an
 unusual dtype, a self-check that fails); callers then keep their h5py path.
 
-Scanning (:meth:`DirectArray.find`) compares straight from read-only mappings of at most
+Scanning (:meth:`DirectArray.find`) reads blocks with ``pread`` into a per-thread buffer
+that stays in the CPU cache (:meth:`DirectArray.find_pread`), and picking the values at the
+hits (:meth:`DirectArray.gather`) reads the spans holding them (:meth:`DirectArray.gather_pread`).
+This is the default because it is the safe one: a file *truncated in place* while it is read
+is then a short read, an :class:`OSError` the server answers as a JSON error, where a
+memory mapping cut under a read raises SIGBUS and kills the process (in Jupyter, the kernel);
+tests/reliability/test_truncated_while_served.py cuts a file under six scanning clients.
+
+``CELLUCID_SCAN=mmap`` / ``CELLUCID_GATHER=mmap`` (or ``DirectArray.scan_method`` /
+``gather_method = "mmap"``) compare straight from read-only mappings of at most
 :data:`SCAN_WINDOW` bytes (8 MB), each unmapped right after use: no copy of the bytes, and
 the resident set (VmRSS / VmHWM, which counts mapped file pages) grows by one window per
 thread, not by the 560 MB of ``indices`` a whole-file mapping would add against the
@@ -22,26 +31,20 @@ kernel): touching 64 MB cost ~1.3 ms this way against ~3.5 ms with
 ``madvise(MADV_POPULATE_READ)`` (which maps page by page), so windows are not
 pre-populated. The compare runs in steps of :data:`MAPPED_BLOCK` entries into a 1 MB
 boolean buffer, whose hits are listed by :func:`_true_positions` (8-byte words screened
-first: ~18 µs instead of ~30 µs per 256k entries). ``CELLUCID_SCAN=pread`` (or
-``DirectArray.scan_method = "pread"``) reads blocks with ``pread`` into a per-thread
-buffer instead (:meth:`DirectArray.find_pread`, also the fallback when a mapping fails).
+first: ~18 µs instead of ~30 µs per 256k entries); a failed mapping falls back to ``pread``.
+Picking the values at the hits (:meth:`DirectArray.gather_mapped`) uses short-lived
+read-only mappings of at most :data:`MAP_WINDOW` bytes (8 MB): only the pages holding hits
+are touched instead of copying the spans between them (~15 ms against ~40 ms with
+``pread`` spans for the ~75k hits of a gene at 1M cells, one thread). The risk of these
+mapped paths: a file truncated in place while a window is mapped raises SIGBUS. The file
+size is checked with ``fstat`` right before each mapping (and Python's ``mmap`` refuses to
+map past the end), which narrows it to a truncation landing inside the ~1 ms one window is
+in use. Replacing or deleting the file (a new inode; how anndata and most tools write) is
+safe either way: the old inode stays readable.
 
-Picking the values at the hits (:meth:`DirectArray.gather`) uses short-lived read-only
-mappings of at most :data:`MAP_WINDOW` bytes (8 MB): only the pages holding hits are
-touched instead of copying the spans between them (~15 ms against ~40 ms with ``pread``
-spans for the ~75k hits of a gene at 1M cells, one thread), and the resident set grows
-by one window at most. Residual risk of both mapped paths: a file *truncated in place*
-while a window is mapped raises SIGBUS, which kills the process (in Jupyter, the kernel).
-The file size is checked with ``fstat`` right before each mapping (and Python's ``mmap``
-refuses to map past the end), so this needs the truncation to land inside the ~1 ms one
-window is in use and to cut into that window; a truncation between windows is an
-:class:`OSError`. Replacing or deleting the file (a new inode; how anndata and most tools
-write) is safe: the old inode stays readable. ``CELLUCID_SCAN=pread CELLUCID_GATHER=pread``
-avoids mappings entirely.
-
-Why mapped windows: a whole scan of ``indices`` costs less CPU than copying it with
-``pread`` first, and a first gene comes sooner; the figures (1M cells, against the former
-``pread`` code) are in docs/benchmark-history.md.
+Why offer mapped windows: a whole scan of ``indices`` costs less CPU than copying it with
+``pread`` first, and a first gene comes sooner; the figures (1M cells) are in
+docs/benchmark-history.md. Once the gene index is built, no gene is scanned at all.
 
 The descriptor is a ``dup`` of the one h5py holds, so reads always see the same file
 (inode) as h5py, even after the path is replaced or deleted.
@@ -204,10 +207,11 @@ class DirectArray:
         self._users = 0  # reads in flight: close() waits for them (no reuse of a closed fd)
         self._closing = False
         self._lock = threading.Lock()
-        # "mmap" or "pread": how find() reads the array and how gather() picks scattered
-        # elements (see the module docstring).
-        self.scan_method = os.environ.get("CELLUCID_SCAN", "mmap")
-        self.gather_method = os.environ.get("CELLUCID_GATHER", "mmap")
+        # "pread" or "mmap": how find() reads the array and how gather() picks scattered
+        # elements (see the module docstring). pread by default: a user's file cut in place
+        # under a mapping kills the process with SIGBUS; under pread it is a short read.
+        self.scan_method = os.environ.get("CELLUCID_SCAN", "pread")
+        self.gather_method = os.environ.get("CELLUCID_GATHER", "pread")
 
     @classmethod
     def open(cls, dset: Any) -> "DirectArray | None":

@@ -1,4 +1,5 @@
-"""Writing a gene-major index file (the format is described in :mod:`cellucid.data.gene_reading.gene_index`).
+"""Writing a gene-major index file (the file is described in :mod:`cellucid.data.gene_reading.gene_index`,
+each column's encoding in :mod:`cellucid.data.gene_reading.index_format`).
 
 :func:`build_index` reads a CSR matrix in bounded-memory row chunks and writes its columns
 contiguously, atomically (temporary file, ``fsync``, ``os.replace``). The owner
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cellucid.data.gene_reading import index_format as fmt
 from cellucid.data.gene_reading.index_cache import FORMAT_VERSION, MAGIC
 
 # Non-zeros per build chunk and per column group: the builder's transient memory is
@@ -71,11 +73,12 @@ def _pwrite_all(fd: int, buf, offset: int) -> None:
 
 
 def build_index(path: Path, indptr, indices, data, n_rows: int, n_cols: int, chunk_nnz: int, progress: bool, owner,
-           source: dict | None = None) -> None:
-    """Write the index for a CSR matrix to ``path`` atomically (see the module docstring).
+                source: dict | None = None) -> None:
+    """Write the index for a CSR matrix to ``path`` atomically (layout: :mod:`.index_format`).
 
-    Pass 1 counts non-zeros per column (where each column's block starts). Then, with
-    bounded memory, one of two writers fills the blocks:
+    Pass 1 counts non-zeros per column and row block and finds each column's value dtype,
+    which fixes where every column's bytes go. Then, with bounded memory, one of two
+    writers fills the columns:
 
     - few columns (long runs per column in a stage): :func:`_write_staged` sorts row chunks
       by column into an in-memory stage and writes each column's piece of it in place;
@@ -83,9 +86,8 @@ def build_index(path: Path, indptr, indices, data, n_rows: int, n_cols: int, chu
       through temporary bucket files, so the number of writes does not grow with
       chunks × columns.
 
-    Between steps the build waits while a foreground column read is in flight
-    (:meth:`GeneIndex.foreground`), so an interactive request is not slowed by the build
-    competing for the CPU, the memory bus and the GIL.
+    Between steps the build calls ``owner._pause_for_foreground`` (it may wait for a gene
+    request that scans; see :meth:`GeneIndex.foreground`).
     """
     from tqdm.auto import tqdm
 
@@ -95,30 +97,49 @@ def build_index(path: Path, indptr, indices, data, n_rows: int, n_cols: int, chu
         raise ValueError(f"indptr has {indptr.shape[0]} entries, expected n_rows + 1 = {n_rows + 1}")
     nnz = int(indptr[-1])
     path.parent.mkdir(parents=True, exist_ok=True)
+    nb = fmt.n_blocks(n_rows)
 
     staged = (STAGE_FACTOR * chunk_nnz) // max(n_cols, 1) >= 256
-    # Pass 1: non-zeros per column, per stage (row-aligned) when the staged writer is used.
+    # Pass 1, per stage (row-aligned, never across a row block): non-zeros per column, and
+    # the value dtype each column needs.
     stages = []
-    counts = np.zeros(n_cols, dtype=np.int64)
-    for srow, send, sa, sb in _row_chunks(indptr, STAGE_FACTOR * chunk_nnz if staged else nnz + 1):
-        scount = np.zeros(n_cols, dtype=np.int64)
-        for lo in range(sa, sb, chunk_nnz):
-            pause()
-            scount += np.bincount(np.asarray(indices[lo : min(sb, lo + chunk_nnz)]), minlength=n_cols)[:n_cols]
-        counts += scount
-        stages.append((srow, send, sa, sb, scount))
-    colptr = np.zeros(n_cols + 1, dtype=np.int64)
+    block_counts = np.zeros((nb, n_cols), dtype=np.int64)
+    codes = np.zeros(n_cols, dtype=np.uint8)
+    for blk in range(nb):
+        r0, r1 = blk * fmt.BLOCK_ROWS, min(n_rows, (blk + 1) * fmt.BLOCK_ROWS)
+        for srow, send, sa, sb in _row_chunks(indptr, STAGE_FACTOR * chunk_nnz if staged else nnz + 1, r0, r1):
+            scount = np.zeros(n_cols, dtype=np.int64)
+            for lo in range(sa, sb, chunk_nnz):
+                pause()
+                hi = min(sb, lo + chunk_nnz)
+                cols = np.asarray(indices[lo:hi])
+                scount += np.bincount(cols, minlength=n_cols)[:n_cols]
+                fmt.classify(cols, np.asarray(data[lo:hi], dtype=np.float32), codes)
+            block_counts[blk] += scount
+            stages.append((srow, send, sa, sb, scount))
+    counts = block_counts.sum(axis=0)
+    offsets = np.zeros(n_cols + 1, dtype=np.int64)  # byte offset of each column's block
+    np.cumsum(fmt.column_sizes(counts, codes, nb), out=offsets[1:])
+    colptr = np.zeros(n_cols + 1, dtype=np.int64)  # entries before each column
     np.cumsum(counts, out=colptr[1:])
 
     header = json.dumps({"version": FORMAT_VERSION, "n_rows": n_rows, "n_cols": n_cols, "nnz": nnz,
-                         **(source or {})}).encode()
+                         "block_rows": fmt.BLOCK_ROWS, **(source or {})}).encode()
     header += b" " * (-len(header) % 8)
-    blocks = 16 + len(header) + 8 * (n_cols + 1)
+    table = offsets.astype("<i8").tobytes() + colptr.astype("<i8").tobytes() + codes.tobytes()
+    table += b"\0" * (-len(table) % 8)
+    blocks = 16 + len(header) + len(table)
+    layout = _Layout(blocks, offsets, counts, codes, nb)
 
     fd_tmp, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
-        _pwrite_all(fd_tmp, MAGIC + len(header).to_bytes(8, "little") + header + colptr.astype("<i8").tobytes(), 0)
-        os.ftruncate(fd_tmp, blocks + 8 * nnz)
+        _pwrite_all(fd_tmp, MAGIC + len(header).to_bytes(8, "little") + header + table, 0)
+        os.ftruncate(fd_tmp, blocks + int(offsets[-1]))
+        per_block = np.ascontiguousarray(block_counts.T, dtype="<u4")  # row j: column j's counts
+        del block_counts
+        for j in np.flatnonzero(counts).tolist():
+            _pwrite_all(fd_tmp, per_block[j], blocks + int(offsets[j]))
+        del per_block
         bar = tqdm(total=nnz, unit="nz", unit_scale=True, desc="cellucid gene index", disable=not progress, leave=False)
 
         def advance(k: int, total=[0]) -> None:  # noqa: B006 - a running counter
@@ -128,11 +149,10 @@ def build_index(path: Path, indptr, indices, data, n_rows: int, n_cols: int, chu
             owner.progress = min(total[0] / nnz, 0.999) if nnz else 0.999
 
         if staged:
-            _write_staged(fd_tmp, blocks, indptr, indices, data, colptr, counts, chunk_nnz, stages, advance, pause)
+            _write_staged(fd_tmp, layout, indptr, indices, data, stages, advance, pause)
         else:
             chunks = _row_chunks(indptr, chunk_nnz)
-            _write_bucketed(fd_tmp, blocks, chunks, indptr, indices, data, colptr, counts, chunk_nnz, path,
-                            advance, pause)
+            _write_bucketed(fd_tmp, layout, chunks, indptr, indices, data, chunk_nnz, path, advance, pause)
         bar.close()
         os.fsync(fd_tmp)
         os.close(fd_tmp)
@@ -143,6 +163,16 @@ def build_index(path: Path, indptr, indices, data, n_rows: int, n_cols: int, chu
             os.close(fd_tmp)
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+class _Layout:
+    """Where each column's pieces go in the file being written."""
+
+    def __init__(self, blocks: int, offsets: np.ndarray, counts: np.ndarray, codes: np.ndarray, nb: int):
+        self.counts, self.codes, self.nb, self.offsets = counts, codes, nb, offsets
+        self.low = blocks + offsets[:-1] + 4 * nb  # file offset of each column's uint16 rows
+        self.vals = self.low + 2 * counts  # … and of its values
+        self.itemsize = np.array([fmt.itemsize(c) for c in range(len(fmt.VALUE_DTYPES))], dtype=np.int64)[codes]
 
 
 def _row_chunks(indptr: np.ndarray, chunk_nnz: int, row: int = 0, n_rows: int | None = None):
@@ -156,76 +186,64 @@ def _row_chunks(indptr: np.ndarray, chunk_nnz: int, row: int = 0, n_rows: int | 
         row = end
 
 
-def _write_staged(fd, blocks, indptr, indices, data, colptr, counts, chunk_nnz, stages, advance, pause) -> None:
-    """Few columns (long runs per column): gather a stage of ``STAGE_FACTOR × chunk_nnz``
-    non-zeros column-major in memory, then write each column's piece of the stage with
-    two ``pwrite`` calls (rows, values). ``stages`` is ``[(row, end, a, b, col_counts)]``
-    from the counting pass.
+def _write_staged(fd, layout: _Layout, indptr, indices, data, stages, advance, pause) -> None:
+    """Few columns (long runs per column): turn a stage of ``STAGE_FACTOR × chunk_nnz``
+    non-zeros column-major in memory (scipy's CSR → CSC conversion: a counting sort in C,
+    rows stay ascending), then write each column's piece of the stage with two ``pwrite``
+    calls (low row bits, values). ``stages`` is ``[(row, end, a, b, col_counts)]`` from the
+    counting pass; a stage never spans two row blocks.
 
-    Within a stage, row chunks of ``chunk_nnz`` are sorted by column (stable radix sort,
-    so rows stay ascending) and scattered to their column's slot in the stage buffers.
-    Memory: 8 bytes × stage (the buffers) + ~30 bytes × ``chunk_nnz`` (one chunk's sort).
-    Writes: 2 × columns × stages (~140k at 1M cells × 2k genes, 4× fewer than writing
-    every row chunk's runs directly).
+    Memory: ~18 bytes × stage (its CSR arrays, their CSC copy, the low row bits).
+    Writes: 2 × columns × stages (~70k at 1M cells × 2k genes).
     """
+    import scipy.sparse as sp
+
+    counts, codes = layout.counts, layout.codes
     n_cols = counts.shape[0]
     filled = np.zeros(n_cols, dtype=np.int64)  # entries written so far per column
-    key_dtype = _small_uint(n_cols)
-    biggest = max((b - a for _r, _e, a, b, _c in stages), default=0)
-    stage_rows = np.empty(biggest, dtype="<u4")
-    stage_vals = np.empty(biggest, dtype="<f4")
-    ramp = np.arange(0, dtype=np.int64)
     for srow, send, sa, sb, scount in stages:
         if sb == sa:
             continue
-        sstart = np.zeros(n_cols + 1, dtype=np.int64)
-        np.cumsum(scount, out=sstart[1:])
-        sfill = np.zeros(n_cols, dtype=np.int64)
-        for row, end, a, b in _row_chunks(indptr, chunk_nnz, srow, send):
-            if b == a:
-                continue
-            pause()
-            cols = np.asarray(indices[a:b]).astype(key_dtype, copy=False)
-            order = _stable_order(cols, n_cols)
-            cols = cols[order]
-            rows = np.repeat(np.arange(row, end, dtype="<u4"), np.diff(indptr[row : end + 1]))[order]
-            vals = np.asarray(data[a:b], dtype="<f4")[order]
-            del order
-            bounds = np.searchsorted(cols, np.arange(n_cols + 1))  # each column's run here
-            # Entry i (sorted) of column c goes to stage slot sstart[c] + sfill[c] + (i - bounds[c]).
-            dest = (sstart[:-1] + sfill - bounds[:-1])[cols]
-            if ramp.shape[0] < b - a:
-                ramp = np.arange(b - a, dtype=np.int64)
-            dest += ramp[: b - a]  # reused: a fresh 8 MB arange costs ~2k page faults
-            if dest.size and (dest.max() >= sb - sa or dest.min() < 0):
-                raise ValueError("CSR arrays are inconsistent: column counts changed between passes")
-            stage_rows[dest] = rows
-            stage_vals[dest] = vals
-            sfill += np.diff(bounds)
-            del cols, rows, vals, dest
-        if not np.array_equal(sfill, scount):
+        pause()
+        ptr = indptr[srow : send + 1] - sa
+        csr = sp.csr_matrix((np.asarray(data[sa:sb], dtype="<f4"), np.asarray(indices[sa:sb]), ptr),
+                            shape=(send - srow, n_cols))
+        csc = csr.tocsc()
+        del csr
+        sstart = csc.indptr.astype(np.int64)
+        if not np.array_equal(np.diff(sstart), scount):
             raise ValueError("CSR arrays are inconsistent: column counts changed between passes")
         pause()
+        # Rows of a stage lie in one row block: its low 16 bits are the stage's offset in
+        # the block plus the row within the stage.
+        low = csc.indices.astype("<u2")
+        low += np.uint16(srow & (fmt.BLOCK_ROWS - 1))
         js = np.flatnonzero(scount)
-        rows_off = blocks + 8 * colptr[js] + 4 * filled[js]
-        vals_off = rows_off + 4 * counts[js]
-        rows_b, vals_b = stage_rows.data.cast("B"), stage_vals.data.cast("B")
-        for i, (s, e, ro, vo) in enumerate(zip(sstart[js].tolist(), sstart[js + 1].tolist(), rows_off.tolist(),
-                                               vals_off.tolist())):
+        # The stage's values in each dtype its columns use (one cast each, not one per column).
+        typed = {c: fmt.encode_values(csc.data, c).data.cast("B") for c in np.unique(codes[js]).tolist()}
+        del csc
+        low_b = low.data.cast("B")
+        size = layout.itemsize[js]
+        low_off = layout.low[js] + 2 * filled[js]
+        vals_off = layout.vals[js] + size * filled[js]
+        for i, (s, e, lo, vo, z, c) in enumerate(zip(sstart[js].tolist(), sstart[js + 1].tolist(), low_off.tolist(),
+                                                      vals_off.tolist(), size.tolist(), codes[js].tolist())):
             if i % 128 == 0:
                 pause()  # ~10 ms of writes between checks: a request never waits long for the GIL
-            _pwrite_all(fd, rows_b[4 * s : 4 * e], ro)
-            _pwrite_all(fd, vals_b[4 * s : 4 * e], vo)
+            _pwrite_all(fd, low_b[2 * s : 2 * e], lo)
+            _pwrite_all(fd, typed[c][z * s : z * e], vo)
+        del typed, low, low_b
         filled += scount
         advance(sb - sa)
     if not np.array_equal(filled, counts):
         raise ValueError("CSR arrays are inconsistent: column counts changed between passes")
 
 
-def _write_bucketed(fd, blocks, chunks, indptr, indices, data, colptr, counts, budget, path, advance, pause) -> None:
+def _write_bucketed(fd, layout: _Layout, chunks, indptr, indices, data, budget, path, advance, pause) -> None:
     """Row chunks -> one bucket file per group of adjacent columns (``budget`` non-zeros at
     most) -> each bucket sorted by column (stable: rows stay ascending) and written to its
     contiguous region of the index with one write."""
+    counts, codes = layout.counts, layout.codes
     edges = _groups(counts, budget)
     n_groups = len(edges) - 1
     group_of = np.repeat(np.arange(n_groups, dtype=_small_uint(n_groups)), np.diff(edges))
@@ -257,25 +275,26 @@ def _write_bucketed(fd, blocks, chunks, indptr, indices, data, colptr, counts, b
             fd_b, name_b = buckets[g]
             rec = np.fromfile(name_b, dtype=_REC)
             lo_col, hi_col = int(edges[g]), int(edges[g + 1])
-            base = int(colptr[lo_col])
-            if rec.size != int(colptr[hi_col]) - base:
+            if rec.size != int(counts[lo_col:hi_col].sum()):
                 raise ValueError("CSR arrays are inconsistent: column counts changed between passes")
             if rec.size:
                 local = (rec["c"] - lo_col).astype(_small_uint(hi_col - lo_col))
                 order = _stable_order(local, hi_col - lo_col)
+                bounds = np.searchsorted(local[order], np.arange(hi_col - lo_col + 1)).tolist()
                 del local
-                c = rec["c"][order].astype(np.int64)
-                # Entry k (sorted) of column j goes to row slot (colptr[j] - base) + k of the
-                # region (u32 units); its value sits counts[j] slots further on.
-                pos = colptr[c] - base + np.arange(rec.size, dtype=np.int64)
-                out = np.empty(2 * rec.size, dtype="<u4")
-                out[pos] = rec["r"][order]
-                pos += counts[c]
-                out[pos] = rec["v"][order].view("<u4")
-                del c, pos, order
-                _pwrite_all(fd, out, blocks + 8 * base)
-                advance(rec.size)
-                del out, rec
+                low = (rec["r"][order] & (fmt.BLOCK_ROWS - 1)).astype("<u2")
+                vals = rec["v"][order]
+                del order, rec
+                # Each column: its block counts (already written), then low rows and values.
+                for k, j in enumerate(range(lo_col, hi_col)):
+                    s, e = bounds[k], bounds[k + 1]
+                    if e - s != counts[j]:
+                        raise ValueError("CSR arrays are inconsistent: column counts changed between passes")
+                    if e > s:
+                        _pwrite_all(fd, low[s:e].tobytes() + fmt.encode_values(vals[s:e], int(codes[j])).tobytes(),
+                                    int(layout.low[j]))
+                advance(len(low))
+                del low, vals
             os.close(fd_b)
             os.unlink(name_b)
             buckets[g] = (-1, "")

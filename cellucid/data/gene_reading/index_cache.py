@@ -37,8 +37,11 @@ from pathlib import Path
 
 from cellucid._paths import ENV_CACHE_DIR, ENV_CACHE_MAX, gene_index_dir
 
-MAGIC = b"CLDGIDX1"
-FORMAT_VERSION = 1
+# Version 2: compact columns (see index_format). Bumping it changes every cache key, so an
+# index written by an older cellucid is never opened; make_room removes such files first.
+MAGIC = b"CLDGIDX2"
+FORMAT_VERSION = 2
+_MAGIC_PREFIX = b"CLDGIDX"
 INDEX_SUFFIX = ".cgidx"
 ENV_DIR = ENV_CACHE_DIR
 ENV_MAX = ENV_CACHE_MAX
@@ -139,6 +142,7 @@ class CacheEntry:
     matrix: str
     size: int
     last_used: float
+    version: int = FORMAT_VERSION
 
     @property
     def key(self) -> str:
@@ -146,9 +150,10 @@ class CacheEntry:
 
 
 def read_header(fd: int) -> dict:
-    """The JSON header of an open index file (``ValueError`` when it is not one)."""
+    """The JSON header of an open index file of any format version (``ValueError`` when it
+    is not one); callers compare ``header["version"]`` with :data:`FORMAT_VERSION`."""
     head = os.pread(fd, 16, 0)
-    if len(head) != 16 or head[:8] != MAGIC:
+    if len(head) != 16 or head[:7] != _MAGIC_PREFIX:
         raise ValueError("not a cellucid gene index")
     hlen = int.from_bytes(head[8:16], "little")
     if hlen > 1 << 20:
@@ -182,7 +187,7 @@ def list_entries(directory: Path | None = None) -> list[CacheEntry]:
         finally:
             os.close(fd)
         out.append(CacheEntry(path, str(header.get("source", "")), str(header.get("matrix", "")),
-                              st.st_size, st.st_mtime))
+                              st.st_size, st.st_mtime, int(header.get("version", 0))))
     out.sort(key=lambda e: e.last_used)
     return out
 
@@ -253,11 +258,16 @@ def make_room(key: str, final_bytes: int, peak_bytes: int, max_bytes: str | int 
         return (f"the gene index would need {format_size(final_bytes)} and the cache cap is "
                 f"{format_size(limit)} ({origin}; {hint})")
     _remove_stale_builds(directory)
+    entries = list_entries(directory)
+    for entry in entries:  # written by another cellucid version: never read again here
+        if entry.version != FORMAT_VERSION and entry.key != key:
+            with contextlib.suppress(OSError):
+                entry.path.unlink()
     used = usage(directory)
-    for entry in list_entries(directory):
+    for entry in entries:
         if used + final_bytes <= limit:
             break
-        if entry.key == key:
+        if entry.key == key or entry.version != FORMAT_VERSION:  # ours / removed above
             continue
         # Safe even while another server reads it: POSIX keeps an open file readable.
         with contextlib.suppress(OSError):

@@ -74,7 +74,7 @@ export class NeighborGrid {
   /** Visit every candidate in grid squares at Chebyshev ring `r` around square `g`. */
   ring(g, r, fn) {
     const { G } = this;
-    const lo = g.map((v, a) => Math.max(0, v - r)), hi = g.map((v, a) => Math.min(G[a] - 1, v + r));
+    const lo = g.map((v) => Math.max(0, v - r)), hi = g.map((v, a) => Math.min(G[a] - 1, v + r));
     for (let z = lo[2]; z <= hi[2]; z++)
       for (let y = lo[1]; y <= hi[1]; y++)
         for (let x = lo[0]; x <= hi[0]; x++) {
