@@ -77,6 +77,11 @@ class CellucidWidget(anywidget.AnyWidget):
     color_by = t.Unicode(None, allow_none=True).tag(sync=True)
     embedding = t.Unicode(None, allow_none=True).tag(sync=True)
     dimension = t.Int(None, allow_none=True).tag(sync=True)
+    # views (live + snapshots, cellucid/widget/_views.py): the layout and linked cameras go
+    # both ways; the list of views is reported by the viewer
+    layout = t.Enum(["single", "grid"], default_value="single").tag(sync=True)
+    link_cameras = t.Bool(False).tag(sync=True)
+    views = t.List([]).tag(sync=True)
 
     @t.validate("selection", "highlight")
     def _coerce_indices(self, proposal):
