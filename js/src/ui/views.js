@@ -55,7 +55,7 @@ export function mountViews(app, dom) {
   };
 
   const fit = (entry) => {
-    const r = entry.cell.getBoundingClientRect();
+    const r = entry.view.canvas.getBoundingClientRect(); // inside the cell's border
     if (!r.width || !r.height) return; // hidden (single layout)
     entry.view.resize(r.width, r.height, window.devicePixelRatio || 1);
   };
