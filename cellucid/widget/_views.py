@@ -22,6 +22,15 @@ class ViewsMixin:
 
     widget: Any
 
+    def _views_reported(self, payload: dict) -> None:
+        """The viewer's report of its views (a custom message, see js/widget/index.js)."""
+        views = [dict(v) for v in payload.get("views") or [] if isinstance(v, dict)]
+        layout = payload.get("layout") if payload.get("layout") in LAYOUTS else "single"
+        with self.widget.hold_trait_notifications():
+            self.widget.views = views
+            self.widget.layout = layout
+            self.widget.link_cameras = bool(payload.get("link_cameras"))
+
     @property
     def views(self) -> list[dict]:
         """Every view, the live one first, as the viewer last reported them: dicts with

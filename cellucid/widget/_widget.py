@@ -77,8 +77,8 @@ class CellucidWidget(anywidget.AnyWidget):
     color_by = t.Unicode(None, allow_none=True).tag(sync=True)
     embedding = t.Unicode(None, allow_none=True).tag(sync=True)
     dimension = t.Int(None, allow_none=True).tag(sync=True)
-    # views (live + snapshots, cellucid/widget/_views.py): the layout and linked cameras go
-    # both ways; the list of views is reported by the viewer
+    # views (live + snapshots, cellucid/widget/_views.py): Python sets the layout and linked
+    # cameras; the viewer reports all three in a "views" custom message (Viewer._views_reported)
     layout = t.Enum(["single", "grid"], default_value="single").tag(sync=True)
     link_cameras = t.Bool(False).tag(sync=True)
     views = t.List([]).tag(sync=True)

@@ -242,6 +242,8 @@ class Viewer(ViewsMixin):
                 # log) rather than an exception nobody could catch.
                 warnings.warn(f"cellucid: the viewer did not restore the session: {info['error']}"
                               + (f" (hint: {info['hint']})" if info["hint"] else ""), stacklevel=2)
+        elif name == "views":
+            self._views_reported(payload)
         elif name == "view_error":
             warnings.warn(f"cellucid: the viewer refused a views command: {payload.get('message')}", stacklevel=2)
         elif name == "click":

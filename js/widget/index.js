@@ -119,8 +119,10 @@ function render({ model, el }) {
           break;
         }
         case "views":
-          // the viewer's views (live + snapshots) and their layout (Python: viewer.views / layout)
-          setFromViewer({ views: payload.views || [], layout: payload.layout || "single", link_cameras: !!payload.link_cameras });
+          // the viewer's views (live + snapshots) and their layout (Python: viewer.views / layout).
+          // A custom message, not a traitlet update: quick successive updates of one list
+          // trait could be overtaken by the kernel's echo of an earlier one and lost.
+          model.send({ event: "views", payload: { views: payload.views || [], layout: payload.layout || "single", link_cameras: !!payload.link_cameras } });
           break;
         case "view_error":
           model.send({ event: "view_error", payload: { message: payload.message || "" } });
