@@ -1,0 +1,136 @@
+"""Frame interval while panning with four views (live + three snapshots, linked cameras).
+
+Usage: python bench/views_bench.py [N_CELLS ...] [--out bench/results/views.json]
+
+For each N: the demo AnnData (N cells, 20 genes) served in memory, the viewer in headless
+Chromium (1280×800, Debian's Chromium with SwiftShader software GL, as the other browser
+figures), first with the live view alone, then with three snapshots beside it (colored by
+n_counts, batch, and batch on X_tsne) in the 2 × 2 grid with linked cameras, so one drag
+redraws all four. The view is dragged in a small circle for PAN_S seconds (a real mouse press,
+then one pointer move per animation frame, as bench/browser_bench.py does); the figure is the
+median interval between consecutive draws of each view (every view redraws once per frame),
+reported for the live view and for the slowest view.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+PAN_S = 1.5
+VIEWPORT = {"width": 1280, "height": 800}
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--use-gl=angle", "--use-angle=swiftshader", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+
+# every view's renderer reports its draws into window.__draws[view index]
+INSTRUMENT = """() => {
+  const app = window.cellucid.app;
+  const renderers = [app.renderer, ...window.cellucid.views().slice(1).map((v) => app.viewManager.entry(v.id).view.renderer)];
+  window.__draws = renderers.map(() => []);
+  renderers.forEach((r, k) => {
+    const base = r.__origOnFrame || r.onFrame;
+    r.__origOnFrame = base;
+    r.onFrame = (f) => { window.__draws[k].push(performance.now()); if (base) base(f); };
+  });
+  return renderers.length;
+}"""
+
+DRAG = """([x, y, ms]) => new Promise((done) => {
+  const canvas = window.cellucid.app.dom.canvas, t0 = performance.now();
+  let k = 0;
+  const step = () => {
+    if (performance.now() - t0 > ms) return done(performance.now());
+    k++;
+    const a = k * 0.15;
+    canvas.dispatchEvent(new PointerEvent("pointermove", { bubbles: true, pointerId: 1, isPrimary: true,
+      clientX: x + 40 * Math.sin(a), clientY: y + 40 * (1 - Math.cos(a)) }));
+    requestAnimationFrame(step);
+  };
+  requestAnimationFrame(step);
+})"""
+
+
+def drag(page, seconds: float) -> list[float]:
+    """Drag for ``seconds``; the median draw interval of each view (ms)."""
+    page.evaluate(INSTRUMENT)
+    c = page.evaluate("""() => { const r = window.cellucid.app.dom.canvas.getBoundingClientRect();
+                                 return { x: r.left + r.width / 2, y: r.top + r.height / 2 }; }""")
+    page.mouse.move(c["x"], c["y"])
+    page.mouse.down()
+    try:
+        end = page.evaluate(DRAG, [c["x"], c["y"], seconds * 1e3])
+    finally:
+        page.mouse.up()
+    out = []
+    for times in page.evaluate("window.__draws"):
+        times = [t for t in times if t <= end]
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        out.append(round(statistics.median(gaps), 1) if len(gaps) >= 2 else None)
+    return out
+
+
+def measure(n_cells: int, log=print) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from cellucid.anndata_server import AnnDataServer
+    from cellucid.data.demo import demo_anndata
+
+    t = time.perf_counter()
+    adata = demo_anndata(n_cells, 20)
+    log(f"{n_cells:,} cells generated in {time.perf_counter() - t:.1f} s")
+    # the machine's load while measuring (2 cores shared with other jobs): frame intervals depend on it
+    res = {"n_cells": n_cells, "load_avg_1min": round(os.getloadavg()[0], 1)}
+    with AnnDataServer(adata, port=0, quiet=True) as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(300_000)
+            page.goto(server.url)
+            page.wait_for_selector("body[data-ready='1']")
+            res["renderer"] = page.evaluate("window.cellucid.state().renderer")
+            drag(page, 0.3)  # the first drag's one-time costs, not counted
+            res["one_view_ms"] = drag(page, PAN_S)[0]
+            for opts in ({"colorBy": "n_counts"}, {"colorBy": "batch"}, {"colorBy": "batch", "embedding": "X_tsne"}):
+                page.evaluate("(o) => window.cellucid.snapshot(o)", opts)
+            page.evaluate("window.cellucid.linkCameras(true)")
+            page.wait_for_function("window.cellucid.views().length === 4")
+            # every snapshot has drawn its data (its embedding and colors loaded)
+            page.wait_for_function("""() => window.cellucid.views().slice(1).every((v) => {
+                const e = window.cellucid.app.viewManager.entry(v.id).view; return e.geom && e.renderer.frames > 0; })""")
+            drag(page, 0.3)
+            per_view = drag(page, PAN_S)
+            res["four_views_ms"] = per_view
+            res["four_views_live_ms"] = per_view[0]
+            res["four_views_slowest_ms"] = max(x for x in per_view if x is not None)
+        finally:
+            browser.close()
+    log(json.dumps(res))
+    return res
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("cells", nargs="*", type=int, default=[100_000])
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "views.json"))
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    old = json.loads(out.read_text()) if out.exists() else {}
+    runs = {str(r["n_cells"]): r for r in old.get("runs", [])}
+    for n in args.cells:
+        r = measure(n)
+        r["date"] = dt.date.today().isoformat()
+        runs[str(n)] = r
+    out.write_text(json.dumps({"runs": sorted(runs.values(), key=lambda r: r["n_cells"])}, indent=1) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
