@@ -123,10 +123,53 @@ def measure(n_cells: int, log=print) -> dict:
     return res
 
 
+RESULTS = Path(__file__).parent / "results" / "views.json"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+TITLE = "## Views: four views panning"
+
+
+def section(results: dict | None = None) -> list[str]:
+    """The "Views" section of docs/benchmarks.md (``[]`` without results); bench/report.py
+    adds it when bench/results/views.json exists, and main() rewrites it in place."""
+    if results is None:
+        if not RESULTS.exists():
+            return []
+        results = json.loads(RESULTS.read_text())
+    rows = [f"| {r['date']} | {r['n_cells']:,} | {r.get('load_avg_1min', '–')} | {r['renderer']} | {r['one_view_ms']} ms | "
+            f"{r['four_views_live_ms']} / {r['four_views_slowest_ms']} ms |" for r in results.get("runs", [])]
+    return [TITLE, "",
+            "Frame interval while panning with four views (`python bench/views_bench.py N …`, results in "
+            "`bench/results/views.json`): the demo AnnData served in memory, the viewer in headless Chromium "
+            "(1280×800, SwiftShader software GL, so the CPU renderer draws), the view dragged in a small circle for "
+            "1.5 s as in the viewer table above — first with the live view alone, then with three snapshots beside it "
+            "(n_counts, batch, batch on X_tsne) in the 2 × 2 grid with **linked cameras**, so every view redraws on "
+            "each move. Figure: the median interval between a view's consecutive draws, the median of 3 drags; for "
+            "four views the live view's and the slowest view's. Measured on this 2-core machine while other jobs ran "
+            "(1-minute load average in the table): the absolute figures carry that load, so compare the one-view and "
+            "four-view figures of one row (measured minutes apart on the same page), not with the viewer table "
+            "above.", "",
+            "| date | cells | load avg | renderer | one view | four views: live / slowest |",
+            "|---|---|---|---|---|---|", *rows, ""]
+
+
+def write_doc(doc: Path = DOC) -> None:
+    """Replace (or add before "## Reproduce") the Views section of docs/benchmarks.md."""
+    text = doc.read_text()
+    new = "\n".join(section()) + "\n"
+    if TITLE in text:
+        start = text.index(TITLE)
+        end = text.find("\n## ", start + len(TITLE))
+        text = text[:start] + new + (text[end + 1:] if end >= 0 else "")
+    else:
+        at = text.index("## Reproduce")
+        text = text[:at] + new + text[at:]
+    doc.write_text(text)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("cells", nargs="*", type=int, default=[100_000])
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "views.json"))
+    ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
     out = Path(args.out)
     old = json.loads(out.read_text()) if out.exists() else {}
@@ -137,6 +180,9 @@ def main(argv=None) -> int:
         runs[str(n)] = r
     out.write_text(json.dumps({"runs": sorted(runs.values(), key=lambda r: r["n_cells"])}, indent=1) + "\n")
     print(f"wrote {out}")
+    if out == RESULTS:
+        write_doc()
+        print(f"updated {DOC}")
     return 0
 
 
