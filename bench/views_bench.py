@@ -24,9 +24,13 @@ import sys
 import time
 from pathlib import Path
 
+try:  # run as a script (bench/ on sys.path) or imported as bench.views_bench
+    from browser_bench import CIRCLE_DRAG_JS, VIEWPORT
+except ImportError:
+    from bench.browser_bench import CIRCLE_DRAG_JS, VIEWPORT
+
 PAN_S = 1.5
 REPEATS = 3  # drags per configuration; each figure is the median over them
-VIEWPORT = {"width": 1280, "height": 800}
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--use-gl=angle", "--use-angle=swiftshader", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
@@ -44,19 +48,6 @@ INSTRUMENT = """() => {
   return renderers.length;
 }"""
 
-DRAG = """([x, y, ms]) => new Promise((done) => {
-  const canvas = window.cellucid.app.dom.canvas, t0 = performance.now();
-  let k = 0;
-  const step = () => {
-    if (performance.now() - t0 > ms) return done(performance.now());
-    k++;
-    const a = k * 0.15;
-    canvas.dispatchEvent(new PointerEvent("pointermove", { bubbles: true, pointerId: 1, isPrimary: true,
-      clientX: x + 40 * Math.sin(a), clientY: y + 40 * (1 - Math.cos(a)) }));
-    requestAnimationFrame(step);
-  };
-  requestAnimationFrame(step);
-})"""
 
 
 def drag(page, seconds: float) -> list[float]:
@@ -67,7 +58,7 @@ def drag(page, seconds: float) -> list[float]:
     page.mouse.move(c["x"], c["y"])
     page.mouse.down()
     try:
-        end = page.evaluate(DRAG, [c["x"], c["y"], seconds * 1e3])
+        end = page.evaluate(CIRCLE_DRAG_JS, [c["x"], c["y"], seconds * 1e3])
     finally:
         page.mouse.up()
     out = []

@@ -98,7 +98,6 @@ export function mountLegend(app, dom) {
                 "aria-pressed": ch && ch.pinned && ch.label === label(it) ? "true" : "false",
                 on: { click: (e) => (e.stopPropagation(), cross(it, true)), dblclick: (e) => e.stopPropagation() },
               },
-              "⚑",
             ),
           ),
         ),
