@@ -260,3 +260,30 @@ def test_figure_export_has_one_panel_per_view(viewer):
     # back to one view: the single-panel figure as before
     viewer.js("window.cellucid.setLayout('single')")
     assert '<g id="cells" data-cells="3000"' in viewer.js("window.cellucid.svg()")
+
+
+def test_hovering_a_category_in_the_annotation_panel_cross_highlights_it(browser, demo, tmp_path):
+    from cellucid.anndata_server import AnnDataServer
+    from cellucid.annotation import AnnotationFolder
+
+    folder = AnnotationFolder(tmp_path / "labels", create=True, author="Ana")
+    with AnnDataServer(demo.path, port=0, quiet=True, annotations=folder.path) as srv:
+        v = open_viewer(browser, srv.url, viewport={"width": 1200, "height": 760})
+        try:
+            v.page.fill("[data-testid=annotation-name]", "Ana")
+            v.page.click("[data-testid=annotation-name-set]")
+            v.page.select_option("[data-testid=annotation-field]", "leiden")
+            # a proposal gives category 3 its row in the panel
+            v.page.select_option("[data-testid=annotation-category]", "3")
+            v.page.fill("[data-testid=annotation-label]", "T cell")
+            v.page.click("[data-testid=annotation-propose]")
+            row = v.page.locator("[data-testid=annotation-row][data-category='3']")
+            row.wait_for()
+            row.hover()
+            v.page.wait_for_function("window.cellucid.state().cross_highlight?.label === 'leiden: 3'")
+            expected = int((demo.adata.obs["leiden"].astype(str) == "3").sum())
+            assert v.state()["cross_highlight"]["count"] == expected > 0
+            v.page.mouse.move(700, 5)
+            v.page.wait_for_function("window.cellucid.state().cross_highlight === null")
+        finally:
+            v.page.close()
