@@ -98,7 +98,17 @@ def test_snapshot_keeps_its_colors_while_the_live_view_changes_and_hover_marks_a
         assert abs(ring["x"] - xy[i][0]) < 1.5 and abs(ring["y"] - xy[i][1]) < 1.5
 
 
-def test_a_cell_selected_in_one_view_is_drawn_selected_in_all(viewer, server, demo):
+@pytest.fixture(params=["cpu", "webgl"])
+def any_renderer_viewer(request, browser, server):
+    """The viewer drawing with each renderer (every snapshot uses the live view's kind)."""
+    v = open_viewer(browser, f"{server.url}?renderer={request.param}")
+    assert v.state()["renderer"] == request.param
+    yield v
+    v.page.close()
+
+
+def test_a_cell_selected_in_one_view_is_drawn_selected_in_all(any_renderer_viewer, server, demo):
+    viewer = any_renderer_viewer
     vid = snapshot_with_live_recolored(viewer)
     xy_live, _ = positions(viewer, server, "live")
     xy_snap, box_snap = positions(viewer, server, vid)

@@ -298,6 +298,7 @@ function svgPanel(app, panel, maxCells, titled) {
   const visible = order.length;
   if (V.geom.dim === 3) {
     // painter's algorithm: far cells first
+    V.index.hiddenVersion = app.hiddenVersion; // every view's index follows the shared hidden mask
     V.index.update(V.camera, V.geom, app.hidden, app.n);
     const d = V.index.depth;
     order.sort((a, b) => d[b] - d[a]);
