@@ -297,3 +297,26 @@ def test_hovering_a_category_in_the_annotation_panel_cross_highlights_it(browser
             v.page.wait_for_function("window.cellucid.state().cross_highlight === null")
         finally:
             v.page.close()
+
+
+def test_linked_cameras_move_together_and_the_close_button_removes_a_view(viewer):
+    vid = viewer.js("window.cellucid.snapshot({colorBy: 'n_counts'})")
+    viewer.page.wait_for_function("window.cellucid.views().length === 2")
+    box = viewer.canvas_box()
+    cam = lambda i: viewer.js("window.cellucid.views()")[i]["camera"]  # noqa: E731
+
+    def wheel():
+        viewer.page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.4)
+        viewer.page.mouse.wheel(0, -300)
+        viewer.frame()
+        viewer.page.wait_for_timeout(200)
+
+    wheel()  # not linked: only the live view zooms
+    assert cam(0)["zoom"] > 1.0 and cam(1)["zoom"] == pytest.approx(0.9)
+    viewer.page.click("[data-testid=link-cameras]")
+    assert viewer.state()["link_cameras"] is True
+    wheel()
+    assert cam(1)["zoom"] == pytest.approx(cam(0)["zoom"]) and cam(1)["center"] == pytest.approx(cam(0)["center"])
+    viewer.page.click(f"[data-testid=remove-{vid}]")
+    viewer.page.wait_for_function("window.cellucid.views().length === 1")
+    assert viewer.page.locator(f"[data-testid=canvas-{vid}]").count() == 0
