@@ -320,3 +320,28 @@ def test_linked_cameras_move_together_and_the_close_button_removes_a_view(viewer
     viewer.page.click(f"[data-testid=remove-{vid}]")
     viewer.page.wait_for_function("window.cellucid.views().length === 1")
     assert viewer.page.locator(f"[data-testid=canvas-{vid}]").count() == 0
+
+
+def test_highlight_groups_and_hidden_categories_apply_to_every_view(viewer, server, demo):
+    vid = snapshot_with_live_recolored(viewer)
+    xy_live, _ = positions(viewer, server, "live")
+    xy_snap, _ = positions(viewer, server, vid)
+    cat = demo.adata.obs["cell_type"].to_numpy()
+    cells = clear_cells(xy_live, xy_snap, np.arange(demo.adata.n_obs), radius=4.5)
+    group = [int(i) for i in cells[:15]]
+    viewer.js(f"window.cellucid.highlight({json.dumps(group)}, '#ff00ff', 'g')")
+    viewer.page.wait_for_function("window.cellucid.state().highlight_groups.length === 1")
+    for v, xy in (("live", xy_live), (vid, xy_snap)):
+        px = view_pixels(viewer, v)
+        magenta = [np.abs(at(px, xy[i]) - [255, 0, 255]).max() <= 12 for i in group]
+        assert np.mean(magenta) > 0.9, v
+    # hiding a category of the live coloring hides its cells in the snapshot too
+    viewer.js("window.cellucid.app.store.set({highlightGroups: []})")
+    viewer.js("window.cellucid.setColorBy('cell_type')")
+    viewer.page.wait_for_function("window.cellucid.state().colored_by === 'cell_type'")
+    viewer.js("window.cellucid.hideCategory('Monocyte')")
+    viewer.page.wait_for_function("window.cellucid.state().visible_count < 3000")
+    px = view_pixels(viewer, vid)
+    mono = [int(i) for i in cells if cat[i] == "Monocyte"][:20]
+    white = [at(px, xy_snap[i]).min() >= 250 for i in mono]
+    assert len(mono) >= 5 and np.mean(white) > 0.9
