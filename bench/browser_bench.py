@@ -187,15 +187,24 @@ def _drag_frames(page, seconds: float) -> list:
       const r = window.cellucid.app.dom.canvas.getBoundingClientRect();
       return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
     }""")
-    page.mouse.move(c["x"], c["y"])
-    page.mouse.down()
     try:
-        end = page.evaluate(CIRCLE_DRAG_JS, [c["x"], c["y"], seconds * 1e3])
+        end = circle_drag(page, c, seconds)
     finally:
-        page.mouse.up()
         page.evaluate("""async () => { const app = window.cellucid.app; app.camera.restore(window.__panCamera);
                          app.requestRender(); await window.cellucid.frame(); }""")
     return [f for f in page.evaluate("window.__pan.slice()") if f[0] <= end]  # not the full frame after it
+
+
+def circle_drag(page, c: dict, seconds: float) -> float:
+    """Press the mouse at ``c`` ({x, y}, page px), move it in a small circle once per
+    animation frame for ``seconds`` (CIRCLE_DRAG_JS), release; returns the page time (ms) the
+    moves ended. Shared with bench/views_bench.py."""
+    page.mouse.move(c["x"], c["y"])
+    page.mouse.down()
+    try:
+        return page.evaluate(CIRCLE_DRAG_JS, [c["x"], c["y"], seconds * 1e3])
+    finally:
+        page.mouse.up()
 
 
 def _pan_figures(frames: list) -> dict:

@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 try:  # run as a script (bench/ on sys.path) or imported as bench.views_bench
-    from browser_bench import CIRCLE_DRAG_JS, VIEWPORT
+    from browser_bench import VIEWPORT, circle_drag
 except ImportError:
-    from bench.browser_bench import CIRCLE_DRAG_JS, VIEWPORT
+    from bench.browser_bench import VIEWPORT, circle_drag
 
 PAN_S = 1.5
 REPEATS = 3  # drags per configuration; each figure is the median over them
@@ -55,12 +55,7 @@ def drag(page, seconds: float) -> list[float]:
     page.evaluate(INSTRUMENT)
     c = page.evaluate("""() => { const r = window.cellucid.app.dom.canvas.getBoundingClientRect();
                                  return { x: r.left + r.width / 2, y: r.top + r.height / 2 }; }""")
-    page.mouse.move(c["x"], c["y"])
-    page.mouse.down()
-    try:
-        end = page.evaluate(CIRCLE_DRAG_JS, [c["x"], c["y"], seconds * 1e3])
-    finally:
-        page.mouse.up()
+    end = circle_drag(page, c, seconds)
     out = []
     for times in page.evaluate("window.__draws"):
         times = [t for t in times if t <= end]
