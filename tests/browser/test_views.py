@@ -345,3 +345,22 @@ def test_highlight_groups_and_hidden_categories_apply_to_every_view(viewer, serv
     mono = [int(i) for i in cells if cat[i] == "Monocyte"][:20]
     white = [at(px, xy_snap[i]).min() >= 250 for i in mono]
     assert len(mono) >= 5 and np.mean(white) > 0.9
+
+
+def test_snapshots_hidden_by_the_single_layout_do_not_redraw_until_shown(viewer, server):
+    vid = viewer.js("window.cellucid.snapshot()")
+    viewer.page.wait_for_function("window.cellucid.views().length === 2")
+    viewer.frame()
+    frames = f"window.cellucid.app.viewManager.entry('{vid}').view.renderer.frames"
+    viewer.js("window.cellucid.setLayout('single')")
+    before = viewer.js(frames)
+    viewer.js("window.cellucid.select([5, 6, 7])")
+    viewer.frame()
+    viewer.page.wait_for_timeout(200)
+    assert viewer.js(frames) == before
+    viewer.js("window.cellucid.setLayout('grid')")
+    viewer.page.wait_for_function(f"{frames} > {before}")
+    # and what it draws then has the selection: the other cells faded
+    xy, _ = positions(viewer, server, vid)
+    px = view_pixels(viewer, vid)
+    assert np.abs(at(px, xy[5]).astype(int) - px[0, 0]).max() > 30  # a selected cell is drawn, not background
