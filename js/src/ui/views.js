@@ -125,7 +125,10 @@ export function mountViews(app, dom) {
     dom.views.dataset.layout = grid ? "grid" : "single";
     dom.views.style.setProperty("--cols", grid && count > 1 ? 2 : 1);
     dom.views.style.setProperty("--rows", grid ? Math.ceil(count / 2) : 1);
-    for (const e of views.values()) e.cell.hidden = !grid;
+    for (const e of views.values()) {
+      e.cell.hidden = !grid;
+      e.view.renderer.setPaused(!grid); // hidden snapshots do not redraw on every change
+    }
     placeGrid();
     for (const e of views.values()) fit(e);
     updateHeads();
