@@ -54,3 +54,8 @@ def test_bad_views_input_says_what_to_do(viewer):
     with pytest.raises(ValueError, match="remove one first"):
         viewer.snapshot()
     assert viewer.sent == []  # nothing refused reached the viewer
+
+
+def test_a_refused_views_command_is_warned_about(viewer):
+    with pytest.warns(UserWarning, match="at most 4 views"):
+        custom(viewer.widget, "view_error", {"message": "at most 4 views (the live view and 3 snapshots) fit side by side"})
