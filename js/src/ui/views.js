@@ -103,6 +103,7 @@ export function mountViews(app, dom) {
         e.view.dispose();
         e.cell.remove();
         views.delete(id);
+        synced.delete(e);
       }
     }
     for (const v of want) {
