@@ -76,6 +76,9 @@ export function mountLegend(app, dom) {
               on: {
                 mouseenter: () => cross(it, false),
                 mouseleave: () => endCrossHover(app.store),
+                // keyboard users get the same highlight on focus
+                focus: () => cross(it, false),
+                blur: () => endCrossHover(app.store),
                 click: (e) => (e.ctrlKey || e.metaKey ? app.selectCategory(it.code, e.shiftKey ? "add" : "new") : click(it.code)),
                 dblclick: (e) => !(e.ctrlKey || e.metaKey) && dblclick(it.code),
                 keydown: (e) => {
