@@ -130,7 +130,9 @@ def section(results: dict | None = None) -> list[str]:
             "1.5 s as in the viewer table above — first with the live view alone, then with three snapshots beside it "
             "(n_counts, batch, batch on X_tsne) in the 2 × 2 grid with **linked cameras**, so every view redraws on "
             "each move. Figure: the median interval between a view's consecutive draws, the median of 3 drags; for "
-            "four views the live view's and the slowest view's. Measured on this 2-core machine while other jobs ran "
+            "four views the live view's and the slowest view's. While the camera moves, the CPU renderer draws a fixed "
+            "250k-cell sample of each view above 375k cells (its motion frames, see docs/viewer.md), so at 1M cells "
+            "each view draws 250k cells per frame and the full frame only when the view rests. Measured on this 2-core machine while other jobs ran "
             "(1-minute load average in the table): the absolute figures carry that load, so compare the one-view and "
             "four-view figures of one row (measured minutes apart on the same page), not with the viewer table "
             "above.", "",
