@@ -152,6 +152,24 @@ def cellucid_run(browser, base, n_cells, genes, timeout_ms=180_000, lasso=True) 
 PAN_S = 1.5  # seconds of dragging per pan measurement (bench/report.py describes it as 1.5 s)
 
 
+# One pointer move per animation frame in a small circle around (x, y) for ms, on the live
+# view's canvas (the mouse button is already down); resolves with the end time. Shared with
+# bench/views_bench.py.
+CIRCLE_DRAG_JS = """([x, y, ms]) => new Promise((done) => {
+  const canvas = window.cellucid.app.dom.canvas, t0 = performance.now();
+  let k = 0;
+  const step = () => {
+    if (performance.now() - t0 > ms) return done(performance.now());
+    k++;
+    const a = k * 0.15;
+    canvas.dispatchEvent(new PointerEvent("pointermove", { bubbles: true, pointerId: 1, isPrimary: true,
+      clientX: x + 40 * Math.sin(a), clientY: y + 40 * (1 - Math.cos(a)) }));
+    requestAnimationFrame(step);
+  };
+  requestAnimationFrame(step);
+})"""
+
+
 def _drag_frames(page, seconds: float) -> list:
     """Drag the view in a small circle for ``seconds`` and return the frames drawn meanwhile
     as ``[time ms, points]``, from the ``cellucid:draw`` marks. The press is a real mouse
@@ -169,27 +187,24 @@ def _drag_frames(page, seconds: float) -> list:
       const r = window.cellucid.app.dom.canvas.getBoundingClientRect();
       return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
     }""")
-    page.mouse.move(c["x"], c["y"])
-    page.mouse.down()
     try:
-        end = page.evaluate("""([x, y, ms]) => new Promise((done) => {
-          const canvas = window.cellucid.app.dom.canvas, t0 = performance.now();
-          let k = 0;
-          const step = () => {
-            if (performance.now() - t0 > ms) return done(performance.now());
-            k++;
-            const a = k * 0.15;
-            canvas.dispatchEvent(new PointerEvent("pointermove", { bubbles: true, pointerId: 1, isPrimary: true,
-              clientX: x + 40 * Math.sin(a), clientY: y + 40 * (1 - Math.cos(a)) }));
-            requestAnimationFrame(step);
-          };
-          requestAnimationFrame(step);
-        })""", [c["x"], c["y"], seconds * 1e3])
+        end = circle_drag(page, c, seconds)
     finally:
-        page.mouse.up()
         page.evaluate("""async () => { const app = window.cellucid.app; app.camera.restore(window.__panCamera);
                          app.requestRender(); await window.cellucid.frame(); }""")
     return [f for f in page.evaluate("window.__pan.slice()") if f[0] <= end]  # not the full frame after it
+
+
+def circle_drag(page, c: dict, seconds: float) -> float:
+    """Press the mouse at ``c`` ({x, y}, page px), move it in a small circle once per
+    animation frame for ``seconds`` (CIRCLE_DRAG_JS), release; returns the page time (ms) the
+    moves ended. Shared with bench/views_bench.py."""
+    page.mouse.move(c["x"], c["y"])
+    page.mouse.down()
+    try:
+        return page.evaluate(CIRCLE_DRAG_JS, [c["x"], c["y"], seconds * 1e3])
+    finally:
+        page.mouse.up()
 
 
 def _pan_figures(frames: list) -> dict:

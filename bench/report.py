@@ -457,6 +457,11 @@ def markdown(results) -> str:
     except ImportError:
         from bench.analysis_bench import section
     L += section()
+    try:  # the four-views panning figures (bench/views_bench.py, its own JSON)
+        from views_bench import section as views_section
+    except ImportError:
+        from bench.views_bench import section as views_section
+    L += views_section()
     L += ["## Reproduce", "", "```", "pip install -e '.[bench]'   # matplotlib, psutil, playwright",
           "python bench/run.py --cells 100000 1000000", "```", ""]
     return "\n".join(L)

@@ -33,10 +33,11 @@ class CellucidWidget(anywidget.AnyWidget):
     the viewer written into the output with its data sent over this widget's comm.
 
     Python → viewer: ``highlight`` (+ ``highlight_color``), ``color_by``, ``embedding``,
-    ``dimension`` and the one-off commands of :meth:`send_command`.
+    ``dimension``, ``layout``, ``link_cameras`` and the one-off commands of :meth:`send_command`
+    (``snapshot``, ``remove_view``, …).
     Viewer → Python: ``selection`` (+ ``selection_event``), ``hover``, ``ready``/``ready_info``,
-    ``status``, ``session`` (+ ``session_request_id``), and ``click`` / ``session_restored``
-    events (custom messages, see :meth:`on_event`).
+    ``status``, ``session`` (+ ``session_request_id``), and ``click`` / ``session_restored`` /
+    ``views`` / ``view_error`` events (custom messages, see :meth:`on_event`).
     """
 
     _esm = _STATIC if _STATIC.is_file() else _NOT_BUILT_ESM
@@ -77,6 +78,11 @@ class CellucidWidget(anywidget.AnyWidget):
     color_by = t.Unicode(None, allow_none=True).tag(sync=True)
     embedding = t.Unicode(None, allow_none=True).tag(sync=True)
     dimension = t.Int(None, allow_none=True).tag(sync=True)
+    # views (live + snapshots, cellucid/widget/_views.py): Python sets the layout and linked
+    # cameras; the viewer reports all three in a "views" custom message (Viewer._views_reported)
+    layout = t.Enum(["single", "grid"], default_value="single").tag(sync=True)
+    link_cameras = t.Bool(False).tag(sync=True)
+    views = t.List([]).tag(sync=True)
 
     @t.validate("selection", "highlight")
     def _coerce_indices(self, proposal):

@@ -31,6 +31,7 @@ from cellucid.widget import _lifetime
 from cellucid.widget._codec import as_indices
 from cellucid.widget._obs import is_anndata, read_obs
 from cellucid.widget import _session
+from cellucid.widget._views import ViewsMixin
 from cellucid.widget._widget import CellucidWidget
 from cellucid.widget.comm_transport import CommTransport
 from cellucid.widget.proxy import iframe_target
@@ -90,7 +91,7 @@ def _current_execution_count() -> int | None:
     return getattr(ip, "execution_count", None) if ip is not None else None
 
 
-class Viewer:
+class Viewer(ViewsMixin):
     """A cellucid viewer in a notebook (returned by ``show_anndata`` / ``show``).
 
     Not usually constructed directly. ``server`` is a started server object with ``url``,
@@ -241,6 +242,10 @@ class Viewer:
                 # log) rather than an exception nobody could catch.
                 warnings.warn(f"cellucid: the viewer did not restore the session: {info['error']}"
                               + (f" (hint: {info['hint']})" if info["hint"] else ""), stacklevel=2)
+        elif name == "views":
+            self._views_reported(payload)
+        elif name == "view_error":
+            warnings.warn(f"cellucid: the viewer refused a views command: {payload.get('message')}", stacklevel=2)
         elif name == "click":
             self._emit("click", {"cell": payload.get("cell"), "shift": bool(payload.get("shift")),
                                  "ctrl": bool(payload.get("ctrl"))})

@@ -43,7 +43,7 @@ export class App {
     this.hidden = null;
     this.visibleCount = 0;
     this.hiddenVersion = 0;
-    this.listeners = { progress: new Set(), error: new Set(), selection: new Set(), hover: new Set(), click: new Set(), frame: new Set(), colors: new Set() };
+    this.listeners = { progress: new Set(), error: new Set(), selection: new Set(), hover: new Set(), click: new Set(), frame: new Set(), colors: new Set(), flags: new Set(), params: new Set() };
     this.firstColoredFrame = false;
     this.panelsMounted = false;
     let resolveReady;
@@ -156,8 +156,8 @@ export class App {
     if (["colormap", "clip", "range", "highlightGroups", "activePage", "theme"].some((k) => changed.has(k))) this.recolor();
     // (a new colorBy changes what is hidden only once its column is applied: loadColor)
     if (["hiddenCategories", "filters", "externalHidden"].some((k) => changed.has(k))) this.recomputeHidden();
-    if (["selection", "highlightGroups", "activePage"].some((k) => changed.has(k))) this.updateFlags();
-    if (["pointSize", "opacity", "theme"].some((k) => changed.has(k))) this.updateParams();
+    if (["selection", "highlightGroups", "activePage", "crossHighlight"].some((k) => changed.has(k))) this.updateFlags();
+    if (["pointSize", "opacity", "theme", "crossHighlight"].some((k) => changed.has(k))) this.updateParams();
     if (changed.has("theme")) this.applyTheme();
     if (["vectors", "vectorField", "embedding", "dimension", "filters", "hiddenCategories", "externalHidden", "theme"].some((k) => changed.has(k))) this.updateVectors();
     else if (changed.has("vectorParams")) {
@@ -182,21 +182,32 @@ export class App {
       opacity: s.opacity,
       bg: this.bg || [1, 1, 1],
       dpr: window.devicePixelRatio || 1,
-      dimOthers: s.selection.length > 0,
+      // a selection or a cross-highlighted category: the other cells fade (in every view)
+      dimOthers: s.selection.length > 0 || !!(s.crossHighlight && s.crossHighlight.cells.length),
     });
+    this.emit("params", this.renderer.params);
+  }
+
+  /** The points of `key` in `dim` D, loaded once and shared by every view (render/view.js). */
+  geometryFor(key, dim) {
+    const cacheKey = `${key}|${dim}`;
+    if (!this.geomCache.has(cacheKey)) {
+      const label = `Loading ${key} (${dim}D)`;
+      const p = api.embedding(key, dim, this.n, (f) => this.progress(label, f)).then((emb) => {
+        mark("embedding");
+        const geom = buildGeometry(emb, this.n);
+        this.geomCache.set(cacheKey, geom);
+        return geom;
+      });
+      p.catch(() => this.geomCache.delete(cacheKey));
+      this.geomCache.set(cacheKey, p);
+    }
+    return Promise.resolve(this.geomCache.get(cacheKey));
   }
 
   loadGeometry(key, dim) {
-    const cacheKey = `${key}|${dim}`;
     const run = async () => {
-      let geom = this.geomCache.get(cacheKey);
-      if (!geom) {
-        const label = `Loading ${key} (${dim}D)`;
-        const emb = await api.embedding(key, dim, this.n, (f) => this.progress(label, f));
-        mark("embedding");
-        geom = buildGeometry(emb, this.n);
-        this.geomCache.set(cacheKey, geom);
-      }
+      const geom = await this.geometryFor(key, dim);
       if (!this.colorColumn && this.colorLoading) {
         // The first colors are on their way (requested with the embedding): give them a
         // moment, so the first frame is drawn once, colored — a neutral frame first would
@@ -440,13 +451,16 @@ export class App {
     if (!this.geom) return;
     const s = this.store.get();
     const groups = this.activeGroups().filter((g) => g.visible && g.cells.length);
-    const key = [this.hiddenVersion, s.selection, this.order, ...groups];
+    const ch = s.crossHighlight && s.crossHighlight.cells.length ? s.crossHighlight : null;
+    const key = [this.hiddenVersion, s.selection, this.order, ch, ...groups];
     if (this._flagsKey && key.length === this._flagsKey.length && key.every((x, i) => x === this._flagsKey[i])) return;
     this._flagsKey = key;
     const hidden = this.hidden;
     const hiddenBeyondInvalid = this.visibleCount < this.n - this.geom.nInvalid;
-    if (!hiddenBeyondInvalid && !s.selection.length && !groups.length) {
+    if (!hiddenBeyondInvalid && !s.selection.length && !groups.length && !ch) {
       this.renderer.setFlags(null, null);
+      this.flagsShown = null;
+      this.emit("flags", null);
       this.updateParams();
       return;
     }
@@ -454,10 +468,12 @@ export class App {
     f.set(hidden);
     for (const i of s.selection) f[i] |= 2;
     for (const g of groups) for (const i of g.cells) f[i] |= 4;
+    // cross-highlighted cells (a hovered / pinned legend entry) are emphasized like a group
+    if (ch) for (const i of ch.cells) f[i] |= 4;
     // emphasized cells are drawn again on top, in the same order as pass 1 (value order for
     // continuous colors, so high values stay on top inside the selection too)
     let emph = new Uint32Array(0);
-    if (s.selection.length || groups.length) {
+    if (s.selection.length || groups.length || ch) {
       let k = 0;
       const n = this.n;
       for (let i = 0; i < n; i++) if (f[i] & 6 && !hidden[i]) k++;
@@ -474,6 +490,8 @@ export class App {
       }
     }
     this.renderer.setFlags(f, emph);
+    this.flagsShown = f; // the other views draw the same flags (render/view.js)
+    this.emit("flags", f);
     this.updateParams();
   }
 
@@ -704,25 +722,36 @@ export class App {
       frames: this.renderer.frames,
       renderer: this.renderer.kind,
       ready: this.isReady,
+      // views, layout, linked cameras, cross-highlight (ui/views.js)
+      ...(this.viewManager ? this.viewManager.describe() : {}),
     };
   }
 
   attachInteraction({ onHover, onClick }) {
     const requestRender = (motion) => this.requestRender(motion);
-    attachPointer({
-      canvas: this.dom.canvas,
-      overlay: this.dom.overlay,
-      camera: this.camera,
+    this.attachViewInteraction({ canvas: this.dom.canvas, overlay: this.dom.overlay, camera: this.camera, view: this, onHover, onClick });
+    attachFlyKeys({ camera: this.camera, store: this.store, requestRender });
+  }
+
+  /**
+   * Pointer interaction on one view (the live one, or a snapshot: render/view.js): its own
+   * camera; hover, clicks and lassos act on the shared store.
+   */
+  attachViewInteraction({ canvas, overlay, camera, view, onHover, onClick }) {
+    return attachPointer({
+      canvas,
+      overlay,
+      camera,
       store: this.store,
-      requestRender,
+      requestRender: (motion) => view.requestRender(motion),
       onHover: (xy, e) => {
-        const cell = xy ? this.pick(xy[0], xy[1]) : null;
+        const cell = xy ? view.pick(xy[0], xy[1]) : null;
         this.store.set({ hover: cell });
         this.emit("hover", cell, xy, e);
         if (onHover) onHover(cell, xy);
       },
       onClick: (xy, mods) => {
-        const cell = this.pick(xy[0], xy[1]);
+        const cell = view.pick(xy[0], xy[1]);
         this.emit("click", cell, mods);
         if (cell == null) return;
         if (this.store.get().tool === "proximity" || mods.alt) {
@@ -735,10 +764,9 @@ export class App {
         if (onClick) onClick(cell);
       },
       onLasso: (poly, { add, remove }) => {
-        const cells = this.cellsInPolygon(poly);
+        const cells = view.cellsInPolygon(poly);
         this.select(cells, "lasso", remove ? "remove" : add ? "add" : "new");
       },
     });
-    attachFlyKeys({ camera: this.camera, store: this.store, requestRender });
   }
 }

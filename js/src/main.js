@@ -23,6 +23,8 @@ import { learnRendererForNextLoad } from "./render/choose.js";
 import { mountAccessibility } from "./ui/a11y.js";
 import { mountAnnotation } from "./ui/annotation.js";
 import { mountAnalysis } from "./ui/analysis/panel.js";
+import { mountViews } from "./ui/views.js";
+import { crossHighlightCategory } from "./state/cross.js";
 
 /** The longest the side panels wait for the first frame (ms). */
 const PANELS_LATEST_MS = 500;
@@ -69,6 +71,7 @@ async function main() {
   learnRendererForNextLoad();
   const help = mountHelp(app, dom);
   mountToolbar(app, dom, { toggleHelp: help.toggle });
+  mountViews(app, dom);
   mountControls(app, dom);
   mountVectorPanel(app, dom);
   mountFilters(app, dom);
@@ -146,6 +149,16 @@ function exposeApi(app) {
     vectorFrameTimes: () => [...app.vectorOverlay.frameTimes],
     vectorWorkTimes: () => [...app.vectorOverlay.workTimes],
     session: () => sessionObject(app),
+    /** Views (ui/views.js): freeze the live view into a snapshot (returns its id), remove one, lay them out. */
+    snapshot: (opts = {}) => app.viewManager.snapshot(opts),
+    removeView: (id) => app.viewManager.removeView(id),
+    setLayout: (l) => app.viewManager.setLayout(l),
+    linkCameras: (on) => app.viewManager.setLinkCameras(on),
+    views: () => app.viewManager.describe().views,
+    /** Where cell i is drawn in view `id` (CSS px relative to that view's canvas). */
+    projectIn: (id, i) => app.viewManager.entry(id).view.project(i),
+    /** Cross-highlight a category of the colored field (null clears; pinned stays on leaving). */
+    crossHighlight: (name, pinned = false, field = null) => crossHighlightCategory(app, name, pinned, field),
     restoreSession: (o) => restoreSession(app, o),
   };
 }

@@ -118,6 +118,15 @@ function render({ model, el }) {
           setFromViewer({ session: o, session_request_id: payload.request_id ?? "" });
           break;
         }
+        case "views":
+          // the viewer's views (live + snapshots) and their layout (Python: viewer.views / layout).
+          // A custom message, not a traitlet update: quick successive updates of one list
+          // trait could be overtaken by the kernel's echo of an earlier one and lost.
+          model.send({ event: "views", payload: { views: payload.views || [], layout: payload.layout || "single", link_cameras: !!payload.link_cameras } });
+          break;
+        case "view_error":
+          model.send({ event: "view_error", payload: { message: payload.message || "" } });
+          break;
         case "session_restored":
           model.send({ event: "session_restored", payload: { ...payload } });
           break;
@@ -194,6 +203,8 @@ function render({ model, el }) {
       if (v != null && v !== info[k]) request(k, type, key);
     }
     if (toUint32(model.get("highlight")).length) sendHighlight();
+    if (model.get("layout") === "grid") toViewer("layout", { layout: "grid" });
+    if (model.get("link_cameras")) toViewer("link_cameras", { on: true });
   }
 
   // Values Python asked for and the viewer has not confirmed yet. A "state" message sent
@@ -221,6 +232,8 @@ function render({ model, el }) {
     onTrait("dimension", () => request("dimension", "dimension", "dim")),
     onTrait("highlight", sendHighlight),
     onTrait("highlight_color", sendHighlight),
+    onTrait("layout", () => toViewer("layout", { layout: model.get("layout") })),
+    onTrait("link_cameras", () => toViewer("link_cameras", { on: !!model.get("link_cameras") })),
   ];
 
   const onCustom = (content, buffers) => {

@@ -98,12 +98,16 @@ def test_hiding_a_category_removes_its_color(viewer, demo):
     assert before > 200
     viewer.page.locator("[data-testid=legend] .item[data-category='T cell']").click()
     viewer.page.wait_for_function("(window.cellucid.state().hidden_categories['cell_type'] || []).length === 1")
+    viewer.page.mouse.move(5, 5)  # off the legend: hovering a row cross-highlights its cells
+    viewer.page.wait_for_function("window.cellucid.state().cross_highlight === null")
     after = near(viewer.pixels())
     assert after <= 2, f"{after} pixels still show the hidden category's color"
     assert viewer.state()["visible_count"] == N_CELLS - int((codes == 5).sum())
     # clicking again shows it again
     viewer.page.locator("[data-testid=legend] .item[data-category='T cell']").click()
     viewer.page.wait_for_function("(window.cellucid.state().hidden_categories['cell_type'] || []).length === 0")
+    viewer.page.mouse.move(5, 5)
+    viewer.page.wait_for_function("window.cellucid.state().cross_highlight === null")
     assert near(viewer.pixels()) == before
 
 

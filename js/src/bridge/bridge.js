@@ -12,7 +12,7 @@ const SESSION_MS = 250; // the pushed session trails the last change by this muc
 const SESSION_KEYS = new Set([
   "embedding", "dimension", "navMode", "colorBy", "colormap", "clip", "range", "hiddenCategories", "filters",
   "selection", "groupPages", "activePage", "highlightGroups", "vectors", "vectorField", "vectorParams",
-  "proximityRadius", "knnK", "cvd", "pointSize", "opacity", "theme",
+  "proximityRadius", "knnK", "cvd", "pointSize", "opacity", "theme", "views", "layout", "linkCameras",
 ]);
 
 /** The session object with its cell lists as Uint32Arrays (sent as binary, never as JSON lists). */
@@ -116,7 +116,29 @@ export function startBridge(app, { token, parentOrigin }) {
     if (started && JSON.stringify(app.camera.snapshot()) !== lastCamera) scheduleSession();
   });
 
+  // the views (ui/views.js) as Python's `viewer.views` / `viewer.layout` read them
+  const viewsMsg = () => {
+    const d = app.viewManager.describe();
+    return { views: d.views.map(({ camera, ...v }) => v), layout: d.layout, link_cameras: d.link_cameras };
+  };
+  app.store.subscribe((s, changed) => {
+    if (started && ["views", "layout", "linkCameras"].some((k) => changed.has(k))) post("views", viewsMsg());
+  });
+  const viewCommand = (fn) => (p) => {
+    try {
+      fn(p);
+    } catch (e) {
+      // a refused command (too many views, unknown embedding) is said in the page and to the host
+      app.emit("error", e.message, "");
+      post("view_error", { message: e.message, request: p });
+    }
+  };
+
   const handlers = {
+    snapshot: viewCommand((p) => app.viewManager.snapshot({ id: p.id, name: p.name, colorBy: p.color_by, embedding: p.embedding, dimension: p.dimension })),
+    remove_view: viewCommand((p) => app.viewManager.removeView(p.id)),
+    layout: viewCommand((p) => app.viewManager.setLayout(p.layout)),
+    link_cameras: viewCommand((p) => app.viewManager.setLinkCameras(p.on)),
     get_session: (p) => pushSession(p.request_id ?? null),
     set_session: async (p) => {
       try {
@@ -161,6 +183,7 @@ export function startBridge(app, { token, parentOrigin }) {
   app.ready.then(() => {
     started = true;
     post("ready", { n_cells: app.n, dimensions: dimensions(), dataset_id: app.identity.id, ...stateMsg() });
+    post("views", viewsMsg());
     pushSession();
   });
 }

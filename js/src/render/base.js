@@ -38,6 +38,8 @@ export class RendererBase {
    * other request joins is drawn in full.
    */
   requestRender(motion = false) {
+    // a view that is not shown (a snapshot in the single layout) draws once it is shown again
+    if (this.paused) return void (this.dirty = true);
     this.pendingMotion = this.pending ? this.pendingMotion && motion : motion;
     if (this.pending) return;
     this.pending = true;
@@ -46,6 +48,15 @@ export class RendererBase {
       this.pending = false;
       this.draw({ motion: this.pendingMotion });
     });
+  }
+
+  /** Stop drawing (`true`) while the canvas is not shown; unpausing draws what was missed. */
+  setPaused(paused) {
+    this.paused = paused;
+    if (!paused && this.dirty) {
+      this.dirty = false;
+      this.requestRender();
+    }
   }
 
   /** Draw at once what a scheduled frame would draw (and skip that frame), in full. */

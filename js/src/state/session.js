@@ -1,5 +1,6 @@
 // Session state (view, colors, filters, selection, groups) saved to a JSON file and restored.
 import { newId } from "./store.js";
+import { describeView, viewFromDescription } from "./views.js";
 
 /** A session that cannot be applied; `hint` says what to do. */
 export class SessionError extends Error {
@@ -40,6 +41,10 @@ export function sessionObject(app) {
     point_size: s.pointSize,
     opacity: s.opacity,
     theme: s.theme,
+    // snapshots beside the live view (each with its own coloring, embedding, dimension, camera)
+    views: app.viewManager ? app.viewManager.states().slice(1).map(describeView) : s.views.map(describeView),
+    layout: s.layout,
+    link_cameras: s.linkCameras,
   };
 }
 
@@ -105,7 +110,10 @@ export async function restoreSession(app, o) {
     opacity: o.opacity ?? 1,
     theme: o.theme || "light",
     vectors: !!o.vectors,
+    // snapshots are rebuilt from scratch, so each gets its saved camera back
+    views: [],
   });
+  app.store.set({ views: (o.views || []).map(viewFromDescription), layout: o.layout || "single", linkCameras: !!o.link_cameras });
   await app.geometryLoading;
   if (o.camera) app.camera.restore(o.camera);
   app.requestRender();

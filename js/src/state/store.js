@@ -30,6 +30,12 @@ export function initialState() {
     opacity: 1,
     theme: "light",
     hover: null,
+    // views (state/views.js): snapshots beside the live view, how they are laid out, whether
+    // their cameras move together, and the cross-highlighted cells ({label, cells, pinned})
+    views: [],
+    layout: "single",
+    linkCameras: false,
+    crossHighlight: null,
   };
 }
 

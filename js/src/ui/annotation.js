@@ -4,6 +4,7 @@
 // project's author, lock. The state and the requests live in state/annotations.js.
 import { h, fmtInt } from "./dom.js";
 import { Annotations } from "../state/annotations.js";
+import { crossHighlightCategory, endCrossHover } from "../state/cross.js";
 
 const STATUS_TEXT = { agreed: "agreed", locked: "locked", disputed: "disputed", pending: "pending" };
 
@@ -97,7 +98,9 @@ export function mountAnnotation(app, dom) {
       target && target.label ? h("span", { "data-testid": "annotation-consensus" }, target.label) : null,
       target && target.status === "locked" && ann.isAuthor ? h("button", { "data-testid": "annotation-unlock", on: { click: () => ann.act("lock", target.set ? { set: target.set } : { field: target.field, category: target.category }, { label: null }) } }, "unlock") : null,
     );
-    return h("div.target", { "data-testid": "annotation-row", dataset: { category: name } }, head, ...(target ? target.proposals.map((p) => proposal(target, p)) : []));
+    // hovering a category's row cross-highlights its cells in every view (state/cross.js)
+    const on = target && target.set ? {} : { mouseenter: () => crossHighlightCategory(app, name, false, fieldSel.value).catch(() => {}), mouseleave: () => endCrossHover(app.store) };
+    return h("div.target", { "data-testid": "annotation-row", dataset: { category: name }, on }, head, ...(target ? target.proposals.map((p) => proposal(target, p)) : []));
   }
 
   function render() {

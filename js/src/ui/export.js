@@ -42,16 +42,27 @@ export function provenance(app) {
   };
 }
 
-function figureTitle(app) {
+/** The live view as a figure panel (the layout is single, or there are no views yet). */
+function livePanel(app) {
   const s = app.store.get();
+  return { id: "live", view: app, state: { name: "live", colorBy: s.colorBy, embedding: s.embedding, dimension: s.dimension, colormap: s.colormap } };
+}
+
+/** The figure's panels: one per view shown (ui/views.js), the live one first. */
+export function figurePanels(app) {
+  return app.viewManager ? app.viewManager.panels() : [livePanel(app)];
+}
+
+function figureTitle(app, s = app.store.get()) {
   const what = s.colorBy ? `${s.colorBy.name}${s.colorBy.kind === "gene" ? " (gene)" : ""}` : "cells";
   return `${app.identity.name} — ${what} · ${s.embedding} ${s.dimension}D`;
 }
 
 /** What the legend shows: visible categories (with ≥ 1 visible cell), a color bar, visible groups. */
-export function legendEntries(app) {
-  const col = app.colorColumn;
-  const s = app.store.get();
+export function legendEntries(app, panel = livePanel(app)) {
+  const V = panel.view;
+  const col = V.colorColumn;
+  const s = panel.state;
   const out = { title: col && col.kind !== "none" ? col.name : "", items: [], bar: null, groups: [] };
   if (col && col.kind === "categorical") {
     const colors = categoryColors(col);
@@ -59,7 +70,7 @@ export function legendEntries(app) {
     for (let i = 0; i < app.n; i++) if (!app.hidden[i] && col.codes[i] !== col.missing) seen[col.codes[i]] = 1;
     col.categories.forEach((name, k) => seen[k] && out.items.push({ name, color: colors[k] }));
   } else if (col && col.kind === "continuous") {
-    const [lo, hi] = app.colorRangeNow();
+    const [lo, hi] = V.colorRangeNow();
     const table = lut(s.colormap);
     const stops = [];
     for (let i = 0; i <= 10; i++) {
@@ -115,34 +126,61 @@ export function addPngText(png, entries) {
   return out;
 }
 
-/** The figure as PNG bytes at `scale` × the canvas' CSS size (1–4). */
-export async function buildPNG(app, scale = 1) {
-  scale = Math.max(1, Math.min(4, Number(scale) || 1));
-  const r = app.renderer;
+/** Where each panel goes in a figure: two columns when there are several (CSS px). */
+function panelGrid(panels) {
+  const cols = panels.length > 1 ? 2 : 1;
+  const w = Math.max(...panels.map((p) => p.view.camera.width));
+  const h = Math.max(...panels.map((p) => p.view.camera.height));
+  return { cols, w, h, W: cols * w, H: Math.ceil(panels.length / cols) * h, at: (k) => [(k % cols) * w, Math.floor(k / cols) * h] };
+}
+
+/** One panel re-rendered at `scale` onto `ctx` at (x, y) device px, with its title and legend. */
+function drawPanelPNG(app, panel, ctx, scale, x, y, titled) {
+  const V = panel.view;
+  const r = V.renderer;
   const gl = r.canvas;
-  const W = Math.round(app.camera.width * scale), H = Math.round(app.camera.height * scale);
+  const W = Math.round(V.camera.width * scale), H = Math.round(V.camera.height * scale);
   const saved = { w: gl.width, h: gl.height, dpr: r.params.dpr };
-  const out = document.createElement("canvas");
-  out.width = W;
-  out.height = H;
-  const ctx = out.getContext("2d");
   try {
     gl.width = W;
     gl.height = H;
     r.params.dpr = scale; // point sizes scale with the figure
     r.draw();
-    ctx.drawImage(gl, 0, 0);
+    ctx.drawImage(gl, x, y);
   } finally {
     gl.width = saved.w;
     gl.height = saved.h;
     r.params.dpr = saved.dpr;
     r.draw();
   }
-  if (app.vectorOverlay.running) ctx.drawImage(app.vectorOverlay.canvas, 0, 0, W, H);
-  drawLegend2D(app, ctx, scale, W);
+  if (V === app && app.vectorOverlay.running) ctx.drawImage(app.vectorOverlay.canvas, x, y, W, H);
+  ctx.save();
+  ctx.translate(x, y);
+  drawLegend2D(app, ctx, scale, W, panel, titled);
+  ctx.restore();
+}
+
+/** The figure as PNG bytes at `scale` × the canvas' CSS size (1–4): one panel per view shown. */
+export async function buildPNG(app, scale = 1) {
+  scale = Math.max(1, Math.min(4, Number(scale) || 1));
+  const panels = figurePanels(app);
+  const g = panelGrid(panels);
+  const out = document.createElement("canvas");
+  out.width = Math.round(g.W * scale);
+  out.height = Math.round(g.H * scale);
+  const ctx = out.getContext("2d");
+  if (panels.length > 1) {
+    ctx.fillStyle = `rgb(${(app.bg || [1, 1, 1]).map((v) => Math.round(v * 255)).join(",")})`;
+    ctx.fillRect(0, 0, out.width, out.height);
+  }
+  panels.forEach((p, k) => {
+    const [x, y] = g.at(k);
+    drawPanelPNG(app, p, ctx, scale, Math.round(x * scale), Math.round(y * scale), panels.length > 1);
+  });
   const blob = await new Promise((res) => out.toBlob(res, "image/png"));
   const bytes = new Uint8Array(await blob.arrayBuffer());
   const p = provenance(app);
+  if (panels.length > 1) p.views = panels.map((q) => `${q.state.name}: ${figureTitle(app, q.state)}`).join(" | ");
   return addPngText(bytes, {
     Title: figureTitle(app),
     Software: `cellucid ${p.cellucid_version}`,
@@ -152,14 +190,14 @@ export async function buildPNG(app, scale = 1) {
   });
 }
 
-function drawLegend2D(app, ctx, k, W) {
+function drawLegend2D(app, ctx, k, W, panel = livePanel(app), titled = false) {
   const css = getComputedStyle(document.documentElement);
   const fg = css.getPropertyValue("--fg").trim() || "#000";
   ctx.fillStyle = fg;
   ctx.font = `600 ${14 * k}px sans-serif`;
   ctx.textBaseline = "alphabetic";
-  ctx.fillText(figureTitle(app), 10 * k, 20 * k);
-  const L = legendEntries(app);
+  ctx.fillText(panelTitle(app, panel, titled), 10 * k, 20 * k);
+  const L = legendEntries(app, panel);
   const x = W - 160 * k;
   let y = 20 * k;
   ctx.font = `600 ${12 * k}px sans-serif`;
@@ -191,6 +229,11 @@ function drawLegend2D(app, ctx, k, W) {
   for (const g of L.groups) row(g.name, g.color);
 }
 
+/** A panel's title: the figure title, prefixed with the view's name when there are several. */
+function panelTitle(app, panel, titled) {
+  return titled ? `${panel.state.name}: ${figureTitle(app, panel.state)}` : figureTitle(app, panel.state);
+}
+
 export async function exportPNG(app, scale = 1) {
   try {
     const bytes = await buildPNG(app, scale);
@@ -211,33 +254,64 @@ export async function exportPNG(app, scale = 1) {
  * sit in <g id="cells" data-cells="N" data-visible="M" data-reduced="0|1">.
  */
 export function buildSVG(app, { maxCells = SVG_FULL_MAX } = {}) {
-  const { width: w, height: h } = app.camera;
-  const s = app.store.get();
+  const panels = figurePanels(app);
+  const g = panelGrid(panels);
   const css = getComputedStyle(document.documentElement);
   const bg = css.getPropertyValue("--bg").trim();
+  const p = provenance(app);
+  if (panels.length > 1) p.views = panels.map((q) => `${q.state.name}: ${figureTitle(app, q.state)}`).join(" | ");
+  const title = figureTitle(app);
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:cellucid="https://cellucid.org/ns/figure" width="${g.W}" height="${g.H}" viewBox="0 0 ${g.W} ${g.H}">`,
+    `<title>${esc(title)}</title>`,
+    `<metadata><cellucid:provenance ${Object.entries(p).map(([k, v]) => `cellucid:${k}="${esc(v)}"`).join(" ")}/></metadata>`,
+    `<rect width="100%" height="100%" fill="${bg}"/>`,
+  ];
+  if (panels.length === 1) parts.push(...svgPanel(app, panels[0], maxCells, false));
+  else
+    panels.forEach((q, k) => {
+      const [x, y] = g.at(k);
+      parts.push(`<g id="panel-${esc(q.id)}" data-view="${esc(q.id)}" transform="translate(${x},${y})">`, ...svgPanel(app, q, maxCells, true), "</g>");
+    });
+  parts.push("</svg>");
+  return parts.join("\n");
+}
+
+/**
+ * One panel's cells, title and legend (SVG elements, panel-relative coordinates). Up to
+ * `maxCells` visible cells: one <circle> per visible cell, in draw order (emphasized cells
+ * last, 3D far to near); above that density-reduced (see buildSVG).
+ */
+function svgPanel(app, panel, maxCells, titled) {
+  const V = panel.view;
+  const { width: w, height: h } = V.camera;
+  const s = app.store.get();
+  const css = getComputedStyle(document.documentElement);
   const fg = css.getPropertyValue("--fg").trim();
   const r = s.pointSize / 2;
-  const c = app.colors;
-  const dim = s.selection.length > 0;
-  const emph = new Set([...s.selection, ...app.activeGroups().filter((g) => g.visible).flatMap((g) => [...g.cells])]);
+  const c = V.colors;
+  const ch = s.crossHighlight && s.crossHighlight.cells.length ? s.crossHighlight.cells : [];
+  const dim = s.selection.length > 0 || ch.length > 0;
+  const emph = new Set([...s.selection, ...ch, ...app.activeGroups().filter((g) => g.visible).flatMap((g) => [...g.cells])]);
   let order = [];
   for (let i = 0; i < app.n; i++) if (!app.hidden[i]) order.push(i);
   const visible = order.length;
-  if (app.geom.dim === 3) {
+  if (V.geom.dim === 3) {
     // painter's algorithm: far cells first
-    app.index.update(app.camera, app.geom, app.hidden, app.n);
-    const d = app.index.depth;
+    V.index.hiddenVersion = app.hiddenVersion; // every view's index follows the shared hidden mask
+    V.index.update(V.camera, V.geom, app.hidden, app.n);
+    const d = V.index.depth;
     order.sort((a, b) => d[b] - d[a]);
-  } else if (app.order) {
+  } else if (V.order) {
     // continuous colors: the renderer's value order (high values on top)
     const keep = new Uint8Array(app.n);
     for (const i of order) keep[i] = 1;
-    order = Array.from(app.order).filter((i) => keep[i]);
+    order = Array.from(V.order).filter((i) => keep[i]);
   }
   order = [...order.filter((i) => !emph.has(i)), ...order.filter((i) => emph.has(i))];
   const items = [];
   for (const i of order) {
-    const p = app.project(i);
+    const p = V.project(i);
     if (!p || p.x < -r || p.y < -r || p.x > w + r || p.y > h + r) continue;
     items.push([i, p.x, p.y]);
   }
@@ -254,26 +328,21 @@ export function buildSVG(app, { maxCells = SVG_FULL_MAX } = {}) {
     const keepIdx = [...last.values()].sort((a, b) => a - b);
     drawn = keepIdx.map((k) => items[k]);
   }
-  const p = provenance(app);
-  const title = figureTitle(app);
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:cellucid="https://cellucid.org/ns/figure" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">`,
-    `<title>${esc(title)}</title>`,
-    `<metadata><cellucid:provenance ${Object.entries(p).map(([k, v]) => `cellucid:${k}="${esc(v)}"`).join(" ")}/></metadata>`,
-    `<rect width="100%" height="100%" fill="${bg}"/>`,
-    `<g id="cells" data-cells="${drawn.length}" data-visible="${visible}" data-reduced="${reduced ? 1 : 0}">`,
-  ];
+  const cellsId = titled ? `cells-${esc(panel.id)}` : "cells";
+  const parts = [`<g id="${cellsId}" data-cells="${drawn.length}" data-visible="${visible}" data-reduced="${reduced ? 1 : 0}">`];
   for (const [i, x, y] of drawn) {
     const hex = "#" + [c[4 * i], c[4 * i + 1], c[4 * i + 2]].map((v) => v.toString(16).padStart(2, "0")).join("");
     const op = s.opacity * (dim && !emph.has(i) ? 0.15 : 1);
     parts.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${r}" fill="${hex}"${op < 1 ? ` fill-opacity="${op.toFixed(2)}"` : ""}/>`);
   }
   parts.push("</g>");
-  parts.push(`<text id="title" x="10" y="20" font-family="sans-serif" font-size="14" font-weight="600" fill="${fg}">${esc(title)}</text>`);
-  const L = legendEntries(app);
+  if (titled) parts.push(`<rect width="${w}" height="${h}" fill="none" stroke="${fg}" stroke-opacity="0.25"/>`);
+  parts.push(`<text id="${titled ? `title-${esc(panel.id)}` : "title"}" x="10" y="20" font-family="sans-serif" font-size="14" font-weight="600" fill="${fg}">${esc(panelTitle(app, panel, titled))}</text>`);
+  const L = legendEntries(app, panel);
   const x = w - 160;
   let y = 20;
-  parts.push(`<g id="legend" font-family="sans-serif" font-size="12" fill="${fg}">`);
+  const gid = titled ? `cbar-${esc(panel.id)}` : "cbar";
+  parts.push(`<g id="${titled ? `legend-${esc(panel.id)}` : "legend"}" font-family="sans-serif" font-size="12" fill="${fg}">`);
   if (L.title) parts.push(`<text x="${x}" y="${y}" font-weight="600">${esc(L.title)}</text>`);
   const row = (name, color) => {
     y += 16;
@@ -282,14 +351,14 @@ export function buildSVG(app, { maxCells = SVG_FULL_MAX } = {}) {
   for (const it of L.items) row(it.name, it.color);
   if (L.bar) {
     y += 8;
-    parts.push(`<defs><linearGradient id="cbar">${L.bar.stops.map((col, k) => `<stop offset="${k * 10}%" stop-color="${col}"/>`).join("")}</linearGradient></defs>`);
-    parts.push(`<rect x="${x}" y="${y}" width="140" height="10" fill="url(#cbar)"/>`);
+    parts.push(`<defs><linearGradient id="${gid}">${L.bar.stops.map((col, k) => `<stop offset="${k * 10}%" stop-color="${col}"/>`).join("")}</linearGradient></defs>`);
+    parts.push(`<rect x="${x}" y="${y}" width="140" height="10" fill="url(#${gid})"/>`);
     y += 24;
     parts.push(`<text x="${x}" y="${y}">${esc(L.bar.lo)}</text><text x="${x + 140}" y="${y}" text-anchor="end">${esc(L.bar.hi)}</text>`);
   }
   for (const g of L.groups) row(g.name, g.color);
-  parts.push("</g>", "</svg>");
-  return parts.join("\n");
+  parts.push("</g>");
+  return parts;
 }
 
 export function exportSVG(app) {

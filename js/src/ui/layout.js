@@ -25,7 +25,10 @@ export function buildLayout(root) {
     progressLabel: h("div.progress-label", { "data-testid": "progress" }),
     tooltip: h("div.tooltip", { hidden: true }),
   };
-  dom.stage.append(canvas, vectorCanvas, overlay, h("div.progress", {}, dom.progressBar), dom.toolbar, dom.legend, dom.status, dom.tooltip, dom.progressLabel);
+  // the views (ui/views.js): the live view's cell, then one cell per snapshot
+  dom.liveCell = h("div.view.live", { dataset: { view: "live" } }, canvas, vectorCanvas, overlay);
+  dom.views = h("div.views", { dataset: { layout: "single" }, "data-testid": "views" }, dom.liveCell);
+  dom.stage.append(dom.views, h("div.progress", {}, dom.progressBar), dom.toolbar, dom.legend, dom.status, dom.tooltip, dom.progressLabel);
   root.append(dom.sidebar, dom.stage);
   return dom;
 }
@@ -67,7 +70,7 @@ export function watchSize(app, dom) {
     app.index.invalidate();
     app.requestRender();
   };
-  new ResizeObserver(fit).observe(dom.stage);
+  new ResizeObserver(fit).observe(dom.liveCell);
   fit();
 }
 

@@ -3,6 +3,7 @@
 import { h, fmt, fmtInt } from "./dom.js";
 import { categoryColors } from "../color/colorize.js";
 import { COLORMAPS, lut, toHex } from "../color/palettes.js";
+import { categoryCells, setCrossHighlight, endCrossHover, selectedPerCategory } from "../state/cross.js";
 
 export function mountLegend(app, dom) {
   const el = dom.legend;
@@ -52,13 +53,20 @@ export function mountLegend(app, dom) {
       const hidden = new Set(s.hiddenCategories[col.name] || []);
       const items = col.categories.map((name, code) => ({ name, code, color: colors[code], count: counts[code] }));
       if (col.meta && col.meta.n_missing) items.push({ name: "(missing)", code: -1, color: "#aaaaaa", count: col.meta.n_missing });
+      // with a selection: each category's share of it ("312 of 2,525")
+      const sel = s.selection.length ? selectedPerCategory(col, s.selection) : null;
+      const K = col.categories.length;
+      const ch = s.crossHighlight;
+      // hovering an entry cross-highlights its cells in every view; the pin keeps it on
+      const label = (it) => `${col.name}: ${it.name}`;
+      const cross = (it, pinned) => setCrossHighlight(app.store, label(it), categoryCells(col, it.code, app.n), pinned);
       el.replaceChildren(
         title,
         ...items.map((it) =>
           h(
             "div.item",
             {
-              class: `item${hidden.has(it.code) ? " hidden" : ""}`,
+              class: `item${hidden.has(it.code) ? " hidden" : ""}${ch && ch.label === label(it) ? " crossed" : ""}`,
               title: "click: hide/show · double-click: isolate · Ctrl/Cmd-click: select its cells (Shift adds)",
               role: "button",
               tabindex: 0,
@@ -66,6 +74,11 @@ export function mountLegend(app, dom) {
               "aria-label": `${it.name}: ${it.count != null ? fmtInt(it.count) + " cells, " : ""}${hidden.has(it.code) ? "hidden" : "shown"}. Enter hides or shows, Ctrl+Enter selects its cells`,
               dataset: { category: it.name },
               on: {
+                mouseenter: () => cross(it, false),
+                mouseleave: () => endCrossHover(app.store),
+                // keyboard users get the same highlight on focus
+                focus: () => cross(it, false),
+                blur: () => endCrossHover(app.store),
                 click: (e) => (e.ctrlKey || e.metaKey ? app.selectCategory(it.code, e.shiftKey ? "add" : "new") : click(it.code)),
                 dblclick: (e) => !(e.ctrlKey || e.metaKey) && dblclick(it.code),
                 keydown: (e) => {
@@ -78,10 +91,20 @@ export function mountLegend(app, dom) {
             },
             h("span.swatch", { style: { background: it.color } }),
             h("span.name", {}, it.name),
-            h("span.count", {}, it.count != null ? fmtInt(it.count) : ""),
+            h("span.count", { "data-selected": sel ? sel[it.code === -1 ? K : it.code] : null }, sel ? `${fmtInt(sel[it.code === -1 ? K : it.code])} of ${fmtInt(it.count ?? 0)}` : it.count != null ? fmtInt(it.count) : ""),
+            h(
+              "button.pin",
+              {
+                class: `pin${ch && ch.pinned && ch.label === label(it) ? " on" : ""}`,
+                title: "pin: keep these cells highlighted in every view (click again to unpin)",
+                "aria-label": `pin the highlight of ${it.name}`,
+                "aria-pressed": ch && ch.pinned && ch.label === label(it) ? "true" : "false",
+                on: { click: (e) => (e.stopPropagation(), cross(it, true)), dblclick: (e) => e.stopPropagation() },
+              },
+            ),
           ),
         ),
-        h("div.hint", {}, `${fmtInt(app.visibleCount)} of ${fmtInt(app.n)} cells shown`),
+        h("div.hint", {}, sel ? `${fmtInt(s.selection.length)} selected · ${fmtInt(app.visibleCount)} of ${fmtInt(app.n)} cells shown` : `${fmtInt(app.visibleCount)} of ${fmtInt(app.n)} cells shown`),
       );
       return;
     }
@@ -119,9 +142,23 @@ export function mountLegend(app, dom) {
       h("div.hint", {}, `${fmtInt(app.visibleCount)} of ${fmtInt(app.n)} cells shown`),
     );
   };
+  const markCrossed = (ch) => {
+    const col = app.colorColumn;
+    for (const row of el.querySelectorAll(".item")) {
+      const on = !!ch && !!col && ch.label === `${col.name}: ${row.dataset.category}`;
+      row.classList.toggle("crossed", on);
+      const pin = row.querySelector(".pin");
+      if (pin) {
+        pin.classList.toggle("on", on && ch.pinned);
+        pin.setAttribute("aria-pressed", on && ch.pinned ? "true" : "false");
+      }
+    }
+  };
   app.on("colors", render);
   app.store.subscribe((s, changed) => {
-    if (changed.has("colormap") || changed.has("hiddenCategories")) render();
+    if (["colormap", "hiddenCategories", "selection"].some((k) => changed.has(k))) render();
+    // only the highlighted entry's look changes: no rebuild (it would drop the hovered row's :hover)
+    else if (changed.has("crossHighlight")) markCrossed(s.crossHighlight);
   });
   render(); // the first colors may be in already (panels are built after the first frame)
 }

@@ -28,8 +28,11 @@ export function mountTooltip(app, dom) {
     place(xy);
   };
 
-  app.on("hover", (cell, xy) => {
+  app.on("hover", (cell, at, e) => {
     clearTimeout(timer);
+    // placed in stage coordinates: the hovered canvas may be any view of the grid (ui/views.js)
+    const st = dom.stage.getBoundingClientRect();
+    const xy = e && at ? [e.clientX - st.left, e.clientY - st.top] : at;
     current = cell;
     if (cell == null || !xy) {
       tip.hidden = true;
