@@ -8,7 +8,8 @@ import { createRenderer } from "./render/choose.js";
 import { Camera } from "./camera/camera.js";
 import { ScreenIndex } from "./interaction/spatial.js";
 import { attachPointer, attachFlyKeys } from "./interaction/pointer.js";
-import { colorRange, buildPalette, columnLevels, withGroups, levelOrder, rgbaFromIndex } from "./color/colorize.js";
+import { colorRange, buildPalette, columnLevels, withGroups, levelOrder, rgbaFromIndex, paletteBase } from "./color/colorize.js";
+import { stripGeometry } from "./render/strip1d.js";
 import { firstView } from "./data/startup.js";
 import { mark } from "./perf.js";
 import { parseColor } from "./color/palettes.js";
@@ -153,7 +154,7 @@ export class App {
   onChange(s, changed) {
     if (changed.has("embedding") || changed.has("dimension")) this.loadGeometry(s.embedding, s.dimension);
     if (changed.has("colorBy")) this.colorLoading = this.loadColor(s.colorBy);
-    if (["colormap", "clip", "range", "highlightGroups", "activePage", "theme"].some((k) => changed.has(k))) this.recolor();
+    if (["colormap", "clip", "range", "highlightGroups", "activePage", "theme", "sortOrder", "zeroNeutral"].some((k) => changed.has(k))) this.recolor();
     // (a new colorBy changes what is hidden only once its column is applied: loadColor)
     if (["hiddenCategories", "filters", "externalHidden"].some((k) => changed.has(k))) this.recomputeHidden();
     if (["selection", "highlightGroups", "activePage"].some((k) => changed.has(k))) this.updateFlags();
@@ -205,6 +206,7 @@ export class App {
       }
       const s = this.store.get();
       if (s.embedding !== key || s.dimension !== dim) return; // superseded
+      geom = this.shownGeometry(geom);
       const sceneChanged = !this.geom || this.geom.dim !== geom.dim || this.geom !== geom;
       this.geom = geom;
       this.renderer.setGeometry(geom, this.n);
@@ -215,6 +217,31 @@ export class App {
     };
     this.geometryLoading = run().catch((e) => this.fail(e, `could not load embedding ${key}`));
     return this.geometryLoading;
+  }
+
+  /**
+   * The geometry drawn for a loaded one: in 1D, one density strip per category of the colour
+   * column (render/strip1d.js; cached per column), else the geometry itself.
+   */
+  shownGeometry(geom) {
+    if (geom.dim !== 1) return geom;
+    const col = this.colorColumn && this.colorColumn.kind === "categorical" ? this.colorColumn : null;
+    if (!geom._strips || geom._strips.col !== col) geom._strips = { col, geom: stripGeometry(geom, this.n, col) };
+    return geom._strips.geom;
+  }
+
+  /** 1D: after a new colour column, draw its strips (the camera fits them again). */
+  restrip() {
+    const s = this.store.get();
+    const base = this.geomCache.get(`${s.embedding}|${s.dimension}`);
+    if (!this.geom || !base || base.dim !== 1) return;
+    const geom = this.shownGeometry(base);
+    if (geom === this.geom) return;
+    this.geom = geom;
+    this.renderer.setGeometry(geom, this.n);
+    this.camera.setScene(geom.dim, geom.extent);
+    this._hiddenKey = null;
+    this.recomputeHidden(false);
   }
 
   /**
@@ -347,6 +374,7 @@ export class App {
       if (s.colorBy !== colorBy) return; // superseded
       this.colorColumn = col;
       mark("colors");
+      this.restrip(); // 1D: one density strip per category of the new column
       this.recolor(false); // indices, draw order, palette
       this.recomputeHidden(false); // hidden categories of this field
       this.updateFlags(); // the emphasized cells follow the new draw order
@@ -368,12 +396,14 @@ export class App {
     const col = this.colorColumn && this.colorColumn.kind !== "none" ? this.colorColumn : null;
     const groups = this.activeGroups();
     const range = col && col.kind === "continuous" ? colorRange(col, s) : null;
-    const wide = (col ? (col.kind === "categorical" ? col.categories.length + 1 : 257) : 1) + groups.length > 65536;
+    const wide = paletteBase(col) + groups.length > 65536;
     const lk = this._levelsKey;
-    if (!lk || lk.col !== col || lk.wide !== wide || (range && (range[0] !== lk.range[0] || range[1] !== lk.range[1]))) {
+    const zero = !!s.zeroNeutral, sorted = !!s.sortOrder;
+    if (!lk || lk.col !== col || lk.wide !== wide || lk.zero !== zero || lk.sorted !== sorted || (range && (range[0] !== lk.range[0] || range[1] !== lk.range[1]))) {
       this.levels = col ? columnLevels(col, this.n, s, groups.length) : null;
-      this._levelsKey = { col, wide, range };
-      const order = col && col.kind === "continuous" ? levelOrder(this.levels) : null;
+      this._levelsKey = { col, wide, range, zero, sorted };
+      // scanpy's sort_order: higher values on top; off: index order, as stored
+      const order = col && col.kind === "continuous" && sorted ? levelOrder(this.levels) : null;
       if (order || this.order) {
         this.order = order;
         this.renderer.setOrder(order);
@@ -703,6 +733,11 @@ export class App {
       camera: this.camera.snapshot(),
       frames: this.renderer.frames,
       renderer: this.renderer.kind,
+      render_mode: s.renderMode,
+      sort_order: s.sortOrder,
+      zero_neutral: s.zeroNeutral,
+      labels: s.labels,
+      edges: s.edges,
       ready: this.isReady,
     };
   }

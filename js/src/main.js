@@ -21,6 +21,7 @@ import { pageSearch } from "./page.js";
 import { learnRendererForNextLoad } from "./render/choose.js";
 import { mountAccessibility } from "./ui/a11y.js";
 import { mountAnnotation } from "./ui/annotation.js";
+import { mountPlotOptions } from "./ui/plotOptions.js";
 
 /** The longest the side panels wait for the first frame (ms). */
 const PANELS_LATEST_MS = 500;
@@ -69,6 +70,7 @@ async function main() {
   mountToolbar(app, dom, { toggleHelp: help.toggle });
   mountControls(app, dom);
   mountVectorPanel(app, dom);
+  mountPlotOptions(app, dom);
   mountFilters(app, dom);
   mountSelection(app, dom);
   mountAnnotation(app, dom);
@@ -112,6 +114,10 @@ function exposeApi(app) {
     setPointSize: (s) => app.store.set({ pointSize: s }),
     setTheme: (t) => app.store.set({ theme: t }),
     setVectors: (on) => app.store.set({ vectors: !!on }),
+    /** Per-view drawing options (state/viewOptions.js), e.g. {renderMode: "smoke", labels: true}. */
+    setViewOptions: (patch) => app.store.set(patch),
+    /** Placed centroid labels (CSS px, canvas-relative): [{name, x, y, ax, ay, w, h, shifted}]. */
+    labels: () => (app.labels ? app.labels.placed.map(({ name, x, y, ax, ay, w, h, shifted }) => ({ name, x, y, ax, ay, w, h, shifted })) : []),
     resetView: () => app.resetView(),
     select: (cells) => app.select(cells, "script"),
     clearSelection: () => app.clearSelection(),

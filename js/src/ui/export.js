@@ -7,6 +7,7 @@
 import { categoryColors } from "../color/colorize.js";
 import { lut, toHex } from "../color/palettes.js";
 import { fmt } from "./dom.js";
+import { drawLabels2D, labelsSVG } from "./labels.js";
 
 /** Above this many visible cells the SVG is density-reduced (see buildSVG). */
 export const SVG_FULL_MAX = 50000;
@@ -139,6 +140,9 @@ export async function buildPNG(app, scale = 1) {
     r.draw();
   }
   if (app.vectorOverlay.running) ctx.drawImage(app.vectorOverlay.canvas, 0, 0, W, H);
+  // neighbour-graph edges and centroid labels (ui/plotOptions.js), as on screen
+  if (app.edges && app.edges.on && app.edges.data) app.edges.stroke(ctx, scale);
+  if (app.labels && app.labels.on) drawLabels2D(ctx, app.labels.layout(), scale, app.store.get().theme === "dark");
   drawLegend2D(app, ctx, scale, W);
   const blob = await new Promise((res) => out.toBlob(res, "image/png"));
   const bytes = new Uint8Array(await blob.arrayBuffer());
@@ -241,6 +245,9 @@ export function buildSVG(app, { maxCells = SVG_FULL_MAX } = {}) {
     if (!p || p.x < -r || p.y < -r || p.x > w + r || p.y > h + r) continue;
     items.push([i, p.x, p.y]);
   }
+  // smoke (render/smoke.js) has no circles: the volume rendering is embedded as an image
+  const smoke = app.smoke && app.smoke.active(app.renderer);
+  if (smoke) items.length = 0;
   const reduced = items.length > maxCells;
   let drawn = items;
   if (reduced) {
@@ -261,14 +268,24 @@ export function buildSVG(app, { maxCells = SVG_FULL_MAX } = {}) {
     `<title>${esc(title)}</title>`,
     `<metadata><cellucid:provenance ${Object.entries(p).map(([k, v]) => `cellucid:${k}="${esc(v)}"`).join(" ")}/></metadata>`,
     `<rect width="100%" height="100%" fill="${bg}"/>`,
-    `<g id="cells" data-cells="${drawn.length}" data-visible="${visible}" data-reduced="${reduced ? 1 : 0}">`,
+    `<g id="cells" data-cells="${drawn.length}" data-visible="${visible}" data-reduced="${reduced ? 1 : 0}"${smoke ? ' data-smoke="1"' : ""}>`,
   ];
+  if (smoke) {
+    app.renderer.drawNow(); // the canvas holds the current smoke frame
+    parts.push(`<image id="smoke" x="0" y="0" width="${w}" height="${h}" href="${app.renderer.canvas.toDataURL("image/png")}"/>`);
+  }
   for (const [i, x, y] of drawn) {
     const hex = "#" + [c[4 * i], c[4 * i + 1], c[4 * i + 2]].map((v) => v.toString(16).padStart(2, "0")).join("");
     const op = s.opacity * (dim && !emph.has(i) ? 0.15 : 1);
     parts.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${r}" fill="${hex}"${op < 1 ? ` fill-opacity="${op.toFixed(2)}"` : ""}/>`);
   }
   parts.push("</g>");
+  if (app.edges && app.edges.on) {
+    const segs = app.edges.segments();
+    const stroke = s.theme === "dark" ? "#e6e6f0" : "#141428";
+    if (segs.length) parts.push(`<path id="edges" fill="none" stroke="${stroke}" stroke-opacity="0.22" stroke-width="1" d="${segs.map((q) => `M${q[0].toFixed(1)} ${q[1].toFixed(1)}L${q[2].toFixed(1)} ${q[3].toFixed(1)}`).join("")}"/>`);
+  }
+  if (app.labels && app.labels.on) parts.push(labelsSVG(app.labels.layout(), s.theme === "dark", esc));
   parts.push(`<text id="title" x="10" y="20" font-family="sans-serif" font-size="14" font-weight="600" fill="${fg}">${esc(title)}</text>`);
   const L = legendEntries(app);
   const x = w - 160;
