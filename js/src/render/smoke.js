@@ -3,9 +3,10 @@
 // ray-marched front to back with emission–absorption: each step adds its voxel's colour
 // weighted by 1 − exp(−density × ABSORB × step), the rest shows the background.
 //
-// On WebGL2 the grid is a G³ RGBA8 3D texture (G = the smoke.grid option, 96 by default,
+// On WebGL2 the grid is a G³ RGBA8 3D texture (G = the smoke.grid option, 64 by default,
 // coarser for small datasets: volume.js gridFor)
-// marched in a fragment shader over a full-screen triangle; on the CPU renderer
+// marched in a fragment shader over a full-screen triangle (at half resolution on large
+// canvases, scaled up with linear filtering); on the CPU renderer
 // (smokeCpu.js) a coarser grid is marched per pixel of a reduced image that is scaled up.
 // A renderer whose `volume` is this object draws it instead of the points while `active()`.
 import { buildVolume, volumeBox, gridFor, ABSORB } from "./volume.js";
@@ -13,7 +14,9 @@ import { marchCpu } from "./smokeCpu.js";
 import { mat4 } from "gl-matrix";
 
 /** Ray-march steps through the box (GPU). */
-export const GL_STEPS = 128;
+export const GL_STEPS = 96;
+/** Above this many canvas pixels the GPU marches at half resolution and scales up (linear). */
+export const GL_HALF_ABOVE = 250000;
 /** Voxels per side on the CPU (its grid is coarser: CPU time grows with G per ray). */
 export const CPU_GRID = 48;
 
@@ -67,7 +70,7 @@ void main() {
 export class Smoke {
   constructor() {
     this.on = false;
-    this.opts = { density: 1, threshold: 0.05, grid: 96, color: "field" };
+    this.opts = { density: 1, threshold: 0.05, grid: 64, color: "field" };
     this.input = null; // {geom, n, colors(), hidden, version}
     this.volumes = new Map(); // "gl" | "cpu" -> {key, vol}
     this.gl = null; // per-context program and texture
@@ -109,7 +112,7 @@ export class Smoke {
     if (renderer.kind === "webgl") this.drawGL(renderer);
     else {
       const entry = this.volume("cpu", gridFor(CPU_GRID, this.input.n));
-      marchCpu(renderer, entry.vol, volumeBox(renderer.geom), this.opts, this.mono());
+      marchCpu(renderer, entry.vol, volumeBox(renderer.geom, entry.vol.G), this.opts, this.mono());
     }
     this.lastMs = performance.now() - t0;
   }
@@ -126,7 +129,7 @@ export class Smoke {
   drawGL(r) {
     const gl = r.gl;
     if (!this.gl || this.gl.ctx !== gl) this.gl = setupGL(gl);
-    const G = gridFor(Math.max(16, Math.min(160, this.opts.grid | 0 || 96)), this.input.n);
+    const G = gridFor(Math.max(16, Math.min(160, this.opts.grid | 0 || 64)), this.input.n);
     const entry = this.volume("gl", G);
     const S = this.gl;
     gl.bindTexture(gl.TEXTURE_3D, S.tex);
@@ -136,10 +139,18 @@ export class Smoke {
       r.uploads += entry.vol.rgba.byteLength;
       entry.uploaded = S.tex;
     }
-    const { lo, hi } = volumeBox(r.geom);
+    const { lo, hi } = volumeBox(r.geom, G);
     const inv = mat4.invert(mat4.create(), r.camera.matrix);
     const mono = this.mono();
-    gl.viewport(0, 0, r.canvas.width, r.canvas.height);
+    // a cloud has no sharp edges: on large canvases march a quarter of the pixels
+    const W = r.canvas.width, H = r.canvas.height;
+    const half = W * H > GL_HALF_ABOVE;
+    const w = half ? Math.ceil(W / 2) : W, h = half ? Math.ceil(H / 2) : H;
+    if (half) {
+      if (!S.fbo || S.fboW !== w || S.fboH !== h) resizeTarget(gl, S, w, h);
+      gl.bindFramebuffer(gl.FRAMEBUFFER, S.fbo);
+    }
+    gl.viewport(0, 0, w, h);
     gl.disable(gl.DEPTH_TEST);
     gl.disable(gl.BLEND);
     gl.useProgram(S.prog);
@@ -158,7 +169,30 @@ export class Smoke {
     gl.bindVertexArray(S.vao);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
     gl.bindVertexArray(null);
+    if (half) {
+      gl.bindFramebuffer(gl.READ_FRAMEBUFFER, S.fbo);
+      gl.bindFramebuffer(gl.DRAW_FRAMEBUFFER, null);
+      gl.blitFramebuffer(0, 0, w, h, 0, 0, W, H, gl.COLOR_BUFFER_BIT, gl.LINEAR);
+      gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    }
   }
+}
+
+/** The half-resolution render target (texture + framebuffer) at w × h. */
+function resizeTarget(gl, S, w, h) {
+  if (!S.fbo) {
+    S.fbo = gl.createFramebuffer();
+    S.target = gl.createTexture();
+  }
+  gl.bindTexture(gl.TEXTURE_2D, S.target);
+  gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, w, h, 0, gl.RGBA, gl.UNSIGNED_BYTE, null);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.LINEAR);
+  gl.bindFramebuffer(gl.FRAMEBUFFER, S.fbo);
+  gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, S.target, 0);
+  gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+  S.fboW = w;
+  S.fboH = h;
 }
 
 function setupGL(gl) {

@@ -15,12 +15,15 @@ import { MISSING, Q } from "./geometry.js";
 export function buildVolume(positions, n, colors, hidden, G) {
   const V = G * G * G;
   const d = new Float32Array(V), r = new Float32Array(V), g = new Float32Array(V), b = new Float32Array(V);
-  const s = (G - 1) / Q;
+  // a cell at fraction t of the data box sits at texture coordinate (t + pad) / (1 + 2 pad),
+  // i.e. voxel coordinate tc·G − ½ (texel centres at (k + ½) / G, as the GPU samples)
+  const pad = padFraction(G);
+  const s = G / (Q * (1 + 2 * pad)), o = (G * pad) / (1 + 2 * pad) - 0.5;
   for (let i = 0; i < n; i++) {
     if (hidden && hidden[i]) continue;
     const u0 = positions[3 * i], u1 = positions[3 * i + 1], u2 = positions[3 * i + 2];
     if (u0 === MISSING || u1 === MISSING || u2 === MISSING) continue;
-    const fx = u0 * s, fy = u1 * s, fz = u2 * s;
+    const fx = u0 * s + o, fy = u1 * s + o, fz = u2 * s + o;
     const x0 = Math.min(G - 2, fx | 0), y0 = Math.min(G - 2, fy | 0), z0 = Math.min(G - 2, fz | 0);
     const tx = fx - x0, ty = fy - y0, tz = fz - z0;
     const cr = colors[4 * i], cg = colors[4 * i + 1], cb = colors[4 * i + 2];
@@ -93,13 +96,20 @@ export function unproject(inv, x, y, out) {
   return out;
 }
 
-/** The world box the grid covers: [lo, hi] per axis (a flat axis gets a small thickness). */
-export function volumeBox(geom) {
+/** Margin around the data box, as a fraction of its size: 3 voxels, room for the blur. */
+export function padFraction(G) {
+  return 3 / Math.max(8, G - 6);
+}
+
+/** The world box a G³ grid covers: [lo, hi] per axis, the data box plus the margin. */
+export function volumeBox(geom, G) {
   const lo = [0, 0, 0], hi = [0, 0, 0];
+  const pad = padFraction(G);
   for (let a = 0; a < 3; a++) {
-    const s = geom.scale[a] || 0.02;
-    lo[a] = geom.scale[a] ? geom.offset[a] : -s / 2;
-    hi[a] = lo[a] + s;
+    const s = geom.scale[a] || 0.02; // a flat axis gets a small thickness
+    const l = geom.scale[a] ? geom.offset[a] : -s / 2;
+    lo[a] = l - pad * s;
+    hi[a] = l + s + pad * s;
   }
   return { lo, hi };
 }

@@ -9,7 +9,7 @@ export function viewOptionDefaults() {
     // density: absorption ×; threshold: voxel density (0–1 of the densest voxels) below which
     // the cloud is clear; grid: voxels per side on the GPU (the CPU uses a coarser one);
     // color: "field" = the colours of the current colouring (field or gene), or "#rrggbb"
-    smoke: { density: 1, threshold: 0.05, grid: 96, color: "field" },
+    smoke: { density: 1, threshold: 0.05, grid: 64, color: "field" },
     sortOrder: true, // continuous colours: higher values drawn on top (scanpy's sort_order)
     zeroNeutral: false, // continuous colours: cells with value exactly 0 in a neutral grey
     labels: false, // category names at their centroids (scanpy's legend_loc="on data")
