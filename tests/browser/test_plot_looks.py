@@ -301,3 +301,24 @@ def test_smoke_is_a_cloud_that_differs_from_the_points(browser, looks, renderer)
         assert v.errors == []
     finally:
         v.page.close()
+
+
+def test_the_plot_options_are_saved_in_sessions(browser, looks):
+    v = open_looks(browser, looks)
+    try:
+        v.js("window.cellucid.setViewOptions({labels: true, edges: true, sortOrder: false, zeroNeutral: true, renderMode: 'smoke', smoke: {density: 2, threshold: 0.2, grid: 96, color: '#4a6fd0'}})")
+        saved = v.js("window.cellucid.session()")
+    finally:
+        v.page.close()
+    assert saved["view_options"]["smoke"]["density"] == 2
+    v = open_looks(browser, looks)
+    try:
+        assert v.state()["labels"] is False
+        v.js("(o) => window.cellucid.restoreSession(o)", saved)
+        s = v.state()
+        assert (s["labels"], s["edges"], s["sort_order"], s["zero_neutral"], s["render_mode"]) == (True, True, False, True, "smoke")
+        assert v.js("window.cellucid.app.store.get().smoke") == saved["view_options"]["smoke"]
+        v.page.wait_for_function("document.querySelectorAll('.centroid-label').length === 4")
+        assert v.errors == []
+    finally:
+        v.page.close()

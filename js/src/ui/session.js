@@ -1,5 +1,6 @@
 // Session state (view, colors, filters, selection, groups) saved to a JSON file and restored.
 import { newId } from "../state/store.js";
+import { viewOptionDefaults } from "../state/viewOptions.js";
 
 /** A session that cannot be applied; `hint` says what to do. */
 export class SessionError extends Error {
@@ -40,6 +41,8 @@ export function sessionObject(app) {
     point_size: s.pointSize,
     opacity: s.opacity,
     theme: s.theme,
+    // how the view draws its cells (state/viewOptions.js)
+    view_options: Object.fromEntries(Object.keys(viewOptionDefaults()).map((k) => [k, s[k]])),
   };
 }
 
@@ -105,6 +108,8 @@ export async function restoreSession(app, o) {
     opacity: o.opacity ?? 1,
     theme: o.theme || "light",
     vectors: !!o.vectors,
+    // sessions saved before these options existed get the defaults
+    ...Object.fromEntries(Object.entries(viewOptionDefaults()).map(([k, v]) => [k, o.view_options && k in o.view_options ? o.view_options[k] : v])),
   });
   await app.geometryLoading;
   if (o.camera) app.camera.restore(o.camera);
