@@ -6,6 +6,7 @@ labels, neighbour-graph edges and the volumetric smoke mode, on a dataset writte
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -29,9 +30,15 @@ def looks(tmp_path_factory):
     srv.stop()
 
 
-def open_looks(browser, looks, renderer="cpu"):
+@contextmanager
+def looks_page(browser, looks, renderer="cpu"):
+    """The viewer on the looks dataset with ``renderer``, closed afterwards."""
     srv, _ = looks
-    return open_viewer(browser, f"{srv.url}?renderer={renderer}")
+    v = open_viewer(browser, f"{srv.url}?renderer={renderer}")
+    try:
+        yield v
+    finally:
+        v.page.close()
 
 
 def color_by_gene(v, name):
@@ -65,8 +72,7 @@ def drawn_colors(v, cells):
 def test_expressing_cells_are_drawn_over_non_expressing_ones_only_with_sort_order(browser, looks):
     _, adata = looks
     g1 = np.asarray(adata[:, "G1"].X.todense()).ravel()
-    v = open_looks(browser, looks)
-    try:
+    with looks_page(browser, looks) as v:
         v.js("window.cellucid.setPointSize(6)")
         color_by_gene(v, "G1")
         pairs, rc = isolated_pairs(v, adata)
@@ -84,14 +90,11 @@ def test_expressing_cells_are_drawn_over_non_expressing_ones_only_with_sort_orde
             assert match.mean() > 0.95, (sort_order, match.mean())
         assert v.state()["sort_order"] is False
         assert v.errors == []
-    finally:
-        v.page.close()
 
 
 def test_zero_cells_take_the_neutral_colour_when_asked(browser, looks):
     _, adata = looks
-    v = open_looks(browser, looks)
-    try:
+    with looks_page(browser, looks) as v:
         v.js("window.cellucid.setPointSize(6); window.cellucid.setViewOptions({sortOrder: false})")
         color_by_gene(v, "G1")
         pairs, rc = isolated_pairs(v, adata)
@@ -106,14 +109,11 @@ def test_zero_cells_take_the_neutral_colour_when_asked(browser, looks):
         exp = drawn_colors(v, 2 * pairs)
         assert (np.abs(exp - grey).max(axis=1) > 30).all()
         assert v.errors == []
-    finally:
-        v.page.close()
 
 
 def test_colour_limits_are_robust_numpy_percentiles_and_editable(browser, looks):
     _, adata = looks
-    v = open_looks(browser, looks)
-    try:
+    with looks_page(browser, looks) as v:
         for gene in ("G1", "G2"):
             values = np.asarray(adata[:, gene].X.todense()).ravel()
             color_by_gene(v, gene)
@@ -126,16 +126,13 @@ def test_colour_limits_are_robust_numpy_percentiles_and_editable(browser, looks)
         v.page.dispatch_event("[data-testid=range-max]", "change")
         v.page.wait_for_function("window.cellucid.state().color_range[1] === 4.5")
         assert v.errors == []
-    finally:
-        v.page.close()
 
 
 def test_1d_shows_one_density_strip_per_category(browser, looks):
     _, adata = looks
     groups = adata.obs["group"].to_numpy()
     x = np.asarray(adata.obsm["X_umap"])[:, 0]
-    v = open_looks(browser, looks)
-    try:
+    with looks_page(browser, looks) as v:
         v.js("window.cellucid.setDimension(1)")
         v.page.wait_for_function("window.cellucid.state().dimension === 1")
         v.frame()
@@ -165,8 +162,6 @@ def test_1d_shows_one_density_strip_per_category(browser, looks):
         bands.sort()
         assert len(bands) == 4 and all(a[1] < b[0] for a, b in zip(bands, bands[1:]))
         assert v.errors == []
-    finally:
-        v.page.close()
 
 
 # ------------------------------------------------------------------ item 5: labels and edges
@@ -174,8 +169,7 @@ def test_1d_shows_one_density_strip_per_category(browser, looks):
 
 def test_centroid_labels_sit_at_the_projected_centroids_and_go_into_exports(browser, looks, tmp_path):
     _, adata = looks
-    v = open_looks(browser, looks)
-    try:
+    with looks_page(browser, looks) as v:
         assert v.page.locator(".centroid-label").count() == 0  # off by default
         v.page.check("[data-testid=labels-toggle]")
         v.page.wait_for_function("document.querySelectorAll('.centroid-label').length === 4")
@@ -212,8 +206,6 @@ def test_centroid_labels_sit_at_the_projected_centroids_and_go_into_exports(brow
             for b in placed[i + 1 :]:
                 assert abs(a["x"] - b["x"]) * 2 >= a["w"] + b["w"] or abs(a["y"] - b["y"]) * 2 >= a["h"] + b["h"]
         assert v.errors == []
-    finally:
-        v.page.close()
 
 
 def png_pixels(v):
@@ -239,8 +231,7 @@ def middle_ink(v):
 
 
 def test_graph_edges_are_drawn_only_when_toggled(browser, looks):
-    v = open_looks(browser, looks)
-    try:
+    with looks_page(browser, looks) as v:
         assert v.js("window.cellucid.app.identity.neighbor_graph") is True
         v.frame()
         assert middle_ink(v) == 0
@@ -254,8 +245,6 @@ def test_graph_edges_are_drawn_only_when_toggled(browser, looks):
         v.frame()
         assert middle_ink(v) == 0
         assert v.errors == []
-    finally:
-        v.page.close()
 
 
 # ------------------------------------------------------------------ item 2: smoke
@@ -263,8 +252,7 @@ def test_graph_edges_are_drawn_only_when_toggled(browser, looks):
 
 @pytest.mark.parametrize("renderer", ["webgl", "cpu"])
 def test_smoke_is_a_cloud_that_differs_from_the_points(browser, looks, renderer):
-    v = open_looks(browser, looks, renderer)
-    try:
+    with looks_page(browser, looks, renderer) as v:
         assert v.state()["renderer"] == renderer
         v.js("window.cellucid.setDimension(3)")
         v.page.wait_for_function("window.cellucid.state().dimension === 3")
@@ -299,20 +287,14 @@ def test_smoke_is_a_cloud_that_differs_from_the_points(browser, looks, renderer)
         assert svg.find(f"{SVG}g[@id='cells']").get("data-smoke") == "1"
         assert svg.find(f".//{SVG}image[@id='smoke']").get("href").startswith("data:image/png;base64,")
         assert v.errors == []
-    finally:
-        v.page.close()
 
 
 def test_the_plot_options_are_saved_in_sessions(browser, looks):
-    v = open_looks(browser, looks)
-    try:
+    with looks_page(browser, looks) as v:
         v.js("window.cellucid.setViewOptions({labels: true, edges: true, sortOrder: false, zeroNeutral: true, renderMode: 'smoke', smoke: {density: 2, threshold: 0.2, grid: 96, color: '#4a6fd0'}})")
         saved = v.js("window.cellucid.session()")
-    finally:
-        v.page.close()
     assert saved["view_options"]["smoke"]["density"] == 2
-    v = open_looks(browser, looks)
-    try:
+    with looks_page(browser, looks) as v:
         assert v.state()["labels"] is False
         v.js("(o) => window.cellucid.restoreSession(o)", saved)
         s = v.state()
@@ -320,5 +302,3 @@ def test_the_plot_options_are_saved_in_sessions(browser, looks):
         assert v.js("window.cellucid.app.store.get().smoke") == saved["view_options"]["smoke"]
         v.page.wait_for_function("document.querySelectorAll('.centroid-label').length === 4")
         assert v.errors == []
-    finally:
-        v.page.close()
