@@ -9,7 +9,7 @@ import { Camera } from "./camera/camera.js";
 import { ScreenIndex } from "./interaction/spatial.js";
 import { attachPointer, attachFlyKeys } from "./interaction/pointer.js";
 import { colorRange, buildPalette, columnLevels, withGroups, levelOrder, rgbaFromIndex, paletteBase } from "./color/colorize.js";
-import { stripGeometry } from "./render/strip1d.js";
+import { shownGeometry, restrip } from "./render/strip1d.js";
 import { firstView } from "./data/startup.js";
 import { mark } from "./perf.js";
 import { parseColor } from "./color/palettes.js";
@@ -206,7 +206,7 @@ export class App {
       }
       const s = this.store.get();
       if (s.embedding !== key || s.dimension !== dim) return; // superseded
-      geom = this.shownGeometry(geom);
+      geom = shownGeometry(this, geom); // 1D: density strips per category
       const sceneChanged = !this.geom || this.geom.dim !== geom.dim || this.geom !== geom;
       this.geom = geom;
       this.renderer.setGeometry(geom, this.n);
@@ -217,31 +217,6 @@ export class App {
     };
     this.geometryLoading = run().catch((e) => this.fail(e, `could not load embedding ${key}`));
     return this.geometryLoading;
-  }
-
-  /**
-   * The geometry drawn for a loaded one: in 1D, one density strip per category of the colour
-   * column (render/strip1d.js; cached per column), else the geometry itself.
-   */
-  shownGeometry(geom) {
-    if (geom.dim !== 1) return geom;
-    const col = this.colorColumn && this.colorColumn.kind === "categorical" ? this.colorColumn : null;
-    if (!geom._strips || geom._strips.col !== col) geom._strips = { col, geom: stripGeometry(geom, this.n, col) };
-    return geom._strips.geom;
-  }
-
-  /** 1D: after a new colour column, draw its strips (the camera fits them again). */
-  restrip() {
-    const s = this.store.get();
-    const base = this.geomCache.get(`${s.embedding}|${s.dimension}`);
-    if (!this.geom || !base || base.dim !== 1) return;
-    const geom = this.shownGeometry(base);
-    if (geom === this.geom) return;
-    this.geom = geom;
-    this.renderer.setGeometry(geom, this.n);
-    this.camera.setScene(geom.dim, geom.extent);
-    this._hiddenKey = null;
-    this.recomputeHidden(false);
   }
 
   /**
@@ -374,7 +349,7 @@ export class App {
       if (s.colorBy !== colorBy) return; // superseded
       this.colorColumn = col;
       mark("colors");
-      this.restrip(); // 1D: one density strip per category of the new column
+      restrip(this); // 1D: one density strip per category of the new column
       this.recolor(false); // indices, draw order, palette
       this.recomputeHidden(false); // hidden categories of this field
       this.updateFlags(); // the emphasized cells follow the new draw order

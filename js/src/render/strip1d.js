@@ -80,3 +80,28 @@ export function stripGeometry(base, n, col) {
   });
   return geom;
 }
+
+/**
+ * The geometry `app` draws for a loaded one: in 1D the density strips of the colour column
+ * (cached on the loaded geometry per column), else the geometry itself.
+ */
+export function shownGeometry(app, geom) {
+  if (geom.dim !== 1) return geom;
+  const col = app.colorColumn && app.colorColumn.kind === "categorical" ? app.colorColumn : null;
+  if (!geom._strips || geom._strips.col !== col) geom._strips = { col, geom: stripGeometry(geom, app.n, col) };
+  return geom._strips.geom;
+}
+
+/** 1D, after a new colour column: draw its strips (the camera fits them again). */
+export function restrip(app) {
+  const s = app.store.get();
+  const base = app.geomCache.get(`${s.embedding}|${s.dimension}`);
+  if (!app.geom || !base || base.dim !== 1) return;
+  const geom = shownGeometry(app, base);
+  if (geom === app.geom) return;
+  app.geom = geom;
+  app.renderer.setGeometry(geom, app.n);
+  app.camera.setScene(geom.dim, geom.extent);
+  app._hiddenKey = null; // the mask is keyed on the geometry object
+  app.recomputeHidden(false);
+}

@@ -101,7 +101,7 @@ export function mountLegend(app, dom) {
     const clip = h(
       "select",
       { title: "percentile clip", "aria-label": "percentile clip", on: { change: () => app.store.set({ clip: clip.value.split(",").map(Number), range: null }) } },
-      [["0,100", "full range"], ["1,99", "1–99 % (default)"], ["2,98", "2–98 %"], ["5,95", "5–95 %"]].map(([v, label]) =>
+      [["0,100", "full range"], ["1,99", "1–99 %"], ["2,98", "2–98 %"], ["5,95", "5–95 %"]].map(([v, label]) =>
         h("option", { value: v, selected: v === s.clip.join(",") }, label),
       ),
     );
