@@ -32,11 +32,12 @@ def looks_adata(n_pairs: int = N_PAIRS):
     obs = pd.DataFrame({"group": pd.Categorical(np.array(CATEGORIES)[np.repeat(cat, 2)], categories=CATEGORIES)},
                        index=[f"c{i}" for i in range(n)])
     var = pd.DataFrame(index=["G1", "G2"])
-    # 300 edges between cluster alpha (bottom left) and gamma (top right): they cross the middle
+    # 300 edges (fewer in a small variant) between cluster alpha (bottom left) and gamma (top right): they cross the middle
     a = np.flatnonzero(obs["group"].to_numpy() == "alpha")
     g = np.flatnonzero(obs["group"].to_numpy() == "gamma")
-    i, j = rng.choice(a, 300, replace=False), rng.choice(g, 300, replace=False)
-    conn = sp.csr_matrix((np.full(300, 0.5, np.float32), (i, j)), shape=(n, n))
+    k = min(300, len(a), len(g))
+    i, j = rng.choice(a, k, replace=False), rng.choice(g, k, replace=False)
+    conn = sp.csr_matrix((np.full(k, 0.5, np.float32), (i, j)), shape=(n, n))
     adata = ad.AnnData(X=X, obs=obs, var=var)
     adata.obsm["X_umap"] = xy2.astype(np.float32)
     adata.obsm["X_umap_3d"] = xyz.astype(np.float32)

@@ -302,3 +302,32 @@ def test_the_plot_options_are_saved_in_sessions(browser, looks):
         assert v.js("window.cellucid.app.store.get().smoke") == saved["view_options"]["smoke"]
         v.page.wait_for_function("document.querySelectorAll('.centroid-label').length === 4")
         assert v.errors == []
+
+
+def test_a_graph_above_the_cap_is_sampled_and_the_page_says_so(browser, tmp_path):
+    import scipy.sparse as sp
+
+    from cellucid.anndata_server import AnnDataServer
+
+    adata = looks_adata(n_pairs=400)  # 800 cells
+    n = adata.n_obs
+    rng = np.random.default_rng(3)
+    i, j = rng.integers(0, n, 200_000), rng.integers(0, n, 200_000)
+    conn = sp.triu(sp.csr_matrix((np.ones(i.size, np.float32), (i, j)), shape=(n, n)) + sp.csr_matrix((np.ones(i.size, np.float32), (j, i)), shape=(n, n)), k=1)
+    total = conn.nnz
+    assert total > 100_000
+    adata.obsp["connectivities"] = conn.tocsr()
+    path = tmp_path / "big_graph.h5ad"
+    adata.write_h5ad(path)
+    srv = AnnDataServer(str(path), port=0, quiet=True).start_background()
+    try:
+        v = open_viewer(browser, srv.url)
+        v.page.check("[data-testid=edges-toggle]")
+        v.page.wait_for_function("document.querySelector('[data-testid=edges-note]').textContent.includes('sample')")
+        note = v.page.inner_text("[data-testid=edges-note]")
+        assert f"100,000 of {total:,} edges drawn" in note
+        assert v.js("window.cellucid.app.edges.drawnEdges") == 100_000
+        assert v.errors == []
+        v.page.close()
+    finally:
+        srv.stop()
