@@ -280,6 +280,20 @@ def test_smoke_is_a_cloud_that_differs_from_the_points(browser, looks, renderer)
             p = placed[name]
             c = smoke[int(p["ay"]), int(p["ax"])]
             assert np.argmin(np.abs(palette - c).sum(axis=1)) == k, (name, c)
+        # the controls act: less density → fainter cloud; a higher threshold clears thin parts
+        v.js("window.cellucid.setViewOptions({labels: false, smoke: {density: 0.2, threshold: 0.05, grid: 64, color: 'field'}})")
+        faint = v.pixels().astype(int)
+        assert np.abs(faint - bg).max(axis=2).mean() < 0.7 * np.abs(smoke - bg).max(axis=2).mean()
+        v.js("window.cellucid.setViewOptions({smoke: {density: 1, threshold: 0.6, grid: 64, color: 'field'}})")
+        thin = v.pixels().astype(int)
+        assert (np.abs(thin - bg).max(axis=2) > 20).mean() < 0.8 * ink_s.mean()
+        # colour by a gene: the cloud takes the gene's colours
+        v.js("window.cellucid.setViewOptions({smoke: {density: 1, threshold: 0.05, grid: 64, color: 'field'}})")
+        color_by_gene(v, "G2")
+        by_gene = v.pixels().astype(int)
+        assert np.abs(by_gene - smoke).max(axis=2).mean() > 5
+        v.js("window.cellucid.setColorBy('group', 'field')")
+        v.page.wait_for_function("window.cellucid.state().colored_by === 'group'")
         # figure export includes the smoke
         png = png_pixels(v)
         assert np.abs(png[60:-60, 20:-200] - 255).max(axis=2).mean() > 5
