@@ -48,7 +48,9 @@ export class GraphEdges {
       canvas.width = W;
       canvas.height = H;
     }
-    const ctx = canvas.getContext("2d");
+    // a CPU-rasterized canvas: stroking 100,000 segments in a GPU-accelerated canvas kept a
+    // software GPU process (SwiftShader) busy for tens of seconds after the JS had finished
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
     ctx.clearRect(0, 0, W, H);
     this.stroke(ctx, dpr);
   }
