@@ -8,9 +8,7 @@
 //   continuous:  [colormap level 0 .. 255, missing, zero]   base = 258 (zero: option zeroNeutral)
 //   then one entry per highlight group of the active page (index base + g).
 import { categoricalColors, lut, parseColor, MISSING_RGB } from "./palettes.js";
-import { clipRange, percentile, ZERO_RGB } from "./scale.js";
-
-export { percentile };
+import { clipRange, ZERO_RGB } from "./scale.js";
 
 export const LEVELS = 256; // continuous colormap levels
 const NEUTRAL = { light: [90, 90, 100], dark: [200, 200, 210] };
