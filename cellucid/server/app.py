@@ -7,7 +7,7 @@ import logging
 import tornado.web
 
 from cellucid.data.base import DataSource
-from cellucid.server.handlers import analysis, annotations, data, health, identity, neighbors, static
+from cellucid.server.handlers import analysis, annotations, data, graph, health, identity, neighbors, static
 from cellucid.server.handlers.base import NotFoundHandler
 from cellucid.server.settings import ServerSettings
 from cellucid.server.state import ServerState
@@ -44,6 +44,7 @@ def make_app(source: DataSource, settings: ServerSettings | None = None) -> torn
         (API + r"/vectors", data.VectorsHandler, ctx),
         (API + r"/cells", data.CellsHandler, ctx),
         (API + r"/neighbors", neighbors.NeighborsHandler, ctx),
+        (API + r"/graph/edges", graph.GraphEdgesHandler, ctx),
         (API + r"/annotations", annotations.AnnotationsHandler, ctx),
         (API + r"/annotations/([a-z]+)", annotations.AnnotationWriteHandler, ctx),
         (API + r"/analysis/rank_genes", analysis.RankGenesHandler, ctx),

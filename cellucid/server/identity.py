@@ -97,6 +97,8 @@ def build_identity(source: DataSource) -> dict:
         "latent_key": s.latent_key,
         # where the viewer's k-NN grow measures (cellucid/data/neighbors.py); null: the shown embedding
         "neighbors": _neighbors_block(source),
+        # obsp["connectivities"] exists: the viewer can draw it (/_cellucid/api/graph/edges)
+        "neighbor_graph": bool(source.has_neighbor_graph()),
         "vector_fields": _vector_block(source, embeddings),
         **source.extra_identity(),
     }

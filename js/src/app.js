@@ -8,7 +8,8 @@ import { createRenderer } from "./render/choose.js";
 import { Camera } from "./camera/camera.js";
 import { ScreenIndex } from "./interaction/spatial.js";
 import { attachPointer, attachFlyKeys } from "./interaction/pointer.js";
-import { colorRange, buildPalette, columnLevels, withGroups, levelOrder, rgbaFromIndex } from "./color/colorize.js";
+import { colorRange, buildPalette, columnLevels, withGroups, levelOrder, rgbaFromIndex, paletteBase } from "./color/colorize.js";
+import { shownGeometry, restrip } from "./render/strip1d.js";
 import { firstView } from "./data/startup.js";
 import { mark } from "./perf.js";
 import { parseColor } from "./color/palettes.js";
@@ -153,7 +154,7 @@ export class App {
   onChange(s, changed) {
     if (changed.has("embedding") || changed.has("dimension")) this.loadGeometry(s.embedding, s.dimension);
     if (changed.has("colorBy")) this.colorLoading = this.loadColor(s.colorBy);
-    if (["colormap", "clip", "range", "highlightGroups", "activePage", "theme"].some((k) => changed.has(k))) this.recolor();
+    if (["colormap", "clip", "range", "highlightGroups", "activePage", "theme", "sortOrder", "zeroNeutral"].some((k) => changed.has(k))) this.recolor();
     // (a new colorBy changes what is hidden only once its column is applied: loadColor)
     if (["hiddenCategories", "filters", "externalHidden"].some((k) => changed.has(k))) this.recomputeHidden();
     if (["selection", "highlightGroups", "activePage", "crossHighlight"].some((k) => changed.has(k))) this.updateFlags();
@@ -207,7 +208,7 @@ export class App {
 
   loadGeometry(key, dim) {
     const run = async () => {
-      const geom = await this.geometryFor(key, dim);
+      let geom = await this.geometryFor(key, dim);
       if (!this.colorColumn && this.colorLoading) {
         // The first colors are on their way (requested with the embedding): give them a
         // moment, so the first frame is drawn once, colored — a neutral frame first would
@@ -216,6 +217,7 @@ export class App {
       }
       const s = this.store.get();
       if (s.embedding !== key || s.dimension !== dim) return; // superseded
+      geom = shownGeometry(this, geom); // 1D: density strips per category
       const sceneChanged = !this.geom || this.geom.dim !== geom.dim || this.geom !== geom;
       this.geom = geom;
       this.renderer.setGeometry(geom, this.n);
@@ -358,6 +360,7 @@ export class App {
       if (s.colorBy !== colorBy) return; // superseded
       this.colorColumn = col;
       mark("colors");
+      restrip(this); // 1D: one density strip per category of the new column
       this.recolor(false); // indices, draw order, palette
       this.recomputeHidden(false); // hidden categories of this field
       this.updateFlags(); // the emphasized cells follow the new draw order
@@ -379,12 +382,14 @@ export class App {
     const col = this.colorColumn && this.colorColumn.kind !== "none" ? this.colorColumn : null;
     const groups = this.activeGroups();
     const range = col && col.kind === "continuous" ? colorRange(col, s) : null;
-    const wide = (col ? (col.kind === "categorical" ? col.categories.length + 1 : 257) : 1) + groups.length > 65536;
+    const wide = paletteBase(col) + groups.length > 65536;
     const lk = this._levelsKey;
-    if (!lk || lk.col !== col || lk.wide !== wide || (range && (range[0] !== lk.range[0] || range[1] !== lk.range[1]))) {
+    const zero = !!s.zeroNeutral, sorted = !!s.sortOrder;
+    if (!lk || lk.col !== col || lk.wide !== wide || lk.zero !== zero || lk.sorted !== sorted || (range && (range[0] !== lk.range[0] || range[1] !== lk.range[1]))) {
       this.levels = col ? columnLevels(col, this.n, s, groups.length) : null;
-      this._levelsKey = { col, wide, range };
-      const order = col && col.kind === "continuous" ? levelOrder(this.levels) : null;
+      this._levelsKey = { col, wide, range, zero, sorted };
+      // scanpy's sort_order: higher values on top; off: index order, as stored
+      const order = col && col.kind === "continuous" && sorted ? levelOrder(this.levels) : null;
       if (order || this.order) {
         this.order = order;
         this.renderer.setOrder(order);
@@ -721,6 +726,11 @@ export class App {
       camera: this.camera.snapshot(),
       frames: this.renderer.frames,
       renderer: this.renderer.kind,
+      render_mode: s.renderMode,
+      sort_order: s.sortOrder,
+      zero_neutral: s.zeroNeutral,
+      labels: s.labels,
+      edges: s.edges,
       ready: this.isReady,
       // views, layout, linked cameras, cross-highlight (ui/views.js)
       ...(this.viewManager ? this.viewManager.describe() : {}),

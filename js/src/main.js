@@ -25,6 +25,7 @@ import { mountAnnotation } from "./ui/annotation.js";
 import { mountAnalysis } from "./ui/analysis/panel.js";
 import { mountViews } from "./ui/views.js";
 import { crossHighlightCategory } from "./state/cross.js";
+import { mountPlotOptions } from "./ui/plotOptions.js";
 
 /** The longest the side panels wait for the first frame (ms). */
 const PANELS_LATEST_MS = 500;
@@ -74,6 +75,7 @@ async function main() {
   mountViews(app, dom);
   mountControls(app, dom);
   mountVectorPanel(app, dom);
+  mountPlotOptions(app, dom);
   mountFilters(app, dom);
   mountSelection(app, dom);
   mountAnnotation(app, dom);
@@ -118,6 +120,10 @@ function exposeApi(app) {
     setPointSize: (s) => app.store.set({ pointSize: s }),
     setTheme: (t) => app.store.set({ theme: t }),
     setVectors: (on) => app.store.set({ vectors: !!on }),
+    /** Per-view drawing options (state/viewOptions.js), e.g. {renderMode: "smoke", labels: true}. */
+    setViewOptions: (patch) => app.store.set(patch),
+    /** Placed centroid labels (CSS px, canvas-relative): [{name, x, y, ax, ay, w, h, shifted}]. */
+    labels: () => (app.labels ? app.labels.placed.map(({ name, x, y, ax, ay, w, h, shifted }) => ({ name, x, y, ax, ay, w, h, shifted })) : []),
     resetView: () => app.resetView(),
     select: (cells) => app.select(cells, "script"),
     clearSelection: () => app.clearSelection(),

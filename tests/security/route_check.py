@@ -33,7 +33,8 @@ def targets(ident: dict) -> list[str]:
     q = lambda s: quote(str(s), safe="")  # noqa: E731
     out = ["/_cellucid/health", "/_cellucid/api/embedding", "/_cellucid/api/vectors",
            "/_cellucid/api/genes?q=", "/_cellucid/api/genes?q=g", "/_cellucid/api/gene?index=0",
-           "/_cellucid/api/gene?name=CD3E", "/_cellucid/api/cells?index=0"]
+           "/_cellucid/api/gene?name=CD3E", "/_cellucid/api/cells?index=0",
+           "/_cellucid/api/graph/edges", "/_cellucid/api/graph/edges?max=1"]
     n_genes = ident["stats"]["n_genes"]
     if n_genes:
         out.append(f"/_cellucid/api/gene?index={n_genes - 1}")

@@ -5,33 +5,21 @@
 // Palette layout, `base` = first highlight-group entry:
 //   none:        [neutral]                                  base = 1
 //   categorical: [category 0 .. K-1, missing]               base = K + 1
-//   continuous:  [colormap level 0 .. 255, missing]         base = 257
+//   continuous:  [colormap level 0 .. 255, missing, zero]   base = 258 (zero: option zeroNeutral)
 //   then one entry per highlight group of the active page (index base + g).
 import { categoricalColors, lut, parseColor, MISSING_RGB } from "./palettes.js";
+import { clipRange, ZERO_RGB } from "./scale.js";
 
 export const LEVELS = 256; // continuous colormap levels
 const NEUTRAL = { light: [90, 90, 100], dark: [200, 200, 210] };
 
-/** Value at percentile `p` (0–100) of the finite values (sampled for speed on large arrays). */
-export function percentile(values, p) {
-  const n = values.length;
-  const step = Math.max(1, Math.floor(n / 200000));
-  const s = new Float64Array(Math.ceil(n / step));
-  let k = 0;
-  for (let i = 0; i < n; i += step) if (Number.isFinite(values[i])) s[k++] = values[i];
-  if (!k) return NaN;
-  const sorted = s.subarray(0, k).sort(); // typed-array sort: numeric, no comparator calls
-  const idx = Math.min(k - 1, Math.max(0, Math.round((p / 100) * (k - 1))));
-  return sorted[idx];
-}
-
-/** The [lo, hi] color range for continuous data: explicit `range` or the `clip` percentiles. */
+/** The [lo, hi] color range for continuous data: explicit `range` or the `clip` percentiles (color/scale.js). */
 export function colorRange(column, state) {
   if (state.range) return state.range;
   const [a, b] = state.clip;
   if (a <= 0 && b >= 100 && column.min != null && column.max != null) return [column.min, column.max];
   if (column._clip && column._clip.key === `${a},${b}`) return column._clip.range;
-  const range = [percentile(column.values, a), percentile(column.values, b)];
+  const range = clipRange(column, a, b);
   column._clip = { key: `${a},${b}`, range };
   return range;
 }
@@ -51,8 +39,11 @@ export function neutralColor(theme) {
 export function paletteBase(column) {
   if (!column || column.kind === "none") return 1;
   if (column.kind === "categorical") return column.categories.length + 1;
-  return LEVELS + 1;
+  return LEVELS + 2;
 }
+
+/** Palette index of the neutral zero colour of continuous columns (option zeroNeutral). */
+export const ZERO_LEVEL = LEVELS + 1;
 
 /** RGBA palette (Uint8Array, 4 bytes per entry) for `column`, the state and the active groups. */
 export function buildPalette(column, state, groups) {
@@ -71,6 +62,7 @@ export function buildPalette(column, state, groups) {
     const table = lut(state.colormap);
     for (let k = 0; k < LEVELS; k++) put(k, [table[3 * k], table[3 * k + 1], table[3 * k + 2]]);
     put(LEVELS, MISSING_RGB);
+    put(ZERO_LEVEL, ZERO_RGB[state.theme === "dark" ? "dark" : "light"]);
   }
   groups.forEach((g, k) => put(base + k, parseColor(g.color)));
   return out;
@@ -79,7 +71,8 @@ export function buildPalette(column, state, groups) {
 /**
  * Palette index of every cell for `column` alone (no highlight groups): Uint16Array, or
  * Uint32Array when the palette needs more than 65536 entries. Continuous values map to
- * round((v - lo) / (hi - lo) * 255) clamped to 0..255, as the CPU colors always did.
+ * round((v - lo) / (hi - lo) * 255) clamped to 0..255, as the CPU colors always did; with
+ * `state.zeroNeutral`, values of exactly 0 take the neutral ZERO_LEVEL entry instead.
  */
 export function columnLevels(column, n, state, extraEntries = 0) {
   const base = paletteBase(column);
@@ -99,8 +92,13 @@ export function columnLevels(column, n, state, extraEntries = 0) {
   const [lo, hi] = colorRange(column, state);
   const span = hi > lo ? hi - lo : 1;
   const v = column.values;
+  const zero = state.zeroNeutral ? ZERO_LEVEL : -1;
   for (let i = 0; i < n; i++) {
     const x = v[i];
+    if (x === 0 && zero >= 0) {
+      out[i] = zero;
+      continue;
+    }
     if (x !== x || x === Infinity || x === -Infinity) {
       out[i] = LEVELS; // missing
       continue;
@@ -124,24 +122,24 @@ export function withGroups(levels, column, groups) {
 }
 
 /**
- * Cells in ascending color-level order (missing first), so high expression is drawn on top:
- * a counting sort over the 257 levels, O(n). Cells of one level share one color, so their
+ * Cells in ascending color-level order (missing and neutral zeros first), so high expression
+ * is drawn on top (scanpy's sort_order): a counting sort over the levels, O(n). Cells of one level share one color, so their
  * relative order does not change the picture.
  */
 export function levelOrder(levels) {
   const n = levels.length;
   const B = LEVELS + 1;
   const start = new Uint32Array(B + 1);
-  // bucket 0 = missing (level 256), bucket 1 + l = level l
+  // bucket 0 = missing (level 256) and neutral zeros (257), bucket 1 + l = level l
   for (let i = 0; i < n; i++) {
     const l = levels[i];
-    start[(l === LEVELS ? 0 : l + 1) + 1]++;
+    start[(l >= LEVELS ? 0 : l + 1) + 1]++;
   }
   for (let b = 0; b < B; b++) start[b + 1] += start[b];
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
     const l = levels[i];
-    order[start[l === LEVELS ? 0 : l + 1]++] = i;
+    order[start[l >= LEVELS ? 0 : l + 1]++] = i;
   }
   return order;
 }

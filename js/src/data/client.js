@@ -209,6 +209,15 @@ export const api = {
   /** Each cell's `k` nearest neighbours in the latent space or stored graph (at most 1000 cells). */
   neighbors: (cells, k) => getJSON("_cellucid/api/neighbors", { cells: Array.from(cells).join(","), k }),
 
+  /**
+   * The neighbour graph's edges (docs/http-api.md): {pairs: Uint32Array (i, j per edge),
+   * total: edges in the graph, sampled: whether `pairs` is a sample of at most `max`}.
+   */
+  async graphEdges(max) {
+    const r = await getArray("_cellucid/api/graph/edges", { max });
+    return { pairs: r.data, total: headerNumber(r.headers, "X-Cellucid-Edges-Total"), sampled: r.headers.get("X-Cellucid-Edges-Sampled") === "1" };
+  },
+
   /** The annotation folder's targets, proposals, votes and consensus (docs/annotation.md). */
   annotations: () => getJSON(ANNOTATIONS),
 

@@ -17,6 +17,8 @@ export class RendererBase {
     this.onFrame = null;
     this.params = { size: 4, opacity: 1, dimOthers: false, bg: [1, 1, 1], dpr: 1 };
     this.uploads = 0; // bytes sent to the GPU (for tests and profiling; 0 on the CPU)
+    // a volume renderer (render/smoke.js) that draws instead of the points while it is active
+    this.volume = null;
   }
 
   setParams(p) {
@@ -80,6 +82,14 @@ export class RendererBase {
       performance.mark("cellucid:draw", { detail: { points, renderer: this.kind, sampled } });
     }
     if (this.onFrame) this.onFrame(this.frames);
+  }
+
+  /** Draw the volume instead of the points when it is on (true if it drew). */
+  drawVolume() {
+    if (!this.volume || !this.volume.active(this)) return false;
+    this.volume.draw(this);
+    this.frameDrawn(0);
+    return true;
   }
 
   /** True when the renderer can draw now (the WebGL one waits for its shaders to link). */

@@ -216,6 +216,7 @@ export class CpuRenderer extends RendererBase {
       this.ctx.fillRect(0, 0, W, H);
       return;
     }
+    if (this.drawVolume()) return;
     const is3d = this.geom.dim === 3;
     const s = this.surfaceFor(W, H, is3d);
     s.pixels.fill((0xff000000 | (bg[2] << 16) | (bg[1] << 8) | bg[0]) >>> 0);

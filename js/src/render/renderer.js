@@ -240,6 +240,7 @@ export class Renderer extends RendererBase {
     gl.clearColor(br, bg, bb, 1);
     gl.clear(gl.COLOR_BUFFER_BIT | gl.DEPTH_BUFFER_BIT);
     if (!this.geom || !this.n || !camera) return;
+    if (this.drawVolume()) return;
     const L = this.locations();
     gl.useProgram(this.prog);
     gl.enable(gl.BLEND);

@@ -1,6 +1,7 @@
 // Session state (view, colors, filters, selection, groups) saved to a JSON file and restored.
 import { newId } from "./store.js";
 import { describeView, viewFromDescription } from "./views.js";
+import { viewOptionDefaults } from "./viewOptions.js";
 
 /** A session that cannot be applied; `hint` says what to do. */
 export class SessionError extends Error {
@@ -45,6 +46,8 @@ export function sessionObject(app) {
     views: app.viewManager ? app.viewManager.states().slice(1).map(describeView) : s.views.map(describeView),
     layout: s.layout,
     link_cameras: s.linkCameras,
+    // how the view draws its cells (state/viewOptions.js)
+    view_options: Object.fromEntries(Object.keys(viewOptionDefaults()).map((k) => [k, s[k]])),
   };
 }
 
@@ -112,6 +115,8 @@ export async function restoreSession(app, o) {
     vectors: !!o.vectors,
     // snapshots are rebuilt from scratch, so each gets its saved camera back
     views: [],
+    // sessions saved before these options existed get the defaults
+    ...Object.fromEntries(Object.entries(viewOptionDefaults()).map(([k, v]) => [k, o.view_options && k in o.view_options ? o.view_options[k] : v])),
   });
   app.store.set({ views: (o.views || []).map(viewFromDescription), layout: o.layout || "single", linkCameras: !!o.link_cameras });
   await app.geometryLoading;

@@ -1,5 +1,6 @@
 // One store for everything the user can change. UI panels and the renderer subscribe to it;
 // nothing else keeps a second copy of this state.
+import { viewOptionDefaults } from "./viewOptions.js";
 
 /** Defaults; `colorBy` is `{kind: "field"|"gene", name}` or null. */
 export function initialState() {
@@ -10,7 +11,7 @@ export function initialState() {
     tool: "pan", // pan | lasso | proximity
     colorBy: null,
     colormap: "viridis",
-    clip: [0, 100], // percentile clip of the continuous color range
+    clip: [1, 99], // percentile clip of the continuous color range (robust by default: color/scale.js)
     range: null, // [min, max] of the continuous color range, null = from clip
     hiddenCategories: {}, // field name -> array of hidden category codes
     filters: [], // {id, field, source, kind, codes?|min?,max?, label}
@@ -36,6 +37,7 @@ export function initialState() {
     layout: "single",
     linkCameras: false,
     crossHighlight: null,
+    ...viewOptionDefaults(),
   };
 }
 

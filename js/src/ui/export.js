@@ -7,6 +7,7 @@
 import { categoryColors } from "../color/colorize.js";
 import { lut, toHex } from "../color/palettes.js";
 import { fmt } from "./dom.js";
+import { drawLabels2D, labelsSVG } from "./labels.js";
 
 /** Above this many visible cells the SVG is density-reduced (see buildSVG). */
 export const SVG_FULL_MAX = 50000;
@@ -156,6 +157,11 @@ function drawPanelPNG(app, panel, ctx, scale, x, y, titled) {
   if (V === app && app.vectorOverlay.running) ctx.drawImage(app.vectorOverlay.canvas, x, y, W, H);
   ctx.save();
   ctx.translate(x, y);
+  if (V === app) {
+    // neighbour-graph edges and centroid labels (ui/plotOptions.js), as on screen: the live view's
+    if (app.edges && app.edges.on && app.edges.data) app.edges.stroke(ctx, scale);
+    if (app.labels && app.labels.on) drawLabels2D(ctx, app.labels.layout(), scale, app.store.get().theme === "dark");
+  }
   drawLegend2D(app, ctx, scale, W, panel, titled);
   ctx.restore();
 }
@@ -315,6 +321,9 @@ function svgPanel(app, panel, maxCells, titled) {
     if (!p || p.x < -r || p.y < -r || p.x > w + r || p.y > h + r) continue;
     items.push([i, p.x, p.y]);
   }
+  // smoke (render/smoke.js) has no circles: the live view's volume rendering is embedded as an image
+  const smoke = V === app && app.smoke && app.smoke.active(app.renderer);
+  if (smoke) items.length = 0;
   const reduced = items.length > maxCells;
   let drawn = items;
   if (reduced) {
@@ -329,13 +338,23 @@ function svgPanel(app, panel, maxCells, titled) {
     drawn = keepIdx.map((k) => items[k]);
   }
   const cellsId = titled ? `cells-${esc(panel.id)}` : "cells";
-  const parts = [`<g id="${cellsId}" data-cells="${drawn.length}" data-visible="${visible}" data-reduced="${reduced ? 1 : 0}">`];
+  const parts = [`<g id="${cellsId}" data-cells="${drawn.length}" data-visible="${visible}" data-reduced="${reduced ? 1 : 0}"${smoke ? ' data-smoke="1"' : ""}>`];
+  if (smoke) {
+    app.renderer.drawNow(); // the canvas holds the current smoke frame
+    parts.push(`<image id="smoke" x="0" y="0" width="${w}" height="${h}" href="${app.renderer.canvas.toDataURL("image/png")}"/>`);
+  }
   for (const [i, x, y] of drawn) {
     const hex = "#" + [c[4 * i], c[4 * i + 1], c[4 * i + 2]].map((v) => v.toString(16).padStart(2, "0")).join("");
     const op = s.opacity * (dim && !emph.has(i) ? 0.15 : 1);
     parts.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${r}" fill="${hex}"${op < 1 ? ` fill-opacity="${op.toFixed(2)}"` : ""}/>`);
   }
   parts.push("</g>");
+  if (V === app && app.edges && app.edges.on) {
+    const segs = app.edges.segments();
+    const stroke = s.theme === "dark" ? "#e6e6f0" : "#141428";
+    if (segs.length) parts.push(`<path id="edges" fill="none" stroke="${stroke}" stroke-opacity="0.22" stroke-width="1" d="${segs.map((q) => `M${q[0].toFixed(1)} ${q[1].toFixed(1)}L${q[2].toFixed(1)} ${q[3].toFixed(1)}`).join("")}"/>`);
+  }
+  if (V === app && app.labels && app.labels.on) parts.push(labelsSVG(app.labels.layout(), s.theme === "dark", esc));
   if (titled) parts.push(`<rect width="${w}" height="${h}" fill="none" stroke="${fg}" stroke-opacity="0.25"/>`);
   parts.push(`<text id="${titled ? `title-${esc(panel.id)}` : "title"}" x="10" y="20" font-family="sans-serif" font-size="14" font-weight="600" fill="${fg}">${esc(panelTitle(app, panel, titled))}</text>`);
   const L = legendEntries(app, panel);
