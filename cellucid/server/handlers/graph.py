@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from cellucid.data.base import NotFound
 from cellucid.data.graph_edges import DEFAULT_MAX_EDGES, MOST_EDGES, graph_edges
-from cellucid.server.handlers.data import DataHandler, _binary
+from cellucid.server.handlers.data import DataHandler
+from cellucid.server.responses import binary
 
 
 class GraphEdgesHandler(DataHandler):
@@ -23,7 +24,7 @@ class GraphEdgesHandler(DataHandler):
 
         def build():
             pairs, total = graph_edges(source.neighbor_graph(), most)
-            return _binary(pairs, "uint32", {"X-Cellucid-Edges-Total": str(total),
+            return binary(pairs, "uint32", {"X-Cellucid-Edges-Total": str(total),
                                              "X-Cellucid-Edges-Sampled": "1" if total > len(pairs) else "0"})
 
         await self.send_encoded(("graph-edges", most), build, executor=self.state.analysis_executor)
