@@ -21,9 +21,11 @@ export function mountPlotOptions(app, dom) {
     colors: () => app.colors,
   });
   const edgeCanvas = h("canvas.edges", { hidden: true, "data-testid": "edge-overlay" });
-  dom.stage.insertBefore(edgeCanvas, dom.vectorCanvas);
+  // in the live view's cell (ui/views.js), under the vector overlay: edges and labels follow
+  // the live camera, so they sit over the live canvas in the single and the grid layout alike
+  dom.vectorCanvas.parentNode.insertBefore(edgeCanvas, dom.vectorCanvas);
   const edges = (app.edges = new GraphEdges(app, edgeCanvas));
-  const labels = (app.labels = new CentroidLabels(app, dom.stage, dom.toolbar));
+  const labels = (app.labels = new CentroidLabels(app, dom.overlay.parentNode, dom.overlay));
 
   const check = (label, key, testid, title) => {
     const box = h("input", { type: "checkbox", "data-testid": testid, "aria-label": label, title, on: { change: () => store.set({ [key]: box.checked }) } });
