@@ -88,3 +88,17 @@ def obs_meta_key(name: str) -> tuple:
 def obs_meta_response(data: FieldData) -> Encoded:
     """A field's categories, colors, counts or range, as JSON."""
     return Encoded(encode.json_bytes(encode.field_meta(data)), JSON)
+
+
+def cell_slice(entry: Encoded, n_cells: int, start: int, stop: int, step: int) -> Encoded:
+    """The cells ``range(start, stop, step)`` of a per-cell binary body (an embedding or an
+    obs column; its first axis is the cells), with the whole body's other headers (the
+    quantization bounds stay those of all cells, so every range decodes alike).
+    Progressive loading asks for a strided sample first, then contiguous ranges
+    (docs/http-api.md)."""
+    per_cell = len(entry.body) // max(n_cells, 1)
+    rows = np.frombuffer(entry.body, dtype=np.uint8).reshape(n_cells, per_cell)[start:stop:step]
+    shape = entry.headers.get("X-Cellucid-Shape", str(n_cells)).split(",")
+    headers = {**entry.headers, "X-Cellucid-Shape": ",".join([str(rows.shape[0]), *shape[1:]]),
+               "X-Cellucid-Cells": f"{start}:{stop}:{step}"}
+    return Encoded(rows.tobytes(), entry.content_type, headers)

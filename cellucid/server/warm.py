@@ -81,3 +81,5 @@ def _keep(state, cache_key, response) -> None:
     if data.gzip_candidate(response):
         data.compress_if_worth(response)  # browsers ask for gzip
     state.responses.put(cache_key, response)
+    # also where cell ranges are cut from (too large for the response cache past ~8M cells)
+    state.whole.put(cache_key, response)
