@@ -16,6 +16,7 @@ import { union, difference } from "./state/sets.js";
 import { VectorOverlay } from "./render/vectors.js";
 import { NeighborGrid } from "./interaction/neighbors.js";
 import { latentNearest } from "./interaction/latentKnn.js";
+import { loadPlan, PartialEmbedding, spreadColumn } from "./data/progressive.js";
 
 /** How long the first frame waits for the default colors when the points are there first. */
 const FIRST_COLOR_WAIT_MS = 100;
@@ -115,6 +116,10 @@ export class App {
     const id = (this.identity = await api.identity());
     mark("identity");
     this.n = id.stats.n_cells;
+    // large datasets: a sample first, then the rest streamed (data/progressive.js)
+    this.plan = loadPlan(this.n);
+    this.sampleColumns = !!this.plan; // the first colors, too, only for the sample
+    this.partialColumns = new Set();
     this.hidden = new Uint8Array(this.n);
     this.flags = new Uint8Array(this.n);
     const view = firstView(id, initial);
@@ -190,12 +195,21 @@ export class App {
     const cacheKey = `${key}|${dim}`;
     const run = async () => {
       let geom = this.geomCache.get(cacheKey);
+      let partial = null;
       if (!geom) {
         const label = `Loading ${key} (${dim}D)`;
-        const emb = await api.embedding(key, dim, this.n, (f) => this.progress(label, f));
+        const plan = this.plan;
+        if (plan) {
+          const first = await api.embedding(key, dim, plan.sampleCount, (f) => this.progress(label, f), plan.sample);
+          partial = new PartialEmbedding(this.n, dim, first.bounds);
+          partial.add(first.data, plan.sample);
+          geom = buildGeometry({ data: partial.positions, dim, bounds: first.bounds }, this.n, partial);
+        } else {
+          const emb = await api.embedding(key, dim, this.n, (f) => this.progress(label, f));
+          geom = buildGeometry(emb, this.n);
+          this.geomCache.set(cacheKey, geom);
+        }
         mark("embedding");
-        geom = buildGeometry(emb, this.n);
-        this.geomCache.set(cacheKey, geom);
       }
       if (!this.colorColumn && this.colorLoading) {
         // The first colors are on their way (requested with the embedding): give them a
@@ -210,11 +224,41 @@ export class App {
       this.renderer.setGeometry(geom, this.n);
       if (sceneChanged) this.camera.setScene(geom.dim, geom.extent);
       this.recomputeHidden();
-      this.progress("", 1);
+      if (!partial) this.progress("", 1);
       this.drawFirstColoredFrame();
+      if (partial) await this.streamRest(key, dim, partial);
     };
     this.geometryLoading = run().catch((e) => this.fail(e, `could not load embedding ${key}`));
     return this.geometryLoading;
+  }
+
+  /**
+   * Progressive loading, after the sample's frame: the remaining cells in contiguous ranges,
+   * each put in place and drawn (the camera stays where the user put it). Then the colors
+   * that came for the sample only are replaced by whole columns.
+   */
+  async streamRest(key, dim, partial) {
+    const label = `Loading ${key} (${dim}D)`;
+    const { chunks } = this.plan;
+    for (let c = 0; c < chunks.length; c++) {
+      const cells = chunks[c];
+      const part = await api.embedding(key, dim, cells.stop - cells.start, null, cells);
+      const s = this.store.get();
+      if (s.embedding !== key || s.dimension !== dim) return; // superseded: loads again when shown
+      partial.add(part.data, cells);
+      this.progress(label, (c + 1) / chunks.length);
+      this.geom = buildGeometry({ data: partial.positions, dim, bounds: partial.bounds }, this.n, partial);
+      this.renderer.setGeometry(this.geom, this.n);
+      this.recomputeHidden(false);
+      performance.mark("cellucid:cells-loaded", { detail: { cells: this.n - partial.nInvalid, n: this.n } });
+    }
+    this.geomCache.set(`${key}|${dim}`, this.geom);
+    this.progress("", 1);
+    mark("all-cells");
+    this.sampleColumns = false;
+    for (const k of this.partialColumns) this.columns.delete(k);
+    this.partialColumns.clear();
+    if (this.colorColumn && this.colorColumn.partial) await this.refreshField(this.colorColumn.name);
   }
 
   /**
@@ -313,7 +357,15 @@ export class App {
     const key = `${kind}:${name}`;
     if (!this.columns.has(key)) {
       const label = `Loading ${kind === "gene" ? "gene " : ""}${name}`;
-      const p = (kind === "gene" ? api.gene(name, this.n, (f) => this.progress(label, f)) : api.field(name, this.n, (f) => this.progress(label, f)))
+      const onProgress = (f) => this.progress(label, f);
+      // while a sample is all there is to see, a field's colors for the sample only
+      const sample = kind === "field" && this.sampleColumns ? this.plan : null;
+      if (sample) this.partialColumns.add(key);
+      const p = (kind === "gene"
+        ? api.gene(name, this.n, onProgress)
+        : sample
+          ? api.field(name, sample.sampleCount, onProgress, sample.sample).then((c) => spreadColumn(c, this.n, sample.sample))
+          : api.field(name, this.n, onProgress))
         .then((c) => {
           this.columns.set(key, c);
           this.progress("", 1);
@@ -681,6 +733,9 @@ export class App {
       hidden_categories: s.hiddenCategories,
       filters: s.filters.map(({ column, keep, ...f }) => ({ ...f, keep: keep ? [...keep] : undefined })),
       visible_count: this.visibleCount,
+      // progressive loading: cells whose coordinates are in (n_cells once all arrived)
+      cells_loaded: this.geom ? this.n - this.geom.nInvalid : 0,
+      all_cells_loaded: !!this.geom && this.geomCache.get(`${s.embedding}|${s.dimension}`) === this.geom,
       selection_count: nSelected,
       selected: Array.from(s.selection),
       selection_source: s.selectionSource,
