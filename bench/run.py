@@ -189,6 +189,10 @@ def main(argv=None) -> int:
                     help="write a .zarr copy only up to this many cells (anndata loads it all to write it)")
     ap.add_argument("--export-max-cells", type=int, default=1_000_000,
                     help="write an export folder (cellucid.export.prepare) only up to this many cells")
+    ap.add_argument("--inmem-max-cells", type=int, default=1_000_000,
+                    help="measure the in-memory AnnData server only up to this many cells (it holds all of X)")
+    ap.add_argument("--peer095-max-cells", type=int, default=1_000_000,
+                    help="replay cellucid 0.9.5 only up to this many cells (every gene reads all of X)")
     ap.add_argument("--merge", action="store_true",
                     help="keep results in latest.json for datasets not measured in this run")
     ap.add_argument("--report-only", action="store_true", help="rewrite docs from bench/results/latest.json")
@@ -229,7 +233,7 @@ def main(argv=None) -> int:
         ds = datasets.ensure(c, g, zarr=main_genes and c <= args.zarr_max_cells,
                              export=main_genes and c <= args.export_max_cells, log=log)
         dsets.append(ds)
-        results["datasets"][ds.name] = {"n_cells": c, "n_genes": g, "h5ad_bytes": ds.size_bytes,
+        results["datasets"][ds.name] = {"n_cells": c, "n_genes": g, "h5ad_bytes": ds.size_bytes, "density": ds.density,
                                         "zarr": bool(ds.zarr), "export": bool(ds.export)}
     save(results, args.out)
 
@@ -244,6 +248,10 @@ def main(argv=None) -> int:
             if isinstance(tool, tools.Cellucid) and tool.path(ds) is None:
                 continue  # that format is not written for this dataset (see --extra-formats-max-cells)
             if key in ("cellucid-inmem", "cellucid-zarr", "cellucid-export") and ds.n_genes != args.genes:
+                continue
+            limit = {"cellucid-inmem": args.inmem_max_cells, "cellucid095": args.peer095_max_cells}.get(key)
+            if limit is not None and ds.n_cells > limit:
+                log(f"    {tool.label}: not measured above {limit:,} cells (--{key.replace('cellucid-', '').replace('cellucid', 'peer')}-max-cells)")
                 continue
             try:
                 results["http"].append(measured(
