@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from cellucid.server import responses as data
 
+WARM_GZIP_MAX = 8 << 20
+
 
 def first_frame_keys(identity: dict) -> dict:
     """What the viewer's first frame asks for with no URL choices (the same choice as
@@ -78,8 +80,10 @@ def _checked(state, read):
 def _keep(state, cache_key, response) -> None:
     if state.responses.get(cache_key) is not None:
         return
-    if data.gzip_candidate(response):
-        data.compress_if_worth(response)  # browsers ask for gzip
+    # browsers ask for gzip; past ~8 MB (millions of cells) a progressive viewer asks for
+    # cell ranges first, which must not wait ~1 s for the whole body to be compressed
+    if data.gzip_candidate(response) and len(response.body) <= WARM_GZIP_MAX:
+        data.compress_if_worth(response)
     state.responses.put(cache_key, response)
     # also where cell ranges are cut from (too large for the response cache past ~8M cells)
     state.whole.put(cache_key, response)

@@ -240,25 +240,50 @@ export class App {
   async streamRest(key, dim, partial) {
     const label = `Loading ${key} (${dim}D)`;
     const { chunks } = this.plan;
-    for (let c = 0; c < chunks.length; c++) {
-      const cells = chunks[c];
-      const part = await api.embedding(key, dim, cells.stop - cells.start, null, cells);
+    // The first colors came for the sample only: the whole column is asked for now, beside
+    // the ranges, so it is there when the last cells are (one redraw for both).
+    // (The sample's colors may still be on their way: this does not wait for them.)
+    this.sampleColumns = false;
+    const cb = this.store.get().colorBy;
+    const sampled = cb && cb.kind === "field" && this.partialColumns.has(`field:${cb.name}`) ? cb.name : null;
+    const wholeColors = sampled ? api.field(sampled, this.n).catch(() => null) : null;
+    // All ranges are asked for at once (the browser runs up to six at a time), each put in
+    // place as it comes. The renderer gets the new cells once no other range arrived for
+    // 250 ms, or with the last one: a full frame takes ~1 s at 10M cells on the CPU, and
+    // ranges landing together must cost one frame, not one each.
+    const parts = chunks.map((cells) => api.embedding(key, dim, cells.stop - cells.start, null, cells));
+    parts.forEach((p) => p.catch(() => {})); // (each is awaited below; no unhandled rejection meanwhile)
+    let timer = null;
+    const show = () => {
+      clearTimeout(timer);
       const s = this.store.get();
-      if (s.embedding !== key || s.dimension !== dim) return; // superseded: loads again when shown
-      partial.add(part.data, cells);
-      this.progress(label, (c + 1) / chunks.length);
+      if (s.embedding !== key || s.dimension !== dim) return;
       this.geom = buildGeometry({ data: partial.positions, dim, bounds: partial.bounds }, this.n, partial);
       this.renderer.setGeometry(this.geom, this.n);
       this.recomputeHidden(false);
       performance.mark("cellucid:cells-loaded", { detail: { cells: this.n - partial.nInvalid, n: this.n } });
+    };
+    for (let c = 0; c < chunks.length; c++) {
+      const part = await parts[c];
+      const s = this.store.get();
+      if (s.embedding !== key || s.dimension !== dim) return clearTimeout(timer); // superseded: loads again when shown
+      partial.add(part.data, chunks[c]);
+      this.progress(label, (c + 1) / chunks.length);
+      clearTimeout(timer);
+      if (c < chunks.length - 1) timer = setTimeout(show, 250);
     }
+    for (const k of this.partialColumns) this.columns.delete(k);
+    this.partialColumns.clear();
+    const whole = wholeColors && (await wholeColors);
+    if (whole) this.columns.set(`field:${sampled}`, whole);
+    const now = this.store.get().colorBy;
+    if (now && this.colorColumn && this.colorColumn.partial && now.name === this.colorColumn.name) {
+      await this.loadColor(now); // the whole column (fetched again if the request above failed)
+    }
+    show();
     this.geomCache.set(`${key}|${dim}`, this.geom);
     this.progress("", 1);
     mark("all-cells");
-    this.sampleColumns = false;
-    for (const k of this.partialColumns) this.columns.delete(k);
-    this.partialColumns.clear();
-    if (this.colorColumn && this.colorColumn.partial) await this.refreshField(this.colorColumn.name);
   }
 
   /**
