@@ -36,10 +36,11 @@ def gzip_candidate(entry: Encoded) -> bool:
 def compress_if_worth(entry: Encoded) -> None:
     """Judge once whether gzip pays for ``entry`` (a sample at level 1), and if it does, make
     its gzipped body. Idempotent; runs off the IOLoop."""
-    if entry.compressible is None:
-        entry.compressible = encode.worth_compressing(entry.body)
-    if entry.compressible and entry.gzipped is None:
-        entry.gzipped = gzip.compress(entry.body, compresslevel=GZIP_LEVEL, mtime=0)
+    with entry.lock:
+        if entry.compressible is None:
+            entry.compressible = encode.worth_compressing(entry.body)
+        if entry.compressible and entry.gzipped is None:
+            entry.gzipped = gzip.compress(entry.body, compresslevel=GZIP_LEVEL, mtime=0)
 
 
 def embedding_key(key: str, dim: int, fmt: str) -> tuple:
