@@ -17,6 +17,7 @@ import { VectorOverlay } from "./render/vectors.js";
 import { NeighborGrid } from "./interaction/neighbors.js";
 import { latentNearest } from "./interaction/latentKnn.js";
 import { loadPlan, PartialEmbedding, spreadColumn } from "./data/progressive.js";
+import { streamRest } from "./state/progressiveLoad.js";
 
 /** How long the first frame waits for the default colors when the points are there first. */
 const FIRST_COLOR_WAIT_MS = 100;
@@ -226,64 +227,10 @@ export class App {
       this.recomputeHidden();
       if (!partial) this.progress("", 1);
       this.drawFirstColoredFrame();
-      if (partial) await this.streamRest(key, dim, partial);
+      if (partial) await streamRest(this, key, dim, partial);
     };
     this.geometryLoading = run().catch((e) => this.fail(e, `could not load embedding ${key}`));
     return this.geometryLoading;
-  }
-
-  /**
-   * Progressive loading, after the sample's frame: the remaining cells in contiguous ranges,
-   * each put in place and drawn (the camera stays where the user put it). Then the colors
-   * that came for the sample only are replaced by whole columns.
-   */
-  async streamRest(key, dim, partial) {
-    const label = `Loading ${key} (${dim}D)`;
-    const { chunks } = this.plan;
-    // The first colors came for the sample only: the whole column is asked for now, beside
-    // the ranges, so it is there when the last cells are (one redraw for both).
-    // (The sample's colors may still be on their way: this does not wait for them.)
-    this.sampleColumns = false;
-    const cb = this.store.get().colorBy;
-    const sampled = cb && cb.kind === "field" && this.partialColumns.has(`field:${cb.name}`) ? cb.name : null;
-    const wholeColors = sampled ? api.field(sampled, this.n).catch(() => null) : null;
-    // All ranges are asked for at once (the browser runs up to six at a time), each put in
-    // place as it comes. The renderer gets the new cells once no other range arrived for
-    // 250 ms, or with the last one: a full frame takes ~1 s at 10M cells on the CPU, and
-    // ranges landing together must cost one frame, not one each.
-    const parts = chunks.map((cells) => api.embedding(key, dim, cells.stop - cells.start, null, cells));
-    parts.forEach((p) => p.catch(() => {})); // (each is awaited below; no unhandled rejection meanwhile)
-    let timer = null;
-    const show = () => {
-      clearTimeout(timer);
-      const s = this.store.get();
-      if (s.embedding !== key || s.dimension !== dim) return;
-      this.geom = buildGeometry({ data: partial.positions, dim, bounds: partial.bounds }, this.n, partial);
-      this.renderer.setGeometry(this.geom, this.n);
-      this.recomputeHidden(false);
-      performance.mark("cellucid:cells-loaded", { detail: { cells: this.n - partial.nInvalid, n: this.n } });
-    };
-    for (let c = 0; c < chunks.length; c++) {
-      const part = await parts[c];
-      const s = this.store.get();
-      if (s.embedding !== key || s.dimension !== dim) return clearTimeout(timer); // superseded: loads again when shown
-      partial.add(part.data, chunks[c]);
-      this.progress(label, (c + 1) / chunks.length);
-      clearTimeout(timer);
-      if (c < chunks.length - 1) timer = setTimeout(show, 250);
-    }
-    for (const k of this.partialColumns) this.columns.delete(k);
-    this.partialColumns.clear();
-    const whole = wholeColors && (await wholeColors);
-    if (whole) this.columns.set(`field:${sampled}`, whole);
-    const now = this.store.get().colorBy;
-    if (now && this.colorColumn && this.colorColumn.partial && now.name === this.colorColumn.name) {
-      await this.loadColor(now); // the whole column (fetched again if the request above failed)
-    }
-    show();
-    this.geomCache.set(`${key}|${dim}`, this.geom);
-    this.progress("", 1);
-    mark("all-cells");
   }
 
   /**
