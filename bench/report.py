@@ -289,6 +289,7 @@ def markdown(results) -> str:
          f"- **Method:** {results['settings']['repeats']} server starts / page loads (each in a new browser context, after one warm-up page per browser) per figure, medians; warm-gene "
          f"p50/p95 over {results['settings']['warm_genes']} random genes; warm OS page cache (every file of a "
          "dataset is read once before its first measurement); all servers on 127.0.0.1. See [bench/README.md](../bench/README.md) for what each figure measures.",
+         *[f"- **Note:** {n}" for n in results.get("notes", [])],
          "- **History:** figures measured while the code changed (each against the code it replaced) are in "
          "[benchmark-history.md](benchmark-history.md), not in the code's comments.",
          "", "## Datasets", "",

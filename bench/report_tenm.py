@@ -75,6 +75,10 @@ def section(results) -> list[str]:
                 "last cells arrived. Gene recolour, pan and lasso are measured once every cell is in.", "",
                 "| target | limit | measured |  |", "|---|---|---|---|",
                 *[f"| {a} | {b_} | {c} | {d} |" for a, b_, c, d in rows], ""]
+        la = (_by(results["browser"], "cellucid (h5ad)", big) or {}).get("load_avg_before_after")
+        if la:
+            out += [f"Load average (1 min) before / after the browser part at this size: {la[0]:.1f} / {la[1]:.1f} "
+                    "on 2 cores.", ""]
         cx = _by(results["http"], "cellxgene 1.3.0", big)
         if cx is not None:
             if "error" in cx:

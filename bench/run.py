@@ -196,17 +196,25 @@ def main(argv=None) -> int:
     ap.add_argument("--merge", action="store_true",
                     help="keep results in latest.json for datasets not measured in this run")
     ap.add_argument("--report-only", action="store_true", help="rewrite docs from bench/results/latest.json")
+    ap.add_argument("--note", action="append", default=[],
+                    help="a sentence added to the report's header and kept in the JSON (e.g. the machine's "
+                         "load during a part of the run, read from `uptime`); with --report-only, added to it")
     ap.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = ap.parse_args(argv)
 
     if args.report_only:
-        report.write(json.loads(args.out.read_text()))
+        results = json.loads(args.out.read_text())
+        if args.note:
+            results["notes"] = results.get("notes", []) + args.note
+            save(results, args.out)
+        report.write(results)
         return 0
 
     started = time.time()
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "command": " ".join(sys.argv),
                "machine": machine(), "settings": vars(args) | {"out": str(args.out)},
-               "datasets": {}, "http": [], "browser": [], "notebook": [], "gene_index": [], "errors": [], "retries": []}
+               "datasets": {}, "http": [], "browser": [], "notebook": [], "gene_index": [], "errors": [], "retries": [],
+               "notes": list(args.note)}
     old = json.loads(args.out.read_text()) if args.merge and args.out.exists() else None
 
     log("== peers")
@@ -271,12 +279,14 @@ def main(argv=None) -> int:
                 if key not in args.tools or (key in peer_status and not peer_status[key]["ok"]):
                     continue
                 tool = TOOLS[key]()
+                load_before = os.getloadavg()[0]
                 try:
                     r = measured(results, lambda: browser_bench.measure(
                         kind, lambda: tool.start(ds, LOGS), ds.n_cells, per_run, args.repeats, log),
                         f"browser {tool.label} {ds.name}", log)
                     results["browser"].append({"tool": tool.label, "dataset": ds.name, "n_cells": ds.n_cells,
-                                               "n_genes": ds.n_genes, **r})
+                                               "n_genes": ds.n_genes, **r,
+                                               "load_avg_before_after": [load_before, os.getloadavg()[0]]})
                 except Exception as exc:
                     log(f"    browser {tool.label}: FAILED {type(exc).__name__}: {exc}")
                     results["browser"].append({"tool": tool.label, "dataset": ds.name, "n_cells": ds.n_cells,
