@@ -15,6 +15,11 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 DATA = BENCH / "data"
 SEED = 0
+# Above this many cells the datasets are written at LARGE_DENSITY instead of the demo's 7 %:
+# 10M cells x 2,000 genes at 7 % would be ~11 GB of X (and as much again for the gene index);
+# at 2 % it is ~3.2 GB. See bench/README.md for what a 10M run needs.
+LARGE_CELLS = 2_000_000
+LARGE_DENSITY = 0.02
 
 
 @dataclass
@@ -25,6 +30,7 @@ class Dataset:
     n_cells: int
     n_genes: int
     h5ad: Path
+    density: float = 0.07
     zarr: Path | None = None
     export: Path | None = None
 
@@ -33,8 +39,19 @@ class Dataset:
         return self.h5ad.stat().st_size
 
 
+def density_for(n_cells: int) -> float:
+    """Fraction of non-zero entries of X for a dataset of ``n_cells``."""
+    from cellucid.data.demo import DENSITY
+
+    return LARGE_DENSITY if n_cells > LARGE_CELLS else DENSITY
+
+
 def _name(n_cells: int, n_genes: int) -> str:
-    return f"demo_{n_cells // 1000}k_{n_genes}g"
+    base = f"demo_{n_cells // 1000}k_{n_genes}g"
+    d = density_for(n_cells)
+    from cellucid.data.demo import DENSITY
+
+    return base if d == DENSITY else f"{base}_d{round(d * 100)}"
 
 
 def ensure(n_cells: int, n_genes: int, zarr: bool = True, export: bool = True, log=print) -> Dataset:
@@ -44,11 +61,12 @@ def ensure(n_cells: int, n_genes: int, zarr: bool = True, export: bool = True, l
 
     DATA.mkdir(parents=True, exist_ok=True)
     name = _name(n_cells, n_genes)
-    ds = Dataset(name, n_cells, n_genes, DATA / f"{name}.h5ad")
+    density = density_for(n_cells)
+    ds = Dataset(name, n_cells, n_genes, DATA / f"{name}.h5ad", density=density)
     if not ds.h5ad.exists():
         t = time.perf_counter()
-        log(f"  generating {ds.h5ad.name} ({n_cells:,} cells x {n_genes:,} genes)...")
-        write_demo_h5ad(ds.h5ad, n_cells, n_genes, SEED)
+        log(f"  generating {ds.h5ad.name} ({n_cells:,} cells x {n_genes:,} genes, {density:.0%} nonzero)...")
+        write_demo_h5ad(ds.h5ad, n_cells, n_genes, SEED, density=density)
         log(f"  wrote {ds.h5ad.name}: {ds.size_bytes / 1e6:,.0f} MB in {time.perf_counter() - t:.1f} s")
     if zarr:
         ds.zarr = _zarr(ds, log)

@@ -89,19 +89,41 @@ def server_env(env: dict | None) -> dict:
     return env
 
 
-def start(cmd: list[str], port: int, ready_path: str, log_path: Path, timeout: float = 180.0, env=None) -> Server:
-    """Run ``cmd``; poll ``ready_path`` until HTTP 200. ``ready_s`` is spawn → first 200."""
+def _limit_memory(max_bytes: int | None):
+    """A ``preexec_fn`` capping the child's address space (``RLIMIT_AS``): a peer that would
+    take more memory than the shared machine can spare fails with MemoryError instead."""
+    if not max_bytes:
+        return None
+
+    def cap():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
+
+    return cap
+
+
+def start(cmd: list[str], port: int, ready_path: str, log_path: Path, timeout: float = 180.0, env=None,
+          max_memory_bytes: int | None = None) -> Server:
+    """Run ``cmd``; poll ``ready_path`` until HTTP 200. ``ready_s`` is spawn → first 200.
+    ``max_memory_bytes`` caps its address space; a start that fails reports its peak RSS."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "wb")
     env = server_env(env)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, env=env)
+                            start_new_session=True, env=env, preexec_fn=_limit_memory(max_memory_bytes))
     deadline = t0 + timeout
+    peak = 0
     while time.perf_counter() < deadline:
+        if max_memory_bytes:  # (not for every server: the sampling costs CPU while it starts)
+            peak = max([peak] + [vm_hwm_bytes(p) for p in tree_pids(proc.pid)])
         if proc.poll() is not None:
             log.close()
-            raise StartError(f"exited with {proc.returncode}: {log_path.read_text(errors='replace')[-800:]}")
+            cap = (f", peak RSS {peak / 1e6:,.0f} MB (address space capped at {max_memory_bytes / 2**30:.0f} GiB)"
+                   if max_memory_bytes else "")
+            raise StartError(f"exited with {proc.returncode} after {time.perf_counter() - t0:.0f} s{cap}: "
+                             f"{log_path.read_text(errors='replace')[-600:]}")
         try:
             r = get(f"http://127.0.0.1:{port}{ready_path}", timeout=2)
             if r.status == 200:

@@ -189,20 +189,32 @@ def main(argv=None) -> int:
                     help="write a .zarr copy only up to this many cells (anndata loads it all to write it)")
     ap.add_argument("--export-max-cells", type=int, default=1_000_000,
                     help="write an export folder (cellucid.export.prepare) only up to this many cells")
+    ap.add_argument("--inmem-max-cells", type=int, default=1_000_000,
+                    help="measure the in-memory AnnData server only up to this many cells (it holds all of X)")
+    ap.add_argument("--peer095-max-cells", type=int, default=1_000_000,
+                    help="replay cellucid 0.9.5 only up to this many cells (every gene reads all of X)")
     ap.add_argument("--merge", action="store_true",
                     help="keep results in latest.json for datasets not measured in this run")
     ap.add_argument("--report-only", action="store_true", help="rewrite docs from bench/results/latest.json")
+    ap.add_argument("--note", action="append", default=[],
+                    help="a sentence added to the report's header and kept in the JSON (e.g. the machine's "
+                         "load during a part of the run, read from `uptime`); with --report-only, added to it")
     ap.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = ap.parse_args(argv)
 
     if args.report_only:
-        report.write(json.loads(args.out.read_text()))
+        results = json.loads(args.out.read_text())
+        if args.note:
+            results["notes"] = results.get("notes", []) + args.note
+            save(results, args.out)
+        report.write(results)
         return 0
 
     started = time.time()
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "command": " ".join(sys.argv),
                "machine": machine(), "settings": vars(args) | {"out": str(args.out)},
-               "datasets": {}, "http": [], "browser": [], "notebook": [], "gene_index": [], "errors": [], "retries": []}
+               "datasets": {}, "http": [], "browser": [], "notebook": [], "gene_index": [], "errors": [], "retries": [],
+               "notes": list(args.note)}
     old = json.loads(args.out.read_text()) if args.merge and args.out.exists() else None
 
     log("== peers")
@@ -229,7 +241,7 @@ def main(argv=None) -> int:
         ds = datasets.ensure(c, g, zarr=main_genes and c <= args.zarr_max_cells,
                              export=main_genes and c <= args.export_max_cells, log=log)
         dsets.append(ds)
-        results["datasets"][ds.name] = {"n_cells": c, "n_genes": g, "h5ad_bytes": ds.size_bytes,
+        results["datasets"][ds.name] = {"n_cells": c, "n_genes": g, "h5ad_bytes": ds.size_bytes, "density": ds.density,
                                         "zarr": bool(ds.zarr), "export": bool(ds.export)}
     save(results, args.out)
 
@@ -244,6 +256,10 @@ def main(argv=None) -> int:
             if isinstance(tool, tools.Cellucid) and tool.path(ds) is None:
                 continue  # that format is not written for this dataset (see --extra-formats-max-cells)
             if key in ("cellucid-inmem", "cellucid-zarr", "cellucid-export") and ds.n_genes != args.genes:
+                continue
+            limit = {"cellucid-inmem": args.inmem_max_cells, "cellucid095": args.peer095_max_cells}.get(key)
+            if limit is not None and ds.n_cells > limit:
+                log(f"    {tool.label}: not measured above {limit:,} cells (--{key.replace('cellucid-', '').replace('cellucid', 'peer')}-max-cells)")
                 continue
             try:
                 results["http"].append(measured(
@@ -263,12 +279,14 @@ def main(argv=None) -> int:
                 if key not in args.tools or (key in peer_status and not peer_status[key]["ok"]):
                     continue
                 tool = TOOLS[key]()
+                load_before = os.getloadavg()[0]
                 try:
                     r = measured(results, lambda: browser_bench.measure(
                         kind, lambda: tool.start(ds, LOGS), ds.n_cells, per_run, args.repeats, log),
                         f"browser {tool.label} {ds.name}", log)
                     results["browser"].append({"tool": tool.label, "dataset": ds.name, "n_cells": ds.n_cells,
-                                               "n_genes": ds.n_genes, **r})
+                                               "n_genes": ds.n_genes, **r,
+                                               "load_avg_before_after": [load_before, os.getloadavg()[0]]})
                 except Exception as exc:
                     log(f"    browser {tool.label}: FAILED {type(exc).__name__}: {exc}")
                     results["browser"].append({"tool": tool.label, "dataset": ds.name, "n_cells": ds.n_cells,

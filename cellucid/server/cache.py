@@ -18,6 +18,9 @@ class Encoded:
     # False once a sample showed gzip would not pay (e.g. quantized coordinates: 0.2 % smaller
     # for ~140 ms at 1M cells on the first frame's path); None = not checked yet.
     compressible: bool | None = None
+    # held while gzip runs: a request that meets a body being compressed (by the warm-up)
+    # waits for that work instead of doing it a second time
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def nbytes(self) -> int:

@@ -35,37 +35,43 @@ def number_header(value: float | None) -> str:
     return "NaN" if value is None or not math.isfinite(value) else repr(float(value))
 
 
+_QUANT_BLOCK = 1 << 18  # rows per block: float64 temporaries of 2 MB, not n_cells * 8 bytes
+
+
 def quantize_u16(coords: np.ndarray) -> tuple[np.ndarray, list[list[float]]]:
     """Scale each column linearly so its finite min→0 and max→65534; 65535 = not finite.
 
-    Arithmetic in float64 over one column at a time, in place, without temporaries for
-    where/clip: this runs on the first frame's path, and the temporaries cost several times
-    the arithmetic (docs/benchmark-history.md).
+    Arithmetic in float64, in place, one column and one block of rows at a time: this runs
+    on the first frame's path, and whole-column temporaries cost several times the
+    arithmetic (docs/benchmark-history.md) — at 10M cells a float64 copy of a column alone
+    is 80 MB of peak memory.
     """
     coords = np.asarray(coords, dtype=np.float32)
     if coords.ndim == 1:
         coords = coords[:, None]
+    n = coords.shape[0]
     out = np.empty(coords.shape, dtype=np.uint16)
     bounds: list[list[float]] = []
     for j in range(coords.shape[1]):
-        col = coords[:, j].astype(np.float64)  # one copy, reused for every step below
-        finite = np.isfinite(col)
-        all_finite = bool(finite.all())
-        if all_finite:
-            rng = (float(col.min()), float(col.max())) if col.size else None
-        else:
-            rng = finite_range(col)
-        lo, hi = rng or (0.0, 0.0)
+        column = coords[:, j]
+        # float32 min/max are exact; NaN in either means some value is not finite
+        lo, hi = (float(column.min()), float(column.max())) if n else (0.0, 0.0)
+        all_finite = np.isfinite(lo) and np.isfinite(hi)
+        if not all_finite:
+            lo, hi = finite_range(column) or (0.0, 0.0)
         scale = U16_MAX_VALUE / (hi - lo) if hi > lo else 0.0
-        if not all_finite:
-            col[~finite] = lo
-        col -= lo
-        col *= scale
-        np.rint(col, out=col)
-        np.clip(col, 0, U16_MAX_VALUE, out=col)
-        out[:, j] = col
-        if not all_finite:
-            out[~finite, j] = U16_MISSING
+        for a in range(0, n, _QUANT_BLOCK):
+            col = column[a : a + _QUANT_BLOCK].astype(np.float64)
+            finite = None if all_finite else np.isfinite(col)
+            if finite is not None:
+                col[~finite] = lo
+            col -= lo
+            col *= scale
+            np.rint(col, out=col)
+            np.clip(col, 0, U16_MAX_VALUE, out=col)
+            out[a : a + _QUANT_BLOCK, j] = col
+            if finite is not None:
+                out[a : a + _QUANT_BLOCK, j][~finite] = U16_MISSING
         bounds.append([lo, hi])
     return out, bounds
 

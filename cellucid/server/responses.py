@@ -36,10 +36,11 @@ def gzip_candidate(entry: Encoded) -> bool:
 def compress_if_worth(entry: Encoded) -> None:
     """Judge once whether gzip pays for ``entry`` (a sample at level 1), and if it does, make
     its gzipped body. Idempotent; runs off the IOLoop."""
-    if entry.compressible is None:
-        entry.compressible = encode.worth_compressing(entry.body)
-    if entry.compressible and entry.gzipped is None:
-        entry.gzipped = gzip.compress(entry.body, compresslevel=GZIP_LEVEL, mtime=0)
+    with entry.lock:
+        if entry.compressible is None:
+            entry.compressible = encode.worth_compressing(entry.body)
+        if entry.compressible and entry.gzipped is None:
+            entry.gzipped = gzip.compress(entry.body, compresslevel=GZIP_LEVEL, mtime=0)
 
 
 def embedding_key(key: str, dim: int, fmt: str) -> tuple:
@@ -88,3 +89,17 @@ def obs_meta_key(name: str) -> tuple:
 def obs_meta_response(data: FieldData) -> Encoded:
     """A field's categories, colors, counts or range, as JSON."""
     return Encoded(encode.json_bytes(encode.field_meta(data)), JSON)
+
+
+def cell_slice(entry: Encoded, n_cells: int, start: int, stop: int, step: int) -> Encoded:
+    """The cells ``range(start, stop, step)`` of a per-cell binary body (an embedding or an
+    obs column; its first axis is the cells), with the whole body's other headers (the
+    quantization bounds stay those of all cells, so every range decodes alike).
+    Progressive loading asks for a strided sample first, then contiguous ranges
+    (docs/http-api.md)."""
+    per_cell = len(entry.body) // max(n_cells, 1)
+    rows = np.frombuffer(entry.body, dtype=np.uint8).reshape(n_cells, per_cell)[start:stop:step]
+    shape = entry.headers.get("X-Cellucid-Shape", str(n_cells)).split(",")
+    headers = {**entry.headers, "X-Cellucid-Shape": ",".join([str(rows.shape[0]), *shape[1:]]),
+               "X-Cellucid-Cells": f"{start}:{stop}:{step}"}
+    return Encoded(rows.tobytes(), entry.content_type, headers)

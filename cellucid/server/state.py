@@ -41,6 +41,10 @@ class ServerState:
         self.responses = ByteLRU(settings.cache_bytes)
         # Decoded obs fields: /obs, /obs/meta and /cells all need them.
         self.fields = ByteLRU(max(settings.cache_bytes // 2, 1 << 20))
+        # Whole per-cell bodies (embedding, obs column) that cell ranges (?start=&stop=&step=,
+        # progressive loading) are cut from. Its own cache with a larger bound: at 10M cells a
+        # 2D embedding is 40 MB, more than the response cache keeps per item (a quarter).
+        self.whole = ByteLRU(2 * settings.cache_bytes)
         self._owns_executor = settings.executor is None
         self.executor: Executor = settings.executor or ThreadPoolExecutor(
             max_workers=4, thread_name_prefix="cellucid-read"
@@ -114,6 +118,7 @@ class ServerState:
         except DataChanged:
             self.responses.clear()
             self.fields.clear()
+            self.whole.clear()
             raise
 
     async def wait_for_warm_up(self, response_key: Any = None, field: str | None = None) -> None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from cellucid.server import responses as data
 
+WARM_GZIP_MAX = 8 << 20
+
 
 def first_frame_keys(identity: dict) -> dict:
     """What the viewer's first frame asks for with no URL choices (the same choice as
@@ -45,25 +47,34 @@ def warm_cache_keys(identity: dict) -> tuple[set, set]:
 
 
 def warm_first_frame(state) -> None:
-    """Build the first frame's responses into ``state``'s caches, each as soon as it is made.
+    """Build the first frame's responses into ``state``'s caches, each as soon as it is made,
+    then gzip the large ones (a progressive viewer asks for them whole after its first frame).
     Runs on the read executor; never raises (a failure is reported by the request that meets
     it) and caches nothing read after the data files changed."""
+    big: list = []
     try:
-        want = first_frame_keys(state.identity)
-        if want["field"]:
-            name = want["field"]
-            field = state.fields.get(name)
-            if field is None:
-                field = _checked(state, lambda: state.source.obs_field(name))
-                state.remember_field(name, field)
-            _keep(state, data.obs_meta_key(name), data.obs_meta_response(field))
-            _keep(state, data.obs_key(name), data.obs_response(name, field))
-        if want["embedding"]:
-            key, dim = want["embedding"]
-            response = _checked(state, lambda: data.embedding_response(state.source, key, dim, "u16"))
-            _keep(state, data.embedding_key(key, dim, "u16"), response)
+        _warm(state, big)
+        for response in big:  # (a request meeting one of these waits for it: Encoded.lock)
+            data.compress_if_worth(response)
     except Exception:  # noqa: BLE001 — the request for it reports the problem
         pass
+
+
+def _warm(state, big: list) -> None:
+    """The first frame's bodies into the caches; large gzip candidates into ``big``."""
+    want = first_frame_keys(state.identity)
+    if want["field"]:
+        name = want["field"]
+        field = state.fields.get(name)
+        if field is None:
+            field = _checked(state, lambda: state.source.obs_field(name))
+            state.remember_field(name, field)
+        _keep(state, data.obs_meta_key(name), data.obs_meta_response(field), big)
+        _keep(state, data.obs_key(name), data.obs_response(name, field), big)
+    if want["embedding"]:
+        key, dim = want["embedding"]
+        response = _checked(state, lambda: data.embedding_response(state.source, key, dim, "u16"))
+        _keep(state, data.embedding_key(key, dim, "u16"), response, big)
 
 
 def _checked(state, read):
@@ -75,9 +86,17 @@ def _checked(state, read):
     return result
 
 
-def _keep(state, cache_key, response) -> None:
+def _keep(state, cache_key, response, big: list) -> None:
     if state.responses.get(cache_key) is not None:
         return
+    # browsers ask for gzip; past ~8 MB (millions of cells) a progressive viewer asks for
+    # cell ranges first, which must not wait ~1 s for the whole body to be compressed: those
+    # are compressed after every first-frame body is in the caches
     if data.gzip_candidate(response):
-        data.compress_if_worth(response)  # browsers ask for gzip
+        if len(response.body) <= WARM_GZIP_MAX:
+            data.compress_if_worth(response)
+        else:
+            big.append(response)
     state.responses.put(cache_key, response)
+    # also where cell ranges are cut from (too large for the response cache past ~8M cells)
+    state.whole.put(cache_key, response)

@@ -17,6 +17,8 @@ import { union, difference } from "./state/sets.js";
 import { VectorOverlay } from "./render/vectors.js";
 import { NeighborGrid } from "./interaction/neighbors.js";
 import { latentNearest } from "./interaction/latentKnn.js";
+import { loadPlan, PartialEmbedding, spreadColumn } from "./data/progressive.js";
+import { streamRest } from "./state/progressiveLoad.js";
 
 /** How long the first frame waits for the default colors when the points are there first. */
 const FIRST_COLOR_WAIT_MS = 100;
@@ -116,6 +118,10 @@ export class App {
     const id = (this.identity = await api.identity());
     mark("identity");
     this.n = id.stats.n_cells;
+    // large datasets: a sample first, then the rest streamed (data/progressive.js)
+    this.plan = loadPlan(this.n);
+    this.sampleColumns = !!this.plan; // the first colors, too, only for the sample
+    this.partialColumns = new Set();
     this.hidden = new Uint8Array(this.n);
     this.flags = new Uint8Array(this.n);
     const view = firstView(id, initial);
@@ -208,7 +214,21 @@ export class App {
 
   loadGeometry(key, dim) {
     const run = async () => {
-      let geom = await this.geometryFor(key, dim);
+      const cacheKey = `${key}|${dim}`;
+      let geom = null;
+      let partial = null;
+      const plan = this.plan;
+      if (plan && !this.geomCache.has(cacheKey)) {
+        // progressive (state/progressiveLoad.js): a strided sample first, the rest streamed
+        const label = `Loading ${key} (${dim}D)`;
+        const first = await api.embedding(key, dim, plan.sampleCount, (f) => this.progress(label, f), plan.sample);
+        partial = new PartialEmbedding(this.n, dim, first.bounds);
+        partial.add(first.data, plan.sample);
+        geom = buildGeometry({ data: partial.positions, dim, bounds: first.bounds }, this.n, partial);
+        mark("embedding");
+      } else {
+        geom = await this.geometryFor(key, dim);
+      }
       if (!this.colorColumn && this.colorLoading) {
         // The first colors are on their way (requested with the embedding): give them a
         // moment, so the first frame is drawn once, colored — a neutral frame first would
@@ -223,8 +243,9 @@ export class App {
       this.renderer.setGeometry(geom, this.n);
       if (sceneChanged) this.camera.setScene(geom.dim, geom.extent);
       this.recomputeHidden();
-      this.progress("", 1);
+      if (!partial) this.progress("", 1);
       this.drawFirstColoredFrame();
+      if (partial) await streamRest(this, key, dim, partial);
     };
     this.geometryLoading = run().catch((e) => this.fail(e, `could not load embedding ${key}`));
     return this.geometryLoading;
@@ -326,7 +347,15 @@ export class App {
     const key = `${kind}:${name}`;
     if (!this.columns.has(key)) {
       const label = `Loading ${kind === "gene" ? "gene " : ""}${name}`;
-      const p = (kind === "gene" ? api.gene(name, this.n, (f) => this.progress(label, f)) : api.field(name, this.n, (f) => this.progress(label, f)))
+      const onProgress = (f) => this.progress(label, f);
+      // while a sample is all there is to see, a field's colors for the sample only
+      const sample = kind === "field" && this.sampleColumns ? this.plan : null;
+      if (sample) this.partialColumns.add(key);
+      const p = (kind === "gene"
+        ? api.gene(name, this.n, onProgress)
+        : sample
+          ? api.field(name, sample.sampleCount, onProgress, sample.sample).then((c) => spreadColumn(c, this.n, sample.sample))
+          : api.field(name, this.n, onProgress))
         .then((c) => {
           this.columns.set(key, c);
           this.progress("", 1);
@@ -704,6 +733,9 @@ export class App {
       hidden_categories: s.hiddenCategories,
       filters: s.filters.map(({ column, keep, ...f }) => ({ ...f, keep: keep ? [...keep] : undefined })),
       visible_count: this.visibleCount,
+      // progressive loading: cells whose coordinates are in (n_cells once all arrived)
+      cells_loaded: this.geom ? this.n - this.geom.nInvalid : 0,
+      all_cells_loaded: !!this.geom && this.geomCache.get(`${s.embedding}|${s.dimension}`) === this.geom,
       selection_count: nSelected,
       selected: Array.from(s.selection),
       selection_source: s.selectionSource,

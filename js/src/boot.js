@@ -5,6 +5,7 @@
 // (data/client.js `request`) takes these responses instead of asking again.
 import { initialChoices, firstView } from "./data/startup.js";
 import { firstFrameUrls, url, IDENTITY } from "./data/client.js";
+import { loadPlan } from "./data/progressive.js";
 import { prepareGL } from "./render/renderer.js";
 import { firstLoadRenderer } from "./render/choose.js";
 import { expectedCanvasSize } from "./ui/layout.js";
@@ -20,7 +21,8 @@ import { httpFetch } from "./data/transport.js";
     responses.set(u.href, p);
     return p;
   };
-  const sendFirstFrame = (id) => firstFrameUrls(firstView(id, initialChoices())).map(send);
+  const sendFirstFrame = (id) =>
+    firstFrameUrls(firstView(id, initialChoices()), document.baseURI, loadPlan(id.stats.n_cells)).map(send);
   let planned, dataSent;
   const inline = inlineIdentity();
   if (inline) {

@@ -176,3 +176,23 @@ def test_with_the_default_sample_size_only_slow_full_frames_lead_to_sampling(sam
     draws = v.js("window.__draws.slice()")
     assert draws[0] == [N_CELLS, False], draws  # fast full frames: drawn in full
     assert draws[1][1] is True and draws[1][0] < N_CELLS, draws  # slow ones: sampled
+
+
+@pytest.mark.parametrize("color_by", ["cell_type", "CD34"])  # index order; a gene's value order
+def test_a_motion_frame_from_the_gathered_sample_equals_one_read_in_place(sampled_viewer, color_by):
+    """Motion frames read the sample's coordinates and colors from copies made in draw order
+    (cpuRenderer.js `gathered`); the picture must be the one read from the per-cell arrays,
+    also after the colors change (the copies follow them)."""
+    v = sampled_viewer
+    for name in (color_by, "batch"):
+        v.js(f"window.cellucid.setColorBy({name!r})")
+        v.page.wait_for_function(f"window.cellucid.state().colored_by === {name!r}")
+        v.frame()
+        gathered = motion_frame(v)
+        v.js("() => { const r = window.cellucid.app.renderer; r.__g = r.gathered; r.gathered = () => null; }")
+        try:
+            in_place = motion_frame(v)
+        finally:
+            v.js("() => { const r = window.cellucid.app.renderer; r.gathered = r.__g; }")
+        assert (np.abs(gathered - in_place).max(axis=2) > 0).sum() == 0
+        assert (np.abs(gathered - gathered[0, 0]).max(axis=2) > 40).sum() > 500  # points drawn

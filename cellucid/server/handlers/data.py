@@ -19,6 +19,7 @@ from cellucid.server.responses import (
     JSON,
     OCTET,
     binary,
+    cell_slice,
     compress_if_worth,
     embedding_key,
     embedding_response,
@@ -80,6 +81,34 @@ class DataHandler(BaseHandler):
             raise BadParameter(f"cell index {bad[0]} is out of range", f"Indices go from 0 to {n_cells - 1}.")
         return cells
 
+    def cell_range(self) -> tuple[int, int, int] | None:
+        """``?start=&stop=&step=`` (Python's range over cell positions; all optional), or
+        ``None`` when absent or the whole range."""
+        n = self.state.identity["stats"]["n_cells"]
+        start = self.int_param("start", 0, 0, n)
+        stop = self.int_param("stop", n, 0, n)
+        step = self.int_param("step", 1, 1, max(n, 1))
+        if stop < start:
+            raise BadParameter(f"stop={stop} is before start={start}", "Use start <= stop (cell positions).")
+        return None if (start, stop, step) == (0, n, 1) else (start, stop, step)
+
+    async def send_cells(self, key, build: Callable[[], Encoded], cells, version: str = "") -> None:
+        """Send a per-cell body whole, or only the cells ``range(*cells)`` cut from it."""
+        if cells is None:
+            return await self.send_encoded(key, build, version)
+        state = self.state
+        state.check_files()
+        whole = state.whole.get(key) or state.responses.get(key)
+        if whole is None:
+            await state.wait_for_warm_up(response_key=key)
+            whole = state.whole.get(key) or state.responses.get(key)
+        if whole is None:
+            whole = await state.run(key, build)
+            state.responses.put(key, whole)
+        state.whole.put(key, whole)
+        n = state.identity["stats"]["n_cells"]
+        await self.send_encoded((*key, "cells", *cells), lambda: cell_slice(whole, n, *cells), version)
+
     # -- response path ------------------------------------------------------------
     async def send_encoded(self, key, build: Callable[[], Encoded], version: str = "", executor=None) -> None:
         # Before the ETag and the cache: once the file changed, neither a 304 nor a cached
@@ -88,10 +117,10 @@ class DataHandler(BaseHandler):
         if self.not_modified(version):
             return
         state = self.state
-        entry: Encoded | None = state.responses.get(key)
+        entry: Encoded | None = state.responses.get(key) or state.whole.get(key)
         if entry is None:
             await state.wait_for_warm_up(response_key=key)
-            entry = state.responses.get(key)
+            entry = state.responses.get(key) or state.whole.get(key)
         if entry is None:
             entry = await state.run(key, build, executor=executor)
             state.responses.put(key, entry)
@@ -148,7 +177,7 @@ def _versioned(key: tuple, version: str) -> tuple:
 
 
 class EmbeddingHandler(DataHandler):
-    """``/_cellucid/api/embedding?key=X_umap&dim=2&format=f32|u16``."""
+    """``/_cellucid/api/embedding?key=X_umap&dim=2&format=f32|u16[&start=&stop=&step=]``."""
 
     async def get(self) -> None:
         ident = self.state.identity
@@ -165,18 +194,21 @@ class EmbeddingHandler(DataHandler):
         fmt = self.param("format", default="f32")
         if fmt not in ("f32", "u16"):
             raise BadParameter(f"unknown format {fmt!r}", "Use format=f32 or format=u16.")
+        cells = self.cell_range()
         source = self.state.source
-        await self.send_encoded(embedding_key(key, dim, fmt), lambda: embedding_response(source, key, dim, fmt))
+        await self.send_cells(embedding_key(key, dim, fmt), lambda: embedding_response(source, key, dim, fmt), cells)
 
 
 class ObsHandler(DataHandler):
-    """``/_cellucid/api/obs?field=NAME``: codes (categorical/boolean) or float32 values."""
+    """``/_cellucid/api/obs?field=NAME[&start=&stop=&step=]``: codes (categorical/boolean) or
+    float32 values."""
 
     async def get(self) -> None:
         name = self.param("field", required=True)
+        cells = self.cell_range()
         data = await self.field_data(name)
         version = self.annotation_version(name)
-        await self.send_encoded(_versioned(obs_key(name), version), lambda: obs_response(name, data), version)
+        await self.send_cells(_versioned(obs_key(name), version), lambda: obs_response(name, data), cells, version)
 
 
 class ObsMetaHandler(DataHandler):

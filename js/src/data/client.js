@@ -4,6 +4,7 @@
 
 import { decodeSparseGene, sparseGeneBytes } from "./geneCodec.js";
 import { httpFetch } from "./transport.js";
+import { rangeParams } from "./progressive.js";
 
 const DTYPES = {
   float32: Float32Array,
@@ -62,11 +63,13 @@ async function request(u) {
  * quantized embedding and the default field. The boot script sends them early; the `api`
  * functions below build the very same URLs, so they find the responses.
  */
-export function firstFrameUrls(view, base = document.baseURI) {
+export function firstFrameUrls(view, base = document.baseURI, plan = null) {
   const out = [];
-  if (view.embedding) out.push(url(EMBEDDING, { key: view.embedding, dim: view.dimension, format: "u16" }, base));
+  // progressive loading (data/progressive.js): the first frame needs only the sample
+  const cells = rangeParams(plan && plan.sample);
+  if (view.embedding) out.push(url(EMBEDDING, { key: view.embedding, dim: view.dimension, format: "u16", ...cells }, base));
   if (view.colorBy && view.colorKind === "field") {
-    out.push(url(OBS, { field: view.colorBy }, base), url(OBS_META, { field: view.colorBy }, base));
+    out.push(url(OBS, { field: view.colorBy, ...cells }, base), url(OBS_META, { field: view.colorBy }, base));
   }
   return out;
 }
@@ -126,11 +129,14 @@ function headerNumber(headers, name) {
 export const api = {
   identity: () => getJSON(IDENTITY),
 
-  /** Quantized coordinates: {data: Uint16Array (n*dim), dim, bounds: [[min,max],...]} */
-  async embedding(key, dim, nCells, onProgress) {
+  /**
+   * Quantized coordinates: {data: Uint16Array (n*dim), dim, bounds: [[min,max],...]}; with
+   * `cells` ({start, stop, step}), only those cells (`nCells` of them), same bounds.
+   */
+  async embedding(key, dim, nCells, onProgress, cells = null) {
     const r = await getArray(
       EMBEDDING,
-      { key, dim, format: "u16" },
+      { key, dim, format: "u16", ...rangeParams(cells) },
       { expectedBytes: nCells * dim * 2, onProgress },
     );
     const bounds = JSON.parse(r.headers.get("X-Cellucid-Bounds") || "[]");
@@ -143,10 +149,10 @@ export const api = {
     return { data: r.data, dim };
   },
 
-  /** One obs field: {kind, codes|values, meta} (meta from /obs/meta). */
-  async field(name, nCells, onProgress) {
+  /** One obs field: {kind, codes|values, meta} (meta from /obs/meta); `cells` as for embedding. */
+  async field(name, nCells, onProgress, cells = null) {
     const [r, meta] = await Promise.all([
-      getArray(OBS, { field: name }, { expectedBytes: nCells * 4, onProgress }),
+      getArray(OBS, { field: name, ...rangeParams(cells) }, { expectedBytes: nCells * 4, onProgress }),
       getJSON(OBS_META, { field: name }),
     ]);
     const kind = r.headers.get("X-Cellucid-Field-Kind") || meta.kind;

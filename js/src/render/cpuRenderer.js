@@ -224,7 +224,7 @@ export class CpuRenderer extends RendererBase {
     const pal = drawnPalette(this.rgba, p.opacity, bg);
     const sample = motion ? this.currentMotionSample() : null;
     const order = sample ? sampledList(sample, this.order) : this.order;
-    this.pass(s, pal, order, order ? order.length : this.n, false, is3d);
+    this.pass(s, pal, order, order ? order.length : this.n, false, is3d, sample ? this.gathered(order) : null);
     if (this.emphasis) {
       // a few selected or highlighted cells stay whole (someone panning to find them)
       const few = this.emphasis.length <= this.motionPoints / 2;
@@ -245,10 +245,29 @@ export class CpuRenderer extends RendererBase {
    * Splat `count` cells (`list[k]`, or k itself without a list). `emphasisPass`: the second
    * pass (highlighted cells 1.5× larger; in 3D drawn over everything, like depthFunc ALWAYS).
    */
-  pass(s, pal, list, count, emphasisPass, is3d) {
+  /**
+   * The motion sample's coordinates and palette indices copied next to each other in draw
+   * order (`list`), made once per list, geometry and colors: past a few million cells the
+   * sample's cells lie far apart in the per-cell arrays, and reading them there cost a motion
+   * frame ~3× its splatting at 10M cells (cache misses).
+   */
+  gathered(list) {
+    const geom = this.geom, ci = this.colorIndex, g = this.gather;
+    if (g && g.list === list && g.geom === geom && g.ci === ci) return g;
+    const gd = geom.gpuDim, pos = geom.positions, m = list.length;
+    const gpos = new Uint16Array(m * gd), gci = ci ? new ci.constructor(m) : null;
+    for (let k = 0; k < m; k++) {
+      const i = list[k];
+      for (let a = 0; a < gd; a++) gpos[k * gd + a] = pos[i * gd + a];
+      if (gci) gci[k] = ci[i];
+    }
+    return (this.gather = { list, geom, ci, pos: gpos, colors: gci });
+  }
+
+  pass(s, pal, list, count, emphasisPass, is3d, gathered = null) {
     const { W, H, pixels, depth } = s;
     const geom = this.geom;
-    const pos = geom.positions;
+    const pos = gathered ? gathered.pos : geom.positions;
     const gd = geom.gpuDim;
     const M = this.camera.matrix;
     // clip = M · (u · scale / Q + offset, 1): one affine map from the stored u16 values
@@ -273,7 +292,7 @@ export class CpuRenderer extends RendererBase {
       const i = list ? list[k] : k;
       const f = flags ? flags[i] : 0;
       if (f & 1) continue;
-      const b = i * gd;
+      const b = (gathered ? k : i) * gd;
       const u0 = pos[b], u1 = pos[b + 1], u2 = gd === 3 ? pos[b + 2] : 0;
       if (u0 === MISSING || u1 === MISSING || u2 === MISSING) continue;
       let nx = x0 * u0 + x1 * u1 + x2 * u2 + x3;
@@ -288,7 +307,7 @@ export class CpuRenderer extends RendererBase {
       }
       // a point whose center is outside the clip volume is not drawn at all (as in GL)
       if (nx < -1 || nx > 1 || ny < -1 || ny > 1 || nz < -1 || nz > 1) continue;
-      const c = ci ? ci[i] : 0;
+      const c = gathered && gathered.colors ? gathered.colors[k] : ci ? ci[i] : 0;
       if (c >= nPal) continue;
       const faded = dimOthers && !(f & 6);
       const a = faded ? dimAlpha[c] : alpha[c];

@@ -23,8 +23,11 @@ function jitter(i) {
 /**
  * Build geometry. World axis i = ((raw_i - center_i) * 2 / maxRange): the data's bounding box
  * centered at 0, its longest axis spanning [-1, 1]. 1D gets a jitter axis of height 0.2.
+ * `known` ({invalid, nInvalid}): the mask of cells without coordinates when the caller keeps
+ * it already (progressive loading, data/progressive.js: most cells have none yet, and a
+ * search for each of them would cost ~0.5 s at 10M cells).
  */
-export function buildGeometry(emb, n) {
+export function buildGeometry(emb, n, known = null) {
   let { data, dim, bounds } = emb;
   let gpuDim = dim;
   if (dim === 1) {
@@ -51,10 +54,10 @@ export function buildGeometry(emb, n) {
   // The mask of cells without coordinates: a cheap scan of the u16 data. World positions
   // (Float32 n*3, for picking, lasso and export) are built on first use, not before the first
   // frame: the GPU de-quantizes positions itself.
-  const invalid = new Uint8Array(n);
-  let nInvalid = 0;
+  const invalid = known ? known.invalid : new Uint8Array(n);
+  let nInvalid = known ? known.nInvalid : 0;
   // usually there is none: a native search finds that out in ~1 ms for 1M cells
-  for (let j = data.indexOf(MISSING); j >= 0; j = data.indexOf(MISSING, j + 1)) {
+  for (let j = known ? -1 : data.indexOf(MISSING); j >= 0; j = data.indexOf(MISSING, j + 1)) {
     const i = Math.floor(j / gpuDim);
     if (j - i * gpuDim < dim && !invalid[i]) {
       invalid[i] = 1;
