@@ -203,6 +203,10 @@ class DataSource(abc.ABC):
     """
 
     kind: SourceKind
+    #: True when every read goes over the network (a remote store): the server then skips
+    #: background work that reads the whole matrix (the analysis totals), which would
+    #: download all of it.
+    reads_are_remote: bool = False
 
     # -- description -----------------------------------------------------------------
     @abc.abstractmethod

@@ -122,7 +122,10 @@ def open_remote(url: str, options: SourceOptions) -> Any:
 
 
 class RemoteStoreSource(StoreSource):
-    """A zarr store read over the network: no gene-major index, no files to watch."""
+    """A zarr store read over the network: no gene-major index, no files to watch, no
+    background reads of the whole matrix."""
+
+    reads_are_remote = True
 
     def _attach_gene_index(self) -> None:
         # Building one would download the whole matrix; the prepared zarr layout

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -126,6 +126,7 @@ class RemoteStore(WrapperStore):
         self.settings = settings or RemoteSettings()
         self.cache = cache if cache is not None else _ByteCache(self.settings.cache_bytes)
         self.requests = 0  # requests sent to the store (cache misses and retries), for tests and bench
+        self.log: deque[tuple[str, str]] = deque(maxlen=1000)  # the latest (key, byte range) sent
 
     def _with_store(self, store: Any) -> "RemoteStore":
         return type(self)(store, self.url, self.settings, self.cache)
@@ -153,6 +154,7 @@ class RemoteStore(WrapperStore):
             if attempt:
                 await asyncio.sleep(s.backoff * 2 ** (attempt - 1))
             self.requests += 1
+            self.log.append((key, repr(byte_range)))
             try:
                 return await asyncio.wait_for(self._store.get(key, prototype, byte_range), s.timeout)
             except asyncio.TimeoutError:
