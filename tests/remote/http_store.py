@@ -70,8 +70,9 @@ class _Handler(SimpleHTTPRequestHandler):
         if store.root not in target.parents and target != store.root or not target.is_file():
             self._send(404, b"not found", head)
             return
-        data = target.read_bytes()
+        size = target.stat().st_size
         rng = self.headers.get("Range")
+        start, end = 0, size
         if rng:
             m = re.fullmatch(r"bytes=(\d*)-(\d*)", rng.strip())
             if not m:
@@ -79,13 +80,18 @@ class _Handler(SimpleHTTPRequestHandler):
                 return
             a, b = m.groups()
             if a == "":
-                start, end = max(0, len(data) - int(b)), len(data)
+                start = max(0, size - int(b))
             else:
-                start, end = int(a), (int(b) + 1 if b else len(data))
-            body = data[start:end]
-            self._send(206, body, head, {"Content-Range": f"bytes {start}-{start + len(body) - 1}/{len(data)}"})
-            return
-        self._send(200, data, head)
+                start, end = int(a), min(size, int(b) + 1 if b else size)
+        with open(target, "rb") as f:  # only the range: shards can be large
+            f.seek(start)
+            body = f.read(end - start)
+        with store.lock:
+            store.bytes_sent += len(body)
+        if rng:
+            self._send(206, body, head, {"Content-Range": f"bytes {start}-{start + len(body) - 1}/{size}"})
+        else:
+            self._send(200, body, head)
 
     def _send(self, status: int, body: bytes, head: bool, headers: dict | None = None) -> None:
         self.send_response(status)
@@ -104,6 +110,7 @@ class StaticStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).resolve()
         self.log: list[tuple[str, str, str | None]] = []
+        self.bytes_sent = 0  # body bytes answered
         self.lock = threading.Lock()
         self.faults = Faults()
         handler = type("Handler", (_Handler,), {"store": self})
