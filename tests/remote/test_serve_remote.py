@@ -90,3 +90,30 @@ def test_show_anndata_and_serve_anndata_take_a_url(s3_zarr, small_adata):
         _check_against(Client(url), small_adata)
     finally:
         viewer.close() if hasattr(viewer, "close") else None
+
+
+def test_the_memory_cache_keeps_to_its_byte_bound():
+    from cellucid.data.remote_store import _ByteCache
+
+    cache = _ByteCache(100)
+    cache.put(("a", "None"), b"x" * 60)
+    cache.put(("b", "None"), b"y" * 30)
+    assert cache.get(("a", "None")) == (True, b"x" * 60)  # a is now the most recently used
+    cache.put(("c", "None"), b"z" * 30)  # 120 > 100: the least recently used (b) goes
+    assert cache.size == 90 and cache.get(("b", "None"))[0] is False and cache.get(("a", "None"))[0]
+    cache.put(("d", "None"), b"w" * 101)  # larger than the bound: never kept
+    assert cache.get(("d", "None"))[0] is False and cache.size <= 100
+
+
+def test_a_zero_cache_fetches_again(http_store, monkeypatch):
+    from cellucid.data import open_source
+
+    monkeypatch.setenv("CELLUCID_REMOTE_CACHE", "0")
+    source = open_source(f"{http_store.url}/small_v3.zarr")
+    try:
+        source._backend.obsm_array("X_umap", 2)
+        n = len(http_store.requests())
+        source._backend.obsm_array("X_umap", 2)
+        assert len(http_store.requests()) > n and source.remote_store.cache.size == 0
+    finally:
+        source.close()
