@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from cellucid.cli import _fail  # Error: + hint:, exit status 2
+
 
 def _folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
@@ -94,10 +96,7 @@ def prepare_command(input_path, output_dir, gene_id_column, obs_keys, embeddings
             modality=modality,
         )
     except CellucidError as err:
-        click.echo(f"Error: {err.message}", err=True)
-        if err.hint:
-            click.echo(f"  hint: {err.hint}", err=True)
-        sys.exit(2)
+        _fail(err)
     seconds = time.perf_counter() - t0
     click.echo(f"Exported {input_path} → {out} ({_human(_folder_size(out))}, {seconds:.1f} s). "
                f"Serve it with: cellucid serve {out}")
@@ -114,10 +113,7 @@ def _prepare_zarr(input_path: Path, output_dir: Path, expression: str, force: bo
     try:
         out = prepare_zarr(input_path, output_dir, expression=expression, force=force, progress=progress)
     except CellucidError as err:
-        click.echo(f"Error: {err.message}", err=True)
-        if err.hint:
-            click.echo(f"  hint: {err.hint}", err=True)
-        sys.exit(2)
+        _fail(err)
     seconds = time.perf_counter() - t0
     click.echo(f"Wrote {input_path} → {out} (zarr v3, gene-chunked X; {_human(_folder_size(out))}, {seconds:.1f} s). "
                f"Serve it with: cellucid serve {out} (or upload the folder and serve its s3:// / https:// URL)")
