@@ -36,7 +36,9 @@ def remote_section(results_dir: Path = ROOT / "bench" / "results") -> list[str]:
     for r in runs:
         L += [f"**{r['n_cells']:,} cells** × 2,000 genes (`{r['source']}`, {_mb(r['h5ad_bytes'])}; prepared store "
               f"{_mb(r['zarr_bytes'])}, {r['shard_genes']} genes per shard"
-              + (f", written in {r['prepare_s']} s" if r.get("prepare_s") else "") + ")", "",
+              + (f", written in {r['prepare_s']} s" if r.get("prepare_s") else "") + ")"
+              + (f"; load average {r['load_average_1min_after']} on 2 cores at the end of the run"
+                 if r.get("load_average_1min_after") is not None else ""), "",
               "| source | ready | first frame requests | start → first frame | store requests / bytes to first frame "
               "| gene first | gene median | gene max | store requests per gene | bytes per gene |",
               "|---|---|---|---|---|---|---|---|---|---|"]
