@@ -5,7 +5,8 @@ any async fsspec filesystem). Every ``get`` — a whole object or a byte range o
 index, one chunk inside a shard) — goes through it:
 
 - **cached in memory with a byte bound** (least recently used out first), so the metadata,
-  the obs columns and the genes already shown are fetched once;
+  the obs columns and the genes already shown are fetched once; readers asking for the same
+  bytes at the same time share one request;
 - **bounded by a timeout** per request, so a store that hangs mid-read fails that read instead
   of holding a server thread forever;
 - **retried** on transient errors (dropped connections, timeouts, HTTP 5xx / 429) a bounded
@@ -125,6 +126,7 @@ class RemoteStore(WrapperStore):
         self.url = url
         self.settings = settings or RemoteSettings()
         self.cache = cache if cache is not None else _ByteCache(self.settings.cache_bytes)
+        self._inflight: dict[tuple[str, str], asyncio.Future] = {}
         self.requests = 0  # requests sent to the store (cache misses and retries), for tests and bench
         self.log: deque[tuple[str, str]] = deque(maxlen=1000)  # the latest (key, byte range) sent
 
@@ -139,8 +141,24 @@ class RemoteStore(WrapperStore):
         hit, value = self.cache.get(cache_key)
         if hit:
             return value
-        value = await self._get_retrying(key, prototype, byte_range)
+        # One request per key at a time: a second reader of the same bytes (the start-up warm-up
+        # and the viewer's first request, say) waits for the first one's answer. zarr runs every
+        # store call on its one event loop, so this dict needs no lock.
+        pending = self._inflight.get(cache_key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        pending = asyncio.get_running_loop().create_future()
+        self._inflight[cache_key] = pending
+        try:
+            value = await self._get_retrying(key, prototype, byte_range)
+        except BaseException as exc:
+            pending.set_exception(exc)
+            pending.exception()  # retrieved: no "never retrieved" warning when nobody waited
+            raise
+        finally:
+            self._inflight.pop(cache_key, None)
         self.cache.put(cache_key, value)
+        pending.set_result(value)
         return value
 
     async def get_partial_values(self, prototype: Any, key_ranges: Iterable[tuple[str, Any]]) -> list[Any]:

@@ -117,3 +117,21 @@ def test_a_zero_cache_fetches_again(http_store, monkeypatch):
         assert len(http_store.requests()) > n and source.remote_store.cache.size == 0
     finally:
         source.close()
+
+
+def test_two_readers_of_the_same_bytes_share_one_request(http_store):
+    import threading
+
+    from cellucid.data import open_source
+
+    source = open_source(f"{http_store.url}/small_v3.zarr")
+    try:
+        http_store.set_faults(delay=0.5)  # both readers ask while the first request is out
+        readers = [threading.Thread(target=source._backend.obsm_array, args=("X_tsne", 2)) for _ in range(2)]
+        for t in readers:
+            t.start()
+        for t in readers:
+            t.join(30)
+        assert len(http_store.requests("/obsm/X_tsne/c")) == 1
+    finally:
+        source.close()
