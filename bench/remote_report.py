@@ -32,7 +32,9 @@ def remote_section(results_dir: Path = ROOT / "bench" / "results") -> list[str]:
          "including the start-up warm-up they wait for); *gene*: distinct genes in distinct shards, each "
          "read for the first time (cold), through `/_cellucid/api/gene`. Requests and bytes are those the "
          "HTTP store answered. The `.h5ad` genes are CSR scans (gene index off in this script). "
-         "Shared 2-core machine; run with `python bench/remote_bench.py N_CELLS`.", ""]
+         "Shared 2-core machine (its load average is given per run): each figure is one run, and times moved "
+         "by 2–5× between runs here; the request and byte counts are exact and did not move. "
+         "Run with `python bench/remote_bench.py N_CELLS`.", ""]
     for r in runs:
         L += [f"**{r['n_cells']:,} cells** × 2,000 genes (`{r['source']}`, {_mb(r['h5ad_bytes'])}; prepared store "
               f"{_mb(r['zarr_bytes'])}, {r['shard_genes']} genes per shard"
