@@ -159,3 +159,19 @@ def test_a_hanging_read_times_out_and_health_answers_meanwhile(http_store, fast_
         r = client.get(f"{API}/embedding", {"key": "X_pca", "dim": 2, "format": "f32"})
         assert r.status == 200
         np.testing.assert_allclose(r.array(), small_adata.obsm["X_pca"][:, :2], rtol=1e-6)
+
+
+def test_a_remote_h5ad_is_refused_with_the_way_to_serve_it(s3):
+    from cellucid.data.base import InputError
+
+    with pytest.raises(InputError) as err:
+        _open(f"s3://{BUCKET}/data.h5ad")
+    assert "only zarr stores" in err.value.message and "--format zarr" in err.value.hint
+
+
+def test_storage_options_on_a_local_path_are_an_error(local_zarr):
+    from cellucid.data.base import InputError
+
+    with pytest.raises(InputError) as err:
+        _open(str(local_zarr[3]), storage_options={"anon": True})
+    assert "remote URL" in err.value.message
