@@ -475,6 +475,11 @@ def markdown(results) -> str:
     except ImportError:
         from bench.views_bench import section as views_section
     L += views_section()
+    try:  # the remote-store benchmark writes its own JSON too (bench/remote_bench.py)
+        from remote_report import remote_section
+    except ImportError:
+        from bench.remote_report import remote_section
+    L += remote_section()
     L += ["## Reproduce", "", "```", "pip install -e '.[bench]'   # matplotlib, psutil, playwright",
           "python bench/run.py --cells 100000 1000000", "```", ""]
     return "\n".join(L)

@@ -85,6 +85,23 @@ def _expression(ctx, param, value):
         raise click.BadParameter("use X, raw or layer:NAME (for example layer:counts)") from None
 
 
+def _storage_options(ctx, param, values):
+    """``KEY=VALUE`` pairs as a dict; true/false/none and numbers become Python values."""
+    import json
+
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r}: use KEY=VALUE, for example anon=true")
+        lowered = {"true": "true", "false": "false", "none": "null", "null": "null"}.get(value.lower(), value)
+        try:
+            out[key] = json.loads(lowered)
+        except ValueError:
+            out[key] = value
+    return out
+
+
 @main.command("serve")
 @click.argument("path", required=False)
 @click.option("-p", "--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
@@ -118,13 +135,18 @@ def _expression(ctx, param, value):
 @click.option("--annotations", metavar="DIR",
               help="Annotation folder (created if missing): label, vote and see the consensus "
                    "in the viewer; see `cellucid annotate --help`.")
+@click.option("--storage-option", "storage_options", multiple=True, metavar="KEY=VALUE", callback=_storage_options,
+              help="For a remote URL (s3://, gs://, https://): an fsspec storage option, e.g. anon=true, "
+                   "endpoint_url=http://127.0.0.1:9000, profile=NAME (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
 def serve_command(path, port, host, no_browser, no_backed, latent_key, gene_id_column, expression,
-                  obs_keys, allowed_hosts, dataset_name, modality, embed, demo_cells, cache_max, annotations, quiet, verbose):
+                  obs_keys, allowed_hosts, dataset_name, modality, embed, demo_cells, cache_max, annotations,
+                  storage_options, quiet, verbose):
     """Serve PATH and open the viewer.
 
-    PATH is a .h5ad file, a .zarr directory, a .h5mu (MuData) or .loom file, or a cellucid export
+    PATH is a .h5ad file, a .zarr directory (or the URL of one in object storage: s3://bucket/data.zarr,
+    gs://..., https://...), a .h5mu (MuData) or .loom file, or a cellucid export
     folder. A Cell Ranger matrix (.h5 or MatrixMarket folder) has no embedding: compute one with
     `cellucid prepare IN OUT --embed`, then serve OUT (or `cellucid serve IN --embed` each time).
 
@@ -144,6 +166,8 @@ def serve_command(path, port, host, no_browser, no_backed, latent_key, gene_id_c
         extra["embed"] = True
     if annotations is not None:
         extra["annotations"] = annotations
+    if storage_options:
+        extra["storage_options"] = storage_options
     try:
         server = AnnDataServer(
             path, port=port, host=host, open_browser=not no_browser, backed=not no_backed,

@@ -127,6 +127,15 @@ def open_source(data: Any = None, **options: Any) -> DataSource:
 
         n = int(demo_cells) if demo_cells is not None else 5000
         return MemorySource(demo_anndata(n_cells=n), opts, kind="demo", default_name="demo")
+    from cellucid.data.remote_source import is_remote_url
+
+    if is_remote_url(data):
+        from cellucid.data.remote_source import open_remote
+
+        return open_remote(data, opts)
+    if opts.storage_options:
+        raise InputError("storage_options apply only to a remote URL (s3://, gs://, https://, ...)",
+                         hint=f"leave them out for {data!r}, or give the store's URL")
     if isinstance(data, (str, os.PathLike)):
         path = Path(data).expanduser()
         kind = detect_kind(path)

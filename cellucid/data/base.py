@@ -161,6 +161,8 @@ class SourceOptions:
     ``cache_max`` caps the gene-index cache on disk (bytes or ``"10G"``; default
     ``$CELLUCID_CACHE_MAX``, see :func:`cellucid.data.gene_reading.index_cache.cache_limit`).
     ``modality`` picks the MuData modality genes come from (default: the first with a matrix).
+    ``storage_options`` go to the fsspec filesystem of a remote URL (``s3://``, ``gs://``,
+    ``https://``), e.g. ``{"anon": True}`` or ``{"key": ..., "secret": ..., "endpoint_url": ...}``.
     """
 
     backed: bool = True
@@ -171,6 +173,7 @@ class SourceOptions:
     dataset_name: str | None = None
     cache_max: str | int | None = None
     modality: str | None = None
+    storage_options: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -200,6 +203,10 @@ class DataSource(abc.ABC):
     """
 
     kind: SourceKind
+    #: True when every read goes over the network (a remote store): the server then skips
+    #: background work that reads the whole matrix (the analysis totals), which would
+    #: download all of it.
+    reads_are_remote: bool = False
 
     # -- description -----------------------------------------------------------------
     @abc.abstractmethod

@@ -51,6 +51,11 @@ def check_target(target: Path, force: bool, inputs: list[Path]) -> None:
                 f"The output folder {target} contains the input {inp}; exporting there would delete it.",
                 "Choose an output folder outside the input's location.",
             )
+        if inp in target.parents:  # e.g. OUT inside a .zarr input: that would write into the input
+            raise InputError(
+                f"The output folder {target} is inside the input {inp}; cellucid never writes into its input.",
+                "Choose an output folder outside the input.",
+            )
     if target.exists() and not force:
         raise InputError(
             f"The output folder {target} already exists.",

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from cellucid.cli import _fail  # Error: + hint:, exit status 2
+
 
 def _folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
@@ -50,10 +52,14 @@ def _human(n: float) -> str:
                    "(e.g. a Cell Ranger matrix). Needs: pip install 'cellucid[embed]'.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of --embed.")
 @click.option("--modality", metavar="NAME", help="MuData (.h5mu): the modality genes come from.")
+@click.option("--format", "out_format", type=click.Choice(["folder", "zarr"]), default="folder", show_default=True,
+              help="folder: a cellucid export folder. zarr: an AnnData Zarr v3 store (OUTPUT_DIR, e.g. "
+                   "out.zarr) with X in per-gene chunks packed in shards, for object storage: one gene costs "
+                   "one or two range GETs. Reads .h5ad or .zarr; uses --expression and --force only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars; print only the result line.")
 def prepare_command(input_path, output_dir, gene_id_column, obs_keys, embeddings, expression, latent_key,
                     quantize, obs_quantize, compression, dataset_name, force, no_backed, embed, seed, modality,
-                    quiet):
+                    out_format, quiet):
     """Write an export folder for INPUT into OUTPUT_DIR.
 
     INPUT is a .h5ad, .zarr, .h5mu or .loom, a Cell Ranger filtered_feature_bc_matrix.h5 or its
@@ -68,6 +74,9 @@ def prepare_command(input_path, output_dir, gene_id_column, obs_keys, embeddings
     from cellucid.export import prepare
 
     t0 = time.perf_counter()
+    if out_format == "zarr":
+        _prepare_zarr(input_path, output_dir, expression, force, quiet, t0)
+        return
     try:
         out = prepare(
             input_path, output_dir,
@@ -87,10 +96,24 @@ def prepare_command(input_path, output_dir, gene_id_column, obs_keys, embeddings
             modality=modality,
         )
     except CellucidError as err:
-        click.echo(f"Error: {err.message}", err=True)
-        if err.hint:
-            click.echo(f"  hint: {err.hint}", err=True)
-        sys.exit(2)
+        _fail(err)
     seconds = time.perf_counter() - t0
     click.echo(f"Exported {input_path} → {out} ({_human(_folder_size(out))}, {seconds:.1f} s). "
                f"Serve it with: cellucid serve {out}")
+
+
+def _prepare_zarr(input_path: Path, output_dir: Path, expression: str, force: bool, quiet: bool, t0: float) -> None:
+    from cellucid.data.base import CellucidError
+    from cellucid.export.zarr_store import prepare_zarr
+
+    def progress(done: int, total: int) -> None:
+        if not quiet:
+            click.echo(f"\r  X: {done}/{total} genes", nl=done == total, err=True)
+
+    try:
+        out = prepare_zarr(input_path, output_dir, expression=expression, force=force, progress=progress)
+    except CellucidError as err:
+        _fail(err)
+    seconds = time.perf_counter() - t0
+    click.echo(f"Wrote {input_path} → {out} (zarr v3, gene-chunked X; {_human(_folder_size(out))}, {seconds:.1f} s). "
+               f"Serve it with: cellucid serve {out} (or upload the folder and serve its s3:// / https:// URL)")

@@ -72,7 +72,7 @@ class ServerState:
         # gene index, if one is being built, is ready): later requests only look them up.
         from cellucid.analysis import prepare as analysis_prep
 
-        if analysis_prep.enabled() and self.health["n_genes"]:
+        if analysis_prep.enabled() and self.health["n_genes"] and not source.reads_are_remote:
             analysis_prep.mark_waiting(source)
             # Its own thread, not the analysis executor: a request must not queue behind it.
             threading.Thread(target=_prepare_analysis, args=(self._warming, source, first_frame_keys(self.identity)["field"]),

@@ -22,6 +22,8 @@ def error_status(exc: BaseException) -> int:
         return 503
     if isinstance(exc, NotFound):
         return 404
+    if isinstance(getattr(exc, "http_status", None), int):  # e.g. a remote store that failed: 502
+        return exc.http_status  # type: ignore[union-attr]
     if isinstance(exc, (BadParameter, CellucidError)):
         return 400
     if isinstance(exc, tornado.web.HTTPError):
