@@ -118,10 +118,14 @@ def _expression(ctx, param, value):
 @click.option("--annotations", metavar="DIR",
               help="Annotation folder (created if missing): label, vote and see the consensus "
                    "in the viewer; see `cellucid annotate --help`.")
+@click.option("--dask", "dask_address", metavar="ADDRESS",
+              help="Run the analysis passes over all cells (totals, markers, rank tables) on this Dask "
+                   "scheduler, e.g. tcp://host:8786; its workers must read PATH at the same path. "
+                   "Falls back to in-process with a warning. Needs: pip install 'cellucid[dask]'.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
 def serve_command(path, port, host, no_browser, no_backed, latent_key, gene_id_column, expression,
-                  obs_keys, allowed_hosts, dataset_name, modality, embed, demo_cells, cache_max, annotations, quiet, verbose):
+                  obs_keys, allowed_hosts, dataset_name, modality, embed, demo_cells, cache_max, annotations, dask_address, quiet, verbose):
     """Serve PATH and open the viewer.
 
     PATH is a .h5ad file, a .zarr directory, a .h5mu (MuData) or .loom file, or a cellucid export
@@ -144,6 +148,8 @@ def serve_command(path, port, host, no_browser, no_backed, latent_key, gene_id_c
         extra["embed"] = True
     if annotations is not None:
         extra["annotations"] = annotations
+    if dask_address is not None:
+        extra["dask_client"] = dask_address
     try:
         server = AnnDataServer(
             path, port=port, host=host, open_browser=not no_browser, backed=not no_backed,

@@ -92,6 +92,8 @@ class Expression:
         self.index = getattr(reader, "index", None)  # GeneIndex of an IndexedReader, or None
         self.reader = getattr(reader, "reader", reader)  # the ColumnReader
         self._totals: Sums | None = None
+        # A cellucid.analysis.cluster.DaskCluster: whole-matrix passes run there (dask_jobs.py).
+        self.cluster: Any = None
 
     # -- which path -------------------------------------------------------------------
     @property
@@ -211,6 +213,13 @@ class Expression:
         counts = np.bincount(codes[codes >= 0], minlength=n_groups)[:n_groups]
         acc = _Acc(self.n_genes, n_groups)
         layout = self.layout
+        if self.cluster is not None and layout in ("csr", "dense"):
+            from cellucid.analysis.dask_jobs import cluster_sums
+
+            out = cluster_sums(self, codes, n_groups)
+            if out is not None:
+                acc.total, acc.squares, acc.nonzero = out
+                return acc.sums(counts, single=single)
         if layout == "csr":
             self._csr_pass(codes, acc, rows)
         elif layout == "dense":
@@ -233,18 +242,7 @@ class Expression:
         for k in range(0, use.size, step):
             sel = use[k:k + step]
             block = np.asarray(dense[sel] if sel.size < self.n_cells else dense[:], dtype=np.float64)
-            c = codes[sel]
-            for g in range(n_groups):
-                m = c == g
-                if m.all():
-                    b = block
-                elif m.any():
-                    b = block[m]
-                else:
-                    continue
-                acc.total[g] += b.sum(axis=0)
-                acc.squares[g] += np.einsum("ij,ij->j", b, b)
-                acc.nonzero[g] += np.count_nonzero(b, axis=0)
+            dense_block_add(acc, block, codes[sel], n_groups)
 
     # -- weighted sums (correlation with every gene) ---------------------------------
     def dot(self, weights: np.ndarray) -> np.ndarray:
@@ -367,6 +365,21 @@ class Expression:
             colptr = np.concatenate([[0], np.cumsum(np.bincount(g, minlength=hi - lo))])
             yield (lo, hi, colptr, (np.concatenate(cells) if cells else g)[order],
                    (np.concatenate(vals) if vals else np.empty(0, np.float32))[order])
+
+
+def dense_block_add(acc: "_Acc", block: np.ndarray, c: np.ndarray, n_groups: int) -> None:
+    """Add a float64 block of dense rows to ``acc``, row ``i`` to group ``c[i]`` (-1: none)."""
+    for g in range(n_groups):
+        m = c == g
+        if m.all():
+            b = block
+        elif m.any():
+            b = block[m]
+        else:
+            continue
+        acc.total[g] += b.sum(axis=0)
+        acc.squares[g] += np.einsum("ij,ij->j", b, b)
+        acc.nonzero[g] += np.count_nonzero(b, axis=0)
 
 
 class _Acc:

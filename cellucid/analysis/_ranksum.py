@@ -156,6 +156,13 @@ def value_table(expr: Expression) -> ValueTable | None:
     cached = getattr(expr, "_value_table", False)
     if cached is not False:
         return cached
+    if expr.cluster is not None:
+        from cellucid.analysis.dask_jobs import cluster_value_table
+
+        ran, pairs = cluster_value_table(expr, TABLE_MAX)
+        if ran:
+            expr._value_table = None if pairs is None else ValueTable(pairs[0], pairs[1], expr.n_genes, expr.n_cells)
+            return expr._value_table
     keys, counts, total = [], [], 0
     table = None
     for lo, hi, colptr, _cells, vals in expr.gene_blocks():
@@ -230,22 +237,43 @@ def rank_sums_vs_rest(expr: Expression, rows: np.ndarray, table: ValueTable) -> 
     N = expr.n_cells
     n = rows.size
     side = rows if n <= N // 2 else np.setdiff1d(np.arange(N, dtype=np.int64), rows, assume_unique=True)
-    acc = _RankAcc(table, 1, expr.n_genes)
-    for genes, values in expr.subset_entries(side):
-        acc.add(genes, values)
-    R, nnz = acc.result()
+    R, nnz = _side_ranks(expr, side, table)
     R = R[0] + (side.size - nnz[0]) * table.zero_rank
     if side is not rows:
         R = N * (N + 1) / 2.0 - R  # every gene's ranks add up to N(N+1)/2
     return R, table.ties
 
 
+def _side_ranks(expr: Expression, side: np.ndarray, table: ValueTable) -> tuple[np.ndarray, np.ndarray]:
+    """``(R, nnz)`` of one side's stored entries: gathered when the side is small, else a
+    pass over the whole matrix (on the cluster when there is one)."""
+    if expr.cluster is not None and not (expr.gatherable() and side.size * 8 <= expr.n_cells):
+        from cellucid.analysis.dask_jobs import cluster_rank_sums
+
+        codes = np.full(expr.n_cells, -1, dtype=np.int64)
+        codes[side] = 0
+        out = cluster_rank_sums(expr, codes, 1, table)
+        if out is not None:
+            return out
+    acc = _RankAcc(table, 1, expr.n_genes)
+    for genes, values in expr.subset_entries(side):
+        acc.add(genes, values)
+    return acc.result()
+
+
 def category_rank_sums(expr: Expression, codes: np.ndarray, n_labels: int, table: ValueTable) -> np.ndarray:
     """Rank sums per category (``codes``, -1 = none) and gene, from the value table, in one
-    pass over the stored entries."""
-    acc = _RankAcc(table, n_labels, expr.n_genes)
-    for genes, values, c in expr.coded_entries(codes):
-        acc.add(genes, values, c)
-    R, nnz = acc.result()
+    pass over the stored entries (on the cluster when there is one)."""
+    out = None
+    if expr.cluster is not None:
+        from cellucid.analysis.dask_jobs import cluster_rank_sums
+
+        out = cluster_rank_sums(expr, codes, n_labels, table)
+    if out is None:
+        acc = _RankAcc(table, n_labels, expr.n_genes)
+        for genes, values, c in expr.coded_entries(codes):
+            acc.add(genes, values, c)
+        out = acc.result()
+    R, nnz = out
     n_k = np.bincount(codes[codes >= 0], minlength=n_labels)[:n_labels].astype(np.float64)
     return R + (n_k[:, None] - nnz) * table.zero_rank[None, :]
