@@ -30,3 +30,54 @@ def fresh(fn, *args, **kwargs):
 
     _input._TOTALS.clear()
     return fn(*args, **kwargs)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_json(base_url: str, path: str, body: dict | None = None, token: str | None = None, timeout: float = 120):
+    """GET (or POST ``body`` with the server token) ``path`` of a running server: ``(status, json)``."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", **({"X-Cellucid-Token": token} if token else {})}
+    req = urllib.request.Request(base_url.rstrip("/") + path, data=data, headers=headers,
+                                 method="POST" if body is not None else "GET")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def wait_health(base_url: str, ready, timeout: float = 60) -> dict:
+    """Poll ``/_cellucid/health`` until ``ready(health)``; the last health otherwise (the
+    caller's assertion then shows it)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        _, health = http_json(base_url, "/_cellucid/health")
+        if ready(health) or time.monotonic() > deadline:
+            return health
+        time.sleep(0.1)
+
+
+def route_frame(payload: dict) -> pd.DataFrame:
+    """An analysis route's ``columns`` as a DataFrame (null -> NaN)."""
+    df = pd.DataFrame(payload["columns"])
+    for c in df.columns:
+        if c not in ("names", "group"):
+            df[c] = df[c].astype(float)
+    return df
+
+
+MARKERS = "/_cellucid/api/analysis/markers?groupby=cell_type&method=wilcoxon&tie_correct=1"
+RANK = "/_cellucid/api/analysis/rank_genes"

@@ -1,0 +1,51 @@
+"""`cellucid serve PATH --dask tcp://...` (a real subprocess) computes on the LocalCluster and
+answers the analysis routes as the in-process path does; /health reports the cluster."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+from dask_helpers import MARKERS, assert_same_frames, cellucid_tasks, fresh, http_json, route_frame, wait_health
+from distributed import get_task_stream
+
+import cellucid
+
+
+def serve(*args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "cellucid.cli", "serve", *args, "--no-browser", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+    for line in proc.stdout:
+        if line.strip().startswith("open:"):
+            return proc, line.split("open:", 1)[1].strip()
+    raise AssertionError(f"no URL in the banner: {proc.stderr.read()}")
+
+
+def stop(proc: subprocess.Popen) -> str:
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    return err
+
+
+def test_cli_dask_serves_the_in_process_answer(files, cluster, client):
+    path = files["h5ad"]
+    proc, url = serve(str(path), "--dask", cluster.scheduler_address)
+    try:
+        health = wait_health(url, lambda h: h.get("analysis") == "ready")
+        assert health["analysis"] == "ready"
+        assert health["dask"]["status"] == "connected" and health["dask"]["workers"] == 2
+        assert health["dask"]["scheduler"] == cluster.scheduler_address and "warning" not in health["dask"]
+        with get_task_stream(client=client) as ts:
+            status, payload = http_json(url, MARKERS)
+            assert status == 200, payload
+        ran = cellucid_tasks(ts)
+        assert any(k.startswith("cellucid-sums-") for k in ran)  # per-category sums
+        assert any(k.startswith("cellucid-ranks-") for k in ran)  # per-category rank sums
+        expected = fresh(cellucid.markers, path, "cell_type", method="wilcoxon", tie_correct=True)
+        assert_same_frames(expected, route_frame(payload))
+    finally:
+        err = stop(proc)
+    assert "computing in-process" not in err
