@@ -69,7 +69,7 @@ def partial_sums(loc: MatrixLocation, lo: int, hi: int, codes: np.ndarray | None
                  n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sum, sum of squares and non-zero count per (group, gene) over rows ``lo:hi``;
     ``codes`` (length ``hi - lo``, ``-1`` = left out) or ``None`` for one group of all rows."""
-    from cellucid.analysis._matrix import _Acc, dense_block_add
+    from cellucid.analysis._accumulate import _Acc, dense_block_add
 
     acc = _Acc(loc.n_genes, n_groups)
     with opened_matrix(loc) as node:
@@ -87,7 +87,7 @@ def partial_sums(loc: MatrixLocation, lo: int, hi: int, codes: np.ndarray | None
 def partial_values(loc: MatrixLocation, lo: int, hi: int, limit: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The distinct stored non-zero (gene, float32 value) pairs of rows ``lo:hi`` as sorted
     keys ``gene << 32 | order bits`` with their counts, or ``None`` past ``limit`` pairs."""
-    from cellucid.analysis._ranksum import _order_bits
+    from cellucid.analysis._accumulate import _order_bits
 
     with opened_matrix(loc) as node:  # CSR only: the value table is made for CSR matrices
         _, genes, values = read_csr_rows(node, lo, hi)
@@ -114,7 +114,7 @@ def partial_ranks(loc: MatrixLocation, lo: int, hi: int, codes: np.ndarray, n_la
                   table: Any) -> tuple[np.ndarray, np.ndarray]:
     """Rank sums and stored-value counts per (label, gene) over rows ``lo:hi`` from the
     value table (:class:`cellucid.analysis._ranksum.ValueTable`); CSR only."""
-    from cellucid.analysis._ranksum import _RankAcc
+    from cellucid.analysis._accumulate import _RankAcc
 
     acc = _RankAcc(table, n_labels, loc.n_genes)
     with opened_matrix(loc) as node:

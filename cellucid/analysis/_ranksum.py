@@ -17,17 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from cellucid.analysis._accumulate import DENSE_MAX_CELLS, _order_bits, _RankAcc
 from cellucid.analysis._matrix import Expression
 
 MAX_LABELS = (1 << 16) - 2  # groups that fit the key's 16 label bits (0 = "in the union, no group")
-
-
-def _order_bits(values: np.ndarray) -> np.ndarray:
-    """float32 values as uint64 whose integer order is the float order (no NaN here)."""
-    b = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32)
-    neg = (b >> np.uint32(31)).astype(bool)
-    out = np.where(neg, ~b, b | np.uint32(0x80000000))
-    return out.astype(np.uint64)
 
 
 def rank_sums(expr: Expression, labels: np.ndarray, n_labels: int,
@@ -106,7 +99,7 @@ def _block(key: np.ndarray, ng: int, n_labels: int, N: int, n_k: np.ndarray) -> 
 # TABLE_MAX (continuous values) keep the sort above.
 TABLE_MAX = 1 << 23  # distinct (gene, value) pairs: 8M × 16 bytes = 128 MB at most
 DENSE_MAX_VALUE = 4095  # count data up to this value get a dense lookup ...
-DENSE_MAX_CELLS = 1 << 23  # ... when genes × (max value + 1) ≤ this (64 MB of float64)
+# DENSE_MAX_CELLS (_accumulate.py): ... when genes × (max value + 1) ≤ this (64 MB of float64)
 
 
 class ValueTable:
@@ -187,48 +180,6 @@ def value_table(expr: Expression) -> ValueTable | None:
         table = ValueTable(k, np.concatenate(counts) if counts else np.empty(0, np.int64), expr.n_genes, expr.n_cells)
     expr._value_table = table
     return table
-
-
-class _RankAcc:
-    """Rank sums and stored-value counts per (label, gene) from entries, via the table.
-
-    With a dense table (count data) the entries are only counted per (label, gene, value) —
-    one ``np.bincount`` without weights, explicit zeros falling in value 0 — and multiplied
-    by the ranks at the end; otherwise each entry's rank is looked up and summed."""
-
-    def __init__(self, table: ValueTable, n_labels: int, n_genes: int):
-        self.table, self.L, self.G = table, n_labels, n_genes
-        # counting needs labels × genes × values bins; past DENSE_MAX_CELLS, look ranks up
-        self.counting = table.dense is not None and n_labels * n_genes * table.width <= DENSE_MAX_CELLS
-        if self.counting:
-            self.counts = np.zeros(n_labels * n_genes * table.width)
-        else:
-            self.R = np.zeros(n_labels * n_genes)
-            self.nnz = np.zeros(n_labels * n_genes)
-
-    def add(self, genes: np.ndarray, values: np.ndarray, labels: np.ndarray | None = None) -> None:
-        t, G = self.table, self.G
-        values = np.asarray(values)
-        if self.counting:
-            k = genes * t.width + values.astype(np.int64)
-            if labels is not None:
-                k += labels * (G * t.width)
-            self.counts += np.bincount(k, minlength=self.counts.size)
-            return
-        keep = values != 0
-        genes, values = genes[keep], values[keep]
-        k = genes if labels is None else labels[keep] * G + genes
-        self.R += np.bincount(k, weights=t.ranks_of(genes, values), minlength=self.R.size)
-        self.nnz += np.bincount(k, minlength=self.nnz.size)
-
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(R, nnz)`` of shape ``(n_labels, n_genes)``."""
-        t = self.table
-        if self.counting:
-            c = self.counts.reshape(self.L, self.G, t.width)
-            R = (c * t.dense.reshape(self.G, t.width)[None]).sum(-1)
-            return R, c[..., 1:].sum(-1)
-        return self.R.reshape(self.L, self.G), self.nnz.reshape(self.L, self.G)
 
 
 def rank_sums_vs_rest(expr: Expression, rows: np.ndarray, table: ValueTable) -> tuple[np.ndarray, np.ndarray]:

@@ -53,6 +53,9 @@ class DaskCluster:
         self.job: str | None = None
         self.done = self.total = 0
         self.n_workers = 0
+        # Bytes of numpy arrays sent with tasks and received as results (what moving data costs;
+        # the matrix itself is read by the workers from the file and never counted here).
+        self.bytes_sent = self.bytes_received = 0
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._client: Any = None
@@ -164,6 +167,7 @@ class DaskCluster:
     def _on_cluster(self, client, job, tasks, fn, combine, acc, shared, remaining, bar):
         token = uuid.uuid4().hex[:12]
         extra = tuple(client.scatter(s, broadcast=True, hash=False) for s in shared)
+        self.bytes_sent += _nbytes(tasks) + _nbytes(shared) * max(self.n_workers, 1)
         pending = {client.submit(fn, *task, *extra, key=f"cellucid-{job}-{token}-{i}", pure=False): i
                    for i, task in enumerate(tasks)}
         last_worker = time.monotonic()
@@ -172,6 +176,7 @@ class DaskCluster:
             for f in finished:
                 i = pending.pop(f)
                 part = f.result()  # raises the task's error, or CancelledError when the scheduler went
+                self.bytes_received += _nbytes(part)
                 acc = combine(acc, part)
                 remaining.discard(i)
                 self._advance(job, bar)
@@ -216,6 +221,16 @@ def _count_workers(client: Any) -> int:
         return len(client.scheduler_info().get("workers", {}))
     except Exception:  # noqa: BLE001 - a disconnected client
         return 0
+
+
+def _nbytes(obj: Any) -> int:
+    """Bytes of the numpy arrays in ``obj`` (tuples, lists, plain objects' attributes)."""
+    if hasattr(obj, "nbytes") and hasattr(obj, "dtype"):
+        return int(obj.nbytes)
+    if isinstance(obj, (tuple, list)):
+        return sum(_nbytes(o) for o in obj)
+    attrs = getattr(obj, "__dict__", None)
+    return sum(_nbytes(v) for v in attrs.values()) if attrs else 0
 
 
 def _why(exc: BaseException) -> str:
