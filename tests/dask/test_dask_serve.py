@@ -49,3 +49,20 @@ def test_cli_dask_serves_the_in_process_answer(files, cluster, client):
     finally:
         err = stop(proc)
     assert "computing in-process" not in err
+
+
+def test_show_anndata_with_a_client_runs_the_viewers_analysis_there(files, client):
+    from cellucid import show_anndata
+
+    path = files["zarr"]
+    viewer = show_anndata(path, display=False, quiet=True, port=0, dask_client=client)
+    try:
+        assert viewer._server.dask.client() is client  # the user's client, as given
+        with get_task_stream(client=client) as ts:
+            got = viewer.markers("cell_type", method="wilcoxon", tie_correct=True)
+        assert any(k.startswith("cellucid-ranks-") for k in cellucid_tasks(ts))
+        expected = fresh(cellucid.markers, path, "cell_type", method="wilcoxon", tie_correct=True)
+        assert_same_frames(expected, got)
+    finally:
+        viewer.stop()
+    assert client.status == "running"  # stopping the viewer leaves the user's client open
