@@ -75,10 +75,12 @@ def test_scheduler_dies_during_a_server_job(files, adata, dying_cluster, monkeyp
     caplog.set_level(logging.WARNING, logger="cellucid.analysis")
     path = files["h5ad"]
     closed_at: list[tuple[str, int, int]] = []
+    during: list[dict] = []
 
     def close_cluster(job, done, total):
         if not closed_at:
             closed_at.append((job, done, total))
+            during.append(http_json(server.base_url, "/_cellucid/health")[1]["dask"])  # the job's progress
             cluster.close()  # scheduler and workers go away while the job's other blocks run
 
     with AnnDataServer(path, port=0, quiet=True, dask_client=cluster.scheduler_address) as server:
@@ -89,6 +91,7 @@ def test_scheduler_dies_during_a_server_job(files, adata, dying_cluster, monkeyp
         assert status == 200, payload
         job, done, total = closed_at[0]
         assert done < total  # it died mid-job
+        assert during[0]["job"] == job and during[0]["progress"] == round(done / total, 3)
         health = wait_health(server.base_url, lambda h: True)
         assert health["dask"]["status"] == "lost"
         assert f"failed during '{job}'" in health["dask"]["warning"]
