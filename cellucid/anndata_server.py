@@ -62,8 +62,10 @@ class AnnDataServer:
                  obs_keys: Sequence[str] | None = None, allowed_hosts: Iterable[str] | None = None,
                  dataset_name: str | None = None, quiet: bool = False, verbose: bool = False,
                  annotations: Any = None, dask_client: Any = None, **source_options: Any):
+        from cellucid.analysis.cluster import check_target
         from cellucid.data import open_source
 
+        check_target(dask_client)  # before anything is opened
         self.open_browser = open_browser
         self.quiet = quiet
         configure_logging(verbose)

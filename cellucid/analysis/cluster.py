@@ -243,9 +243,16 @@ def as_cluster(target: Any, **kw: Any) -> DaskCluster | None:
     becomes a :class:`DaskCluster`."""
     if target is None or isinstance(target, DaskCluster):
         return target
-    if not isinstance(target, str) and not hasattr(target, "submit"):
-        from cellucid.data.base import BadParameter
-
-        raise BadParameter(f"dask_client must be a distributed.Client or a scheduler address, got {type(target).__name__}",
-                           hint="for example dask_client=Client('tcp://host:8786') or dask_client='tcp://host:8786'")
+    check_target(target)
     return DaskCluster(target, **kw)
+
+
+def check_target(target: Any) -> None:
+    """:class:`~cellucid.data.base.BadParameter` unless ``target`` is ``None``, a scheduler
+    address, a ``distributed.Client`` or a :class:`DaskCluster`."""
+    if target is None or isinstance(target, (str, DaskCluster)) or hasattr(target, "submit"):
+        return
+    from cellucid.data.base import BadParameter
+
+    raise BadParameter(f"dask_client must be a distributed.Client or a scheduler address, got {type(target).__name__}",
+                       hint="for example dask_client=Client('tcp://host:8786') or dask_client='tcp://host:8786'")

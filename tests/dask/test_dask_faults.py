@@ -121,3 +121,14 @@ def test_scheduler_dies_during_a_python_call(files, dying_cluster, monkeypatch):
     with pytest.warns(RuntimeWarning, match="is not connected"):
         got = fresh(cellucid.markers, path, "cell_type", dask_client=client)
     assert_same_frames(fresh(cellucid.markers, path, "cell_type"), got)
+
+
+def test_a_dask_client_of_the_wrong_type_is_a_clear_error(files):
+    from cellucid.data.base import BadParameter
+
+    for call in (lambda: AnnDataServer(files["h5ad"], port=0, quiet=True, dask_client=8786),
+                 lambda: cellucid.markers(files["h5ad"], "cell_type", dask_client=8786)):
+        with pytest.raises(BadParameter) as err:
+            call()
+        assert "dask_client must be a distributed.Client or a scheduler address, got int" in err.value.message
+        assert "tcp://host:8786" in err.value.hint
