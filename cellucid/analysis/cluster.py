@@ -165,8 +165,10 @@ class DaskCluster:
             self._finish(bar)
 
     def _on_cluster(self, client, job, tasks, fn, combine, acc, shared, remaining, bar):
+        if client.status != "running":  # went away since the last job: do not wait on it
+            raise ConnectionError(f"lost the connection to the scheduler (client {client.status})")
         token = uuid.uuid4().hex[:12]
-        extra = tuple(client.scatter(s, broadcast=True, hash=False) for s in shared)
+        extra = tuple(client.scatter(s, broadcast=True, hash=False, timeout=60) for s in shared)
         self.bytes_sent += _nbytes(tasks) + _nbytes(shared) * max(self.n_workers, 1)
         pending = {client.submit(fn, *task, *extra, key=f"cellucid-{job}-{token}-{i}", pure=False): i
                    for i, task in enumerate(tasks)}
