@@ -132,3 +132,22 @@ def test_a_dask_client_of_the_wrong_type_is_a_clear_error(files):
             call()
         assert "dask_client must be a distributed.Client or a scheduler address, got int" in err.value.message
         assert "tcp://host:8786" in err.value.hint
+
+
+def test_scheduler_gone_between_requests(files, dying_cluster, monkeypatch, caplog):
+    cluster, _ = dying_cluster
+    monkeypatch.setenv("CELLUCID_ANALYSIS_PREPARE", "0")
+    caplog.set_level(logging.WARNING, logger="cellucid.analysis")
+    path = files["h5ad"]
+    with AnnDataServer(path, port=0, quiet=True, dask_client=cluster.scheduler_address) as server:
+        wait_health(server.base_url, lambda h: h.get("dask", {}).get("status") == "connected")
+        cluster.close()
+        status, payload = http_json(server.base_url, MARKERS)
+        assert status == 200, payload
+        assert wait_health(server.base_url, lambda h: True)["dask"]["status"] == "lost"
+        status, again = http_json(server.base_url, MARKERS.replace("wilcoxon", "t-test"))
+        assert status == 200, again
+    assert_same_frames(fresh(cellucid.markers, path, "cell_type", method="wilcoxon", tie_correct=True),
+                       route_frame(payload))
+    assert_same_frames(fresh(cellucid.markers, path, "cell_type", tie_correct=True), route_frame(again))
+    assert len(fallback_warnings(caplog)) == 1, fallback_warnings(caplog)
