@@ -50,7 +50,7 @@ def _case(expr, source, case: str) -> float:
 
 
 def measure(path: str) -> dict:
-    import numpy as np
+    import numpy as np  # noqa: F401 - imported before timing
     from distributed import Client, LocalCluster
 
     from cellucid.analysis._matrix import expression_of
