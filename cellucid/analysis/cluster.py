@@ -155,8 +155,9 @@ class DaskCluster:
                 try:
                     acc = self._on_cluster(client, job, tasks, fn, combine, acc, shared, remaining, bar)
                 except Exception as exc:  # noqa: BLE001 - any failure of the cluster: finish here
+                    gone = "the scheduler is gone: " if getattr(client, "status", "running") != "running" else ""
                     self._give_up("lost", f"the Dask cluster at {self.address} failed during '{job}' "
-                                          f"({_why(exc)}); {len(remaining)} of {len(tasks)} blocks left")
+                                          f"({gone}{_why(exc)}); {len(remaining)} of {len(tasks)} blocks left")
             for i in sorted(remaining):
                 acc = combine(acc, fn(*tasks[i], *shared))
                 self._advance(job, bar)
