@@ -66,3 +66,22 @@ def test_show_anndata_with_a_client_runs_the_viewers_analysis_there(files, clien
     finally:
         viewer.stop()
     assert client.status == "running"  # stopping the viewer leaves the user's client open
+
+
+def test_cli_unreachable_scheduler_one_line_on_stderr(files):
+    from dask_helpers import free_port
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    proc, url = serve(str(files["h5ad"]), "--dask", address, env={"CELLUCID_DASK_TIMEOUT": "1"})
+    try:
+        health = wait_health(url, lambda h: h.get("dask", {}).get("status") == "unreachable")
+        assert health["dask"]["status"] == "unreachable", health
+        status, payload = http_json(url, MARKERS)
+        assert status == 200, payload
+    finally:
+        err = stop(proc)
+    line = f"cellucid: cannot reach the Dask scheduler at {address}"
+    assert err.count(line) == 1, err
+    assert "Traceback" not in err
+    expected = fresh(cellucid.markers, files["h5ad"], "cell_type", method="wilcoxon", tie_correct=True)
+    assert_same_frames(expected, route_frame(payload))
