@@ -15,12 +15,17 @@ import cellucid
 
 
 def serve(*args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """A ``cellucid serve`` process and its URL; the banner must name the scheduler."""
     proc = subprocess.Popen([sys.executable, "-m", "cellucid.cli", "serve", *args, "--no-browser", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+    banner = []
     for line in proc.stdout:
-        if line.strip().startswith("open:"):
-            return proc, line.split("open:", 1)[1].strip()
+        banner.append(line.strip())
+        if line.strip().startswith("stop:"):
+            url = next(x.split("open:", 1)[1].strip() for x in banner if x.startswith("open:"))
+            assert f"dask:    analysis over all cells on {args[args.index('--dask') + 1]}" in banner, banner
+            return proc, url
     raise AssertionError(f"no URL in the banner: {proc.stderr.read()}")
 
 
