@@ -214,7 +214,7 @@ class Expression:
         counts = np.bincount(codes[codes >= 0], minlength=n_groups)[:n_groups]
         acc = _Acc(self.n_genes, n_groups)
         layout = self.layout
-        if self.cluster is not None and layout in ("csr", "dense"):
+        if self.cluster is not None:  # CSR / dense files; other layouts get a note and run here
             from cellucid.analysis.dask_jobs import cluster_sums
 
             out = cluster_sums(self, codes, n_groups)

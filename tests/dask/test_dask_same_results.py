@@ -108,3 +108,25 @@ def test_in_memory_data_runs_in_process_and_says_why(adata, client):
     assert not cellucid_tasks(ts)
     assert "not read from a .h5ad / .zarr path" in cluster.status()["note"]
     assert_same_frames(fresh(cellucid.markers, adata, "cell_type"), got)
+
+
+def test_csc_file_runs_in_process_and_says_why(adata, client, tmp_path):
+    """A gene-major (CSC) matrix cannot be split into row blocks: computed here, with a note."""
+    from cellucid.analysis._matrix import expression_of
+    from cellucid.analysis.cluster import DaskCluster
+    from cellucid.data import open_source
+
+    csc = adata.copy()
+    csc.X = csc.X.tocsc()
+    path = tmp_path / "csc.h5ad"
+    csc.write_h5ad(path)
+    source = open_source(path)
+    try:
+        expression_of(source).cluster = cluster = DaskCluster(client)
+        with get_task_stream(client=client) as ts:
+            got = fresh(cellucid.markers, source, "cell_type")
+        assert not cellucid_tasks(ts)
+        assert "stored CSC (gene-major)" in cluster.status()["note"]
+    finally:
+        source.close()
+    assert_same_frames(fresh(cellucid.markers, path, "cell_type"), got)
