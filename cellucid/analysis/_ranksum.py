@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cellucid.analysis._accumulate import DENSE_MAX_CELLS, _order_bits, _RankAcc
+from cellucid.analysis._accumulate import DENSE_MAX_CELLS, _order_bits, _RankAcc, gene_distinct
 from cellucid.analysis._matrix import Expression
 
 MAX_LABELS = (1 << 16) - 2  # groups that fit the key's 16 label bits (0 = "in the union, no group")
@@ -160,19 +160,12 @@ def value_table(expr: Expression) -> ValueTable | None:
     table = None
     for lo, hi, colptr, _cells, vals in expr.gene_blocks():
         vals = np.asarray(vals)
-        # One float32 sort per gene: ~5x faster than one sort of packed 64-bit keys.
         for j in range(lo, hi):
-            v = vals[colptr[j - lo]:colptr[j - lo + 1]]
-            v = np.sort(v[v != 0].astype(np.float32, copy=False))
-            if not v.size:
-                continue
-            new = np.empty(v.size, dtype=bool)
-            new[0] = True
-            np.not_equal(v[1:], v[:-1], out=new[1:])
-            starts = np.flatnonzero(new)
-            keys.append((np.uint64(j) << np.uint64(32)) | _order_bits(v[starts]))
-            counts.append(np.diff(np.append(starts, v.size)))
-            total += starts.size
+            pairs = gene_distinct(j, vals[colptr[j - lo]:colptr[j - lo + 1]])
+            if pairs is not None:
+                keys.append(pairs[0])
+                counts.append(pairs[1])
+                total += pairs[0].size
         if total > TABLE_MAX:
             break
     else:
