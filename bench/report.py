@@ -480,6 +480,11 @@ def markdown(results) -> str:
     except ImportError:
         from bench.remote_report import remote_section
     L += remote_section()
+    try:  # analysis on a Dask LocalCluster (bench/dask_bench.py, its own JSON)
+        from dask_bench import section as dask_section
+    except ImportError:
+        from bench.dask_bench import section as dask_section
+    L += dask_section()
     L += ["## Reproduce", "", "```", "pip install -e '.[bench]'   # matplotlib, psutil, playwright",
           "python bench/run.py --cells 100000 1000000", "```", ""]
     return "\n".join(L)

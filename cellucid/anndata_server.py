@@ -46,7 +46,9 @@ class AnnDataServer:
     (``"X"``, ``"raw"`` or ``"layer:NAME"``), ``obs_keys`` (show only these obs columns),
     ``allowed_hosts`` (extra ``Host`` names, e.g. behind a reverse proxy), ``dataset_name``,
     ``annotations`` (an annotation folder, created when missing: the viewer's annotation
-    panel and the consensus field; docs/annotation.md).
+    panel and the consensus field; docs/annotation.md), ``dask_client`` (a
+    ``distributed.Client`` or a scheduler address such as ``"tcp://host:8786"``: the
+    analysis passes over all cells run there; docs/dask.md).
     Extra keywords (e.g. ``demo_cells``) go to :func:`cellucid.data.open_source`.
 
     The data is opened right away (bad input raises a ``CellucidError`` here); the socket
@@ -59,9 +61,11 @@ class AnnDataServer:
                  gene_id_column: str | None = None, expression: str = "X",
                  obs_keys: Sequence[str] | None = None, allowed_hosts: Iterable[str] | None = None,
                  dataset_name: str | None = None, quiet: bool = False, verbose: bool = False,
-                 annotations: Any = None, **source_options: Any):
+                 annotations: Any = None, dask_client: Any = None, **source_options: Any):
+        from cellucid.analysis.cluster import check_target
         from cellucid.data import open_source
 
+        check_target(dask_client)  # before anything is opened
         self.open_browser = open_browser
         self.quiet = quiet
         configure_logging(verbose)
@@ -84,6 +88,7 @@ class AnnDataServer:
         self._runner = ServerRunner(self.source, host=host, port=port,
                                     allowed_hosts=allowed_hosts, verbose=verbose)
         self._runner.settings.annotations = folder
+        self._runner.settings.dask = dask_client
         self.annotations = folder
 
     # -- lifecycle -----------------------------------------------------------------
@@ -161,6 +166,13 @@ class AnnDataServer:
     @property
     def running(self) -> bool:
         return self._runner.running
+
+    @property
+    def dask(self):
+        """The :class:`~cellucid.analysis.cluster.DaskCluster` analysis runs on once started
+        with ``dask_client`` (its ``status()`` is what ``/_cellucid/health`` shows), else ``None``."""
+        app = self._runner._app
+        return app.cellucid_state.cluster if app is not None else None
 
     @property
     def runner(self) -> ServerRunner:

@@ -53,7 +53,9 @@ def serve_anndata(data, port: int = 8765, host: str = "127.0.0.1", open_browser:
 
     ``options``: ``backed``, ``latent_key``, ``gene_id_column``, ``expression``,
     ``obs_keys``, ``allowed_hosts``, ``dataset_name``, ``modality`` (MuData: the modality
-    genes come from), ``quiet``, ``verbose``. In a
+    genes come from), ``dask_client`` (a ``distributed.Client`` or ``"tcp://host:8786"``:
+    analysis passes over all cells run on that Dask cluster; docs/dask.md), ``quiet``,
+    ``verbose``. In a
     running event loop (Jupyter) it starts in the background, says so, and returns the
     server; call ``.stop()`` on it.
     """

@@ -138,11 +138,15 @@ def _storage_options(ctx, param, values):
 @click.option("--storage-option", "storage_options", multiple=True, metavar="KEY=VALUE", callback=_storage_options,
               help="For a remote URL (s3://, gs://, https://): an fsspec storage option, e.g. anon=true, "
                    "endpoint_url=http://127.0.0.1:9000, profile=NAME (repeatable).")
+@click.option("--dask", "dask_address", metavar="ADDRESS",
+              help="Run the analysis passes over all cells (totals, markers, rank tables) on this Dask "
+                   "scheduler, e.g. tcp://host:8786; its workers must read PATH at the same path. "
+                   "Falls back to in-process with a warning. Needs: pip install 'cellucid[dask]'.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
 def serve_command(path, port, host, no_browser, no_backed, latent_key, gene_id_column, expression,
                   obs_keys, allowed_hosts, dataset_name, modality, embed, demo_cells, cache_max, annotations,
-                  storage_options, quiet, verbose):
+                  storage_options, dask_address, quiet, verbose):
     """Serve PATH and open the viewer.
 
     PATH is a .h5ad file, a .zarr directory (or the URL of one in object storage: s3://bucket/data.zarr,
@@ -168,6 +172,8 @@ def serve_command(path, port, host, no_browser, no_backed, latent_key, gene_id_c
         extra["annotations"] = annotations
     if storage_options:
         extra["storage_options"] = storage_options
+    if dask_address is not None:
+        extra["dask_client"] = dask_address
     try:
         server = AnnDataServer(
             path, port=port, host=host, open_browser=not no_browser, backed=not no_backed,

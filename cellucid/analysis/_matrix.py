@@ -29,6 +29,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from cellucid.analysis._accumulate import _Acc, dense_block_add
 from cellucid.data.base import DataSource, InputError
 
 # Stored entries handled per step: ~2M entries hold ~130 MB of temporaries at most (indices,
@@ -92,6 +93,8 @@ class Expression:
         self.index = getattr(reader, "index", None)  # GeneIndex of an IndexedReader, or None
         self.reader = getattr(reader, "reader", reader)  # the ColumnReader
         self._totals: Sums | None = None
+        # A cellucid.analysis.cluster.DaskCluster: whole-matrix passes run there (dask_jobs.py).
+        self.cluster: Any = None
 
     # -- which path -------------------------------------------------------------------
     @property
@@ -141,7 +144,7 @@ class Expression:
         acc = _Acc(self.n_genes, 1)
         for genes, values in self.row_entries(rows, csr):
             acc.add(genes, values)
-        return acc.sums(np.array([rows.size]), single=True)
+        return _as_sums(acc, np.array([rows.size]), single=True)
 
     def subset_entries(self, rows: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``(genes, values)`` of the rows' stored entries: gathered row by row for a small
@@ -211,6 +214,13 @@ class Expression:
         counts = np.bincount(codes[codes >= 0], minlength=n_groups)[:n_groups]
         acc = _Acc(self.n_genes, n_groups)
         layout = self.layout
+        if self.cluster is not None:  # CSR / dense files; other layouts get a note and run here
+            from cellucid.analysis.dask_jobs import cluster_sums
+
+            out = cluster_sums(self, codes, n_groups)
+            if out is not None:
+                acc.total, acc.squares, acc.nonzero = out
+                return _as_sums(acc, counts, single=single)
         if layout == "csr":
             self._csr_pass(codes, acc, rows)
         elif layout == "dense":
@@ -220,7 +230,7 @@ class Expression:
                 c = codes[cells]
                 keep = c >= 0
                 acc.add_gene(j, c[keep], vals[keep])
-        return acc.sums(counts, single=single)
+        return _as_sums(acc, counts, single=single)
 
     def _csr_pass(self, codes: np.ndarray, acc: "_Acc", rows: np.ndarray | None) -> None:
         for idx, val, entry_codes in self.coded_entries(codes, rows):
@@ -233,18 +243,7 @@ class Expression:
         for k in range(0, use.size, step):
             sel = use[k:k + step]
             block = np.asarray(dense[sel] if sel.size < self.n_cells else dense[:], dtype=np.float64)
-            c = codes[sel]
-            for g in range(n_groups):
-                m = c == g
-                if m.all():
-                    b = block
-                elif m.any():
-                    b = block[m]
-                else:
-                    continue
-                acc.total[g] += b.sum(axis=0)
-                acc.squares[g] += np.einsum("ij,ij->j", b, b)
-                acc.nonzero[g] += np.count_nonzero(b, axis=0)
+            dense_block_add(acc, block, codes[sel], n_groups)
 
     # -- weighted sums (correlation with every gene) ---------------------------------
     def dot(self, weights: np.ndarray) -> np.ndarray:
@@ -369,33 +368,11 @@ class Expression:
                    (np.concatenate(vals) if vals else np.empty(0, np.float32))[order])
 
 
-class _Acc:
-    """Accumulates sums per (group, gene) with ``np.bincount``."""
-
-    def __init__(self, n_genes: int, n_groups: int):
-        self.n_genes, self.n_groups = n_genes, n_groups
-        self.total = np.zeros((n_groups, n_genes))
-        self.squares = np.zeros((n_groups, n_genes))
-        self.nonzero = np.zeros((n_groups, n_genes))
-
-    def add(self, genes: np.ndarray, values: np.ndarray, groups: np.ndarray | None = None) -> None:
-        v = np.asarray(values, dtype=np.float64)
-        key = genes if groups is None or self.n_groups == 1 else groups * self.n_genes + genes
-        size = self.n_genes * self.n_groups
-        self.total += np.bincount(key, weights=v, minlength=size).reshape(self.n_groups, -1)
-        self.squares += np.bincount(key, weights=v * v, minlength=size).reshape(self.n_groups, -1)
-        self.nonzero += np.bincount(key[v != 0], minlength=size).reshape(self.n_groups, -1)
-
-    def add_gene(self, j: int, groups: np.ndarray, values: np.ndarray) -> None:
-        v = np.asarray(values, dtype=np.float64)
-        self.total[:, j] += np.bincount(groups, weights=v, minlength=self.n_groups)
-        self.squares[:, j] += np.bincount(groups, weights=v * v, minlength=self.n_groups)
-        self.nonzero[:, j] += np.bincount(groups[v != 0], minlength=self.n_groups)
-
-    def sums(self, counts: np.ndarray, single: bool = False) -> Sums:
-        if single:
-            return Sums(self.total[0], self.squares[0], self.nonzero[0], int(counts[0]))
-        return Sums(self.total, self.squares, self.nonzero, np.asarray(counts))
+def _as_sums(acc: _Acc, counts: np.ndarray, single: bool = False) -> Sums:
+    """``acc``'s arrays as :class:`Sums` over groups of ``counts`` cells (one group: 1D)."""
+    if single:
+        return Sums(acc.total[0], acc.squares[0], acc.nonzero[0], int(counts[0]))
+    return Sums(acc.total, acc.squares, acc.nonzero, np.asarray(counts))
 
 
 _BY_SOURCE: "weakref.WeakKeyDictionary[DataSource, Expression]" = weakref.WeakKeyDictionary()

@@ -17,17 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from cellucid.analysis._accumulate import DENSE_MAX_CELLS, _order_bits, _RankAcc, gene_distinct
 from cellucid.analysis._matrix import Expression
 
 MAX_LABELS = (1 << 16) - 2  # groups that fit the key's 16 label bits (0 = "in the union, no group")
-
-
-def _order_bits(values: np.ndarray) -> np.ndarray:
-    """float32 values as uint64 whose integer order is the float order (no NaN here)."""
-    b = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32)
-    neg = (b >> np.uint32(31)).astype(bool)
-    out = np.where(neg, ~b, b | np.uint32(0x80000000))
-    return out.astype(np.uint64)
 
 
 def rank_sums(expr: Expression, labels: np.ndarray, n_labels: int,
@@ -106,7 +99,7 @@ def _block(key: np.ndarray, ng: int, n_labels: int, N: int, n_k: np.ndarray) -> 
 # TABLE_MAX (continuous values) keep the sort above.
 TABLE_MAX = 1 << 23  # distinct (gene, value) pairs: 8M × 16 bytes = 128 MB at most
 DENSE_MAX_VALUE = 4095  # count data up to this value get a dense lookup ...
-DENSE_MAX_CELLS = 1 << 23  # ... when genes × (max value + 1) ≤ this (64 MB of float64)
+# DENSE_MAX_CELLS (_accumulate.py): ... when genes × (max value + 1) ≤ this (64 MB of float64)
 
 
 class ValueTable:
@@ -156,23 +149,23 @@ def value_table(expr: Expression) -> ValueTable | None:
     cached = getattr(expr, "_value_table", False)
     if cached is not False:
         return cached
+    if expr.cluster is not None:
+        from cellucid.analysis.dask_jobs import cluster_value_table
+
+        ran, pairs = cluster_value_table(expr, TABLE_MAX)
+        if ran:
+            expr._value_table = None if pairs is None else ValueTable(pairs[0], pairs[1], expr.n_genes, expr.n_cells)
+            return expr._value_table
     keys, counts, total = [], [], 0
     table = None
     for lo, hi, colptr, _cells, vals in expr.gene_blocks():
         vals = np.asarray(vals)
-        # One float32 sort per gene: ~5x faster than one sort of packed 64-bit keys.
         for j in range(lo, hi):
-            v = vals[colptr[j - lo]:colptr[j - lo + 1]]
-            v = np.sort(v[v != 0].astype(np.float32, copy=False))
-            if not v.size:
-                continue
-            new = np.empty(v.size, dtype=bool)
-            new[0] = True
-            np.not_equal(v[1:], v[:-1], out=new[1:])
-            starts = np.flatnonzero(new)
-            keys.append((np.uint64(j) << np.uint64(32)) | _order_bits(v[starts]))
-            counts.append(np.diff(np.append(starts, v.size)))
-            total += starts.size
+            pairs = gene_distinct(j, vals[colptr[j - lo]:colptr[j - lo + 1]])
+            if pairs is not None:
+                keys.append(pairs[0])
+                counts.append(pairs[1])
+                total += pairs[0].size
         if total > TABLE_MAX:
             break
     else:
@@ -182,70 +175,49 @@ def value_table(expr: Expression) -> ValueTable | None:
     return table
 
 
-class _RankAcc:
-    """Rank sums and stored-value counts per (label, gene) from entries, via the table.
-
-    With a dense table (count data) the entries are only counted per (label, gene, value) —
-    one ``np.bincount`` without weights, explicit zeros falling in value 0 — and multiplied
-    by the ranks at the end; otherwise each entry's rank is looked up and summed."""
-
-    def __init__(self, table: ValueTable, n_labels: int, n_genes: int):
-        self.table, self.L, self.G = table, n_labels, n_genes
-        # counting needs labels × genes × values bins; past DENSE_MAX_CELLS, look ranks up
-        self.counting = table.dense is not None and n_labels * n_genes * table.width <= DENSE_MAX_CELLS
-        if self.counting:
-            self.counts = np.zeros(n_labels * n_genes * table.width)
-        else:
-            self.R = np.zeros(n_labels * n_genes)
-            self.nnz = np.zeros(n_labels * n_genes)
-
-    def add(self, genes: np.ndarray, values: np.ndarray, labels: np.ndarray | None = None) -> None:
-        t, G = self.table, self.G
-        values = np.asarray(values)
-        if self.counting:
-            k = genes * t.width + values.astype(np.int64)
-            if labels is not None:
-                k += labels * (G * t.width)
-            self.counts += np.bincount(k, minlength=self.counts.size)
-            return
-        keep = values != 0
-        genes, values = genes[keep], values[keep]
-        k = genes if labels is None else labels[keep] * G + genes
-        self.R += np.bincount(k, weights=t.ranks_of(genes, values), minlength=self.R.size)
-        self.nnz += np.bincount(k, minlength=self.nnz.size)
-
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(R, nnz)`` of shape ``(n_labels, n_genes)``."""
-        t = self.table
-        if self.counting:
-            c = self.counts.reshape(self.L, self.G, t.width)
-            R = (c * t.dense.reshape(self.G, t.width)[None]).sum(-1)
-            return R, c[..., 1:].sum(-1)
-        return self.R.reshape(self.L, self.G), self.nnz.reshape(self.L, self.G)
-
-
 def rank_sums_vs_rest(expr: Expression, rows: np.ndarray, table: ValueTable) -> tuple[np.ndarray, np.ndarray]:
     """The rank sum over all cells of the group ``rows`` and the per-gene tie sums, from the
     value table: one lookup (or count) per stored entry of the smaller side (group or rest)."""
     N = expr.n_cells
     n = rows.size
     side = rows if n <= N // 2 else np.setdiff1d(np.arange(N, dtype=np.int64), rows, assume_unique=True)
-    acc = _RankAcc(table, 1, expr.n_genes)
-    for genes, values in expr.subset_entries(side):
-        acc.add(genes, values)
-    R, nnz = acc.result()
+    R, nnz = _side_ranks(expr, side, table)
     R = R[0] + (side.size - nnz[0]) * table.zero_rank
     if side is not rows:
         R = N * (N + 1) / 2.0 - R  # every gene's ranks add up to N(N+1)/2
     return R, table.ties
 
 
+def _side_ranks(expr: Expression, side: np.ndarray, table: ValueTable) -> tuple[np.ndarray, np.ndarray]:
+    """``(R, nnz)`` of one side's stored entries: gathered when the side is small, else a
+    pass over the whole matrix (on the cluster when there is one)."""
+    if expr.cluster is not None and not (expr.gatherable() and side.size * 8 <= expr.n_cells):
+        from cellucid.analysis.dask_jobs import cluster_rank_sums
+
+        codes = np.full(expr.n_cells, -1, dtype=np.int64)
+        codes[side] = 0
+        out = cluster_rank_sums(expr, codes, 1, table)
+        if out is not None:
+            return out
+    acc = _RankAcc(table, 1, expr.n_genes)
+    for genes, values in expr.subset_entries(side):
+        acc.add(genes, values)
+    return acc.result()
+
+
 def category_rank_sums(expr: Expression, codes: np.ndarray, n_labels: int, table: ValueTable) -> np.ndarray:
     """Rank sums per category (``codes``, -1 = none) and gene, from the value table, in one
-    pass over the stored entries."""
-    acc = _RankAcc(table, n_labels, expr.n_genes)
-    for genes, values, c in expr.coded_entries(codes):
-        acc.add(genes, values, c)
-    R, nnz = acc.result()
+    pass over the stored entries (on the cluster when there is one)."""
+    out = None
+    if expr.cluster is not None:
+        from cellucid.analysis.dask_jobs import cluster_rank_sums
+
+        out = cluster_rank_sums(expr, codes, n_labels, table)
+    if out is None:
+        acc = _RankAcc(table, n_labels, expr.n_genes)
+        for genes, values, c in expr.coded_entries(codes):
+            acc.add(genes, values, c)
+        out = acc.result()
+    R, nnz = out
     n_k = np.bincount(codes[codes >= 0], minlength=n_labels)[:n_labels].astype(np.float64)
     return R + (n_k[:, None] - nnz) * table.zero_rank[None, :]

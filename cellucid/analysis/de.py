@@ -20,6 +20,7 @@ from cellucid.analysis._input import log_base as _log_base
 from cellucid.analysis._input import opened
 from cellucid.analysis._matrix import Expression, Sums
 from cellucid.analysis._ranksum import category_rank_sums, rank_sums, rank_sums_vs_rest, value_table
+from cellucid.analysis.dask_jobs import using
 from cellucid.data.base import BadParameter, list_names
 
 METHODS = ("t-test", "wilcoxon")
@@ -33,7 +34,7 @@ def _check_method(method: str) -> None:
 
 
 def rank_genes(data: Any, group: Any, reference: Any = "rest", method: str = "t-test", groupby: str | None = None,
-               *, tie_correct: bool = False, log_base: float | None = None, **options: Any):
+               *, tie_correct: bool = False, log_base: float | None = None, dask_client: Any = None, **options: Any):
     """Rank all genes by how they differ between ``group`` and ``reference``.
 
     ``data`` is anything :func:`cellucid.show_anndata` accepts (an AnnData, a ``.h5ad`` /
@@ -42,7 +43,10 @@ def rank_genes(data: Any, group: Any, reference: Any = "rest", method: str = "t-
     ``reference="rest"`` means every cell not in ``group``. ``method`` is ``"t-test"``
     (Welch) or ``"wilcoxon"`` (rank sum; ``tie_correct`` as in scanpy). ``log_base`` is the
     base the data were ``log1p``-ed in (default: ``uns["log1p"]["base"]`` when the data
-    say, else natural log). Other keyword arguments (``expression="raw"``, ...) choose the
+    say, else natural log). ``dask_client`` (a ``distributed.Client`` or a scheduler
+    address) runs the passes over all cells on a Dask cluster whose workers open the same
+    ``.h5ad`` / ``.zarr`` path (docs/dask.md); if the cluster fails, the call finishes
+    in-process with a warning. Other keyword arguments (``expression="raw"``, ...) choose the
     matrix as for :func:`cellucid.show_anndata`.
 
     Returns a pandas DataFrame with one row per gene — ``names``, ``scores``,
@@ -58,7 +62,7 @@ def rank_genes(data: Any, group: Any, reference: Any = "rest", method: str = "t-
     """
     _check_method(method)
     base = log_base if log_base is not None else _log_base(data)
-    with opened(data, options) as (source, expr):
+    with opened(data, options) as (source, expr), using(expr, dask_client):
         n = expr.n_cells
         g, _ = cell_set(group, source, groupby, n, "group")
         ref = None
@@ -126,7 +130,8 @@ def _frame(names, scores, pvals, gs: Sums, rs: Sums, base: float | None, sort: b
 
 def markers(data: Any, groupby: str, method: str = "t-test", n_genes: int | None = None, *,
             groups: list[str] | None = None, tie_correct: bool = False, to_uns: bool = False,
-            key_added: str = "rank_genes_groups", log_base: float | None = None, **options: Any):
+            key_added: str = "rank_genes_groups", log_base: float | None = None, dask_client: Any = None,
+            **options: Any):
     """Marker genes: every category of ``groupby`` against all other cells, in one pass.
 
     Returns a long pandas DataFrame — a ``group`` column, then the columns of
@@ -135,7 +140,7 @@ def markers(data: Any, groupby: str, method: str = "t-test", n_genes: int | None
     is still every other cell). With ``to_uns=True`` (``data`` must be an AnnData) the
     result is also written to ``data.uns[key_added]`` in the layout of
     ``scanpy.tl.rank_genes_groups(..., pts=True)``, so ``sc.get.rank_genes_groups_df`` and
-    ``sc.pl.rank_genes_groups_dotplot`` read it.
+    ``sc.pl.rank_genes_groups_dotplot`` read it. ``dask_client``: as for :func:`rank_genes`.
 
     >>> import cellucid
     >>> ad = cellucid.demo_anndata(2000)
@@ -152,7 +157,7 @@ def markers(data: Any, groupby: str, method: str = "t-test", n_genes: int | None
     if n_genes is not None and (not isinstance(n_genes, (int, np.integer)) or n_genes < 1):
         raise BadParameter(f"n_genes must be a positive integer, got {n_genes!r}", hint="or None for all genes")
     base = log_base if log_base is not None else _log_base(data)
-    with opened(data, options) as (source, expr):
+    with opened(data, options) as (source, expr), using(expr, dask_client):
         field = categorical_field(source, groupby)
         cats = list(field.categories)
         codes = np.asarray(field.codes, dtype=np.int64)

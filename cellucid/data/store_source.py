@@ -260,6 +260,13 @@ class StoreSource(AnnDataLikeSource):
     def watched_paths(self) -> tuple[str, ...]:
         return (self._backend.label,)  # the path the store was opened from
 
+    def matrix_location(self) -> tuple[str, str, str]:
+        """``(kind, path, element)`` of the expression matrix, for processes that open the
+        file themselves (Dask workers): ``("h5ad", "/data/x.h5ad", "raw/X")``."""
+        label = self._backend.label
+        path = label if "://" in label else os.path.abspath(label)  # workers may start elsewhere
+        return self.kind, path, self._matrix_choice.store_path
+
 
 def open_hdf5(path: Path, what: str = ".h5ad", written_by: str = "an .h5ad is written by anndata's write_h5ad") -> Any:
     """``path`` opened read-only with h5py, or :class:`InputError`: not HDF5 (``what`` names the

@@ -19,6 +19,10 @@ def format_banner(runner: ServerRunner, summary: DatasetSummary, stop_hint: str 
         # The host name may not resolve everywhere; this one always works on this machine.
         token = f"?token={runner.token}" if runner.settings.token_required else ""
         lines.append(f"  local:   http://127.0.0.1:{runner.port}/{token}")
+    dask = runner.settings.dask
+    if dask is not None:  # where the analysis passes go (a failure to connect is logged on its own)
+        address = dask if isinstance(dask, str) else getattr(getattr(dask, "scheduler", None), "address", "a client")
+        lines.append(f"  dask:    analysis over all cells on {address}")
     if runner.port_fell_back:
         lines.append(f"  note:    port {runner.requested_port} was taken, using {runner.port}")
     warning = loopback_warning(runner.host, runner.port)

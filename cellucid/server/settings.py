@@ -44,7 +44,8 @@ class ServerSettings:
     ``header_timeout`` closes a connection that has not sent a complete request head
     in that many seconds (slowloris-style clients; also idle keep-alive connections);
     ``annotations`` is an :class:`~cellucid.annotation.AnnotationFolder` (``--annotations
-    DIR``) or ``None``.
+    DIR``) or ``None``; ``dask`` a Dask scheduler address or ``distributed.Client``
+    (``--dask``) for the analysis passes over all cells, or ``None``.
     """
 
     host: str = "127.0.0.1"
@@ -57,6 +58,7 @@ class ServerSettings:
     verbose: bool = False
     header_timeout: float = 60.0
     annotations: Any = None
+    dask: Any = None
 
     @property
     def token_required(self) -> bool:

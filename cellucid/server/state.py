@@ -72,10 +72,14 @@ class ServerState:
         # gene index, if one is being built, is ready): later requests only look them up.
         from cellucid.analysis import prepare as analysis_prep
 
+        # With --dask / dask_client: the analysis passes over all cells run on that cluster
+        # (connected in the background; health says how it goes).
+        self.cluster = _attach_cluster(settings.dask, source, self.health["n_genes"])
         if analysis_prep.enabled() and self.health["n_genes"] and not source.reads_are_remote:
             analysis_prep.mark_waiting(source)
             # Its own thread, not the analysis executor: a request must not queue behind it.
-            threading.Thread(target=_prepare_analysis, args=(self._warming, source, first_frame_keys(self.identity)["field"]),
+            threading.Thread(target=_prepare_analysis,
+                             args=(self._warming, source, first_frame_keys(self.identity)["field"], self.cluster),
                              name="cellucid-analysis-prepare", daemon=True).start()
 
     def etag(self, path: str, params: list[tuple[str, str]]) -> str:
@@ -142,9 +146,23 @@ class ServerState:
         from cellucid.analysis import prepare as analysis_prep
 
         analysis_prep.forget(self.source)
+        if self.cluster is not None:
+            self.cluster.close()
 
 
-def _prepare_analysis(warming, source: DataSource, default_field: str | None) -> None:
+def _attach_cluster(target, source: DataSource, n_genes: int):
+    if target is None:
+        return None
+    from cellucid.analysis._matrix import expression_of
+    from cellucid.analysis.cluster import as_cluster
+
+    cluster = as_cluster(target)
+    if n_genes:
+        expression_of(source).cluster = cluster
+    return cluster
+
+
+def _prepare_analysis(warming, source: DataSource, default_field: str | None, cluster=None) -> None:
     from cellucid.analysis import prepare as analysis_prep
 
     try:
@@ -152,8 +170,10 @@ def _prepare_analysis(warming, source: DataSource, default_field: str | None) ->
     except Exception:  # noqa: BLE001 - the warm-up's own problem; preparing is still useful
         pass
     index = getattr(getattr(source, "expression_reader", lambda: None)(), "index", None)
-    if index is not None:
-        index.wait()  # built in the background; its build pauses for requests, this waits
+    if index is not None and cluster is None:
+        # built in the background; its build pauses for requests, this waits (the cluster
+        # reads row blocks of the file itself and does not need the index)
+        index.wait()
     analysis_prep.prepare(source, [default_field] if default_field else [])
 
 

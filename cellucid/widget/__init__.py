@@ -65,7 +65,9 @@ def show_anndata(data: Any, gene_id_column: str | None = None, height: int = 600
     VS Code remote, Colab, gateways), ``"http"`` or ``"comm"``; ``viewer.transport`` says
     which one is in use. Other keyword arguments go to
     :class:`cellucid.anndata_server.AnnDataServer` (``port``, ``host``, ``backed``,
-    ``latent_key``, ``expression``, ``obs_keys``, ``dataset_name``, ``modality``, ...).
+    ``latent_key``, ``expression``, ``obs_keys``, ``dataset_name``, ``modality``,
+    ``dask_client`` (a ``distributed.Client`` or scheduler address: the analysis passes over
+    all cells of a ``.h5ad`` / ``.zarr`` path run on that Dask cluster; docs/dask.md), ...).
     ``display=False`` returns the viewer without displaying it (display it with ``viewer``).
     """
     if gene_id_column is not None:

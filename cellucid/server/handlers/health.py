@@ -23,4 +23,7 @@ class HealthHandler(BaseHandler):
         analysis = analysis_prep.status(self.state.source)
         if analysis is not None:  # totals and rank tables for /analysis routes, made in the background
             health["analysis"] = analysis
+        cluster = self.state.cluster
+        if cluster is not None:  # --dask: the scheduler, its state, a fallback warning, a job's progress
+            health["dask"] = cluster.status()
         self.write_json(health)
