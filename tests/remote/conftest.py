@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "server"))  # server_http.Cli
 
 from http_store import StaticStore  # noqa: E402
 
-BUCKET = "cellucid-test"
+from remote_names import BUCKET
 
 
 def _free_port() -> int:

@@ -13,7 +13,7 @@ import pytest
 
 from server_http import Client
 
-from conftest import BUCKET
+from remote_names import BUCKET
 
 API = "/_cellucid/api"
 
