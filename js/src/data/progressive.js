@@ -1,4 +1,4 @@
-// Progressive loading of large datasets: past `first_cells` cells (default 500k) the viewer
+// Progressive loading of large datasets: past `progressive_above` cells (default 2M) the viewer
 // does not wait for every point. It asks for a strided sample first — every `step`-th cell of
 // the file, so the first picture is a stratified sample of it whatever the file's order — draws
 // it, then streams the rest in contiguous ranges of `chunk_cells` cells and redraws after each.
@@ -10,8 +10,11 @@
 import { pageSearch } from "../page.js";
 import { MISSING } from "../render/geometry.js";
 
-/** Cells in the first request (2 MB of 2D coordinates); datasets up to this size load at once. */
+/** Cells in the first request (2 MB of 2D coordinates). */
 export const FIRST_CELLS = 500000;
+/** Datasets up to this size load at once: their whole 2D embedding (8 MB) is no more than the
+ * first frame's byte budget, and one request draws sooner than a sample plus the rest. */
+export const PROGRESSIVE_ABOVE = 2000000;
 /** Cells per later request (8 MB of 2D coordinates). */
 export const CHUNK_CELLS = 2000000;
 
@@ -23,13 +26,16 @@ function countParam(search, name) {
 
 /**
  * The loading plan for `n` cells, or null (one request, as for small datasets). The page URL
- * may set `?first_cells=N` (0: never progressive) and `?chunk_cells=N`.
+ * may set `?first_cells=N` (0: never progressive), `?chunk_cells=N` and `?progressive_above=N`
+ * (a `first_cells` given in the URL alone also makes any dataset above it progressive).
  * {n, sample: {step}, sampleCount, chunks: [{start, stop}]}.
  */
 export function loadPlan(n, search = pageSearch()) {
-  const first = countParam(search, "first_cells") ?? FIRST_CELLS;
+  const given = countParam(search, "first_cells");
+  const first = given ?? FIRST_CELLS;
+  const above = countParam(search, "progressive_above") ?? (given !== undefined ? given : PROGRESSIVE_ABOVE);
   const chunk = Math.max(1, countParam(search, "chunk_cells") || CHUNK_CELLS);
-  if (!(first > 0) || n <= first) return null;
+  if (!(first > 0) || n <= Math.max(first, above)) return null;
   const step = Math.ceil(n / first);
   const chunks = [];
   for (let a = 0; a < n; a += chunk) chunks.push({ start: a, stop: Math.min(n, a + chunk) });
