@@ -148,3 +148,30 @@ def test_a_body_larger_than_other_routes_take_is_accepted_here_and_over_the_comm
     other = h5ad.request("POST", "/_cellucid/api/annotations/vote", body=raw,
                          headers={"X-Cellucid-Token": h5ad_server.token})
     assert other.status == 413
+
+
+def test_background_preparation_waits_for_a_quiet_moment(h5ad, h5ad_server):
+    """Data requests (a page loading its first frame) push the preparation back; health polls
+    do not (waiting clients send them)."""
+    import threading
+    import time
+
+    state = h5ad_server._runner._app.cellucid_state
+    h5ad.get("/_cellucid/health")
+    before = state.last_request
+    h5ad.get("/_cellucid/health")
+    assert state.last_request == before  # a health poll is not a data request
+    assert h5ad.get("/_cellucid/api/obs/meta", {"field": "cell_type"}).status == 200
+    assert state.last_request > before
+
+    returned = []
+    waiter = threading.Thread(target=lambda: (state.wait_until_quiet(quiet_s=0.5, longest_s=30),
+                                              returned.append(time.monotonic())))
+    waiter.start()
+    stop = time.monotonic() + 1.2
+    while time.monotonic() < stop:  # a client busy loading: a request every 0.1 s
+        h5ad.get("/_cellucid/api/obs/meta", {"field": "cell_type"})
+        time.sleep(0.1)
+    last = state.last_request
+    waiter.join(10)
+    assert returned and returned[0] >= last + 0.5  # it waited for the quiet after the last one

@@ -42,6 +42,8 @@ class SecureMixin:
 
     def prepare(self):  # noqa: D401 - tornado hook
         settings = self.state.settings
+        if not self.request.path.endswith("/_cellucid/health"):
+            self.state.note_request()
         query_token = self.get_query_argument("token", None)
         refusal = security.check(
             self.request, self.get_cookie(settings.cookie_name), query_token, settings
