@@ -45,6 +45,7 @@ def build_export_identity(source, manifest, settings, name, description, dataset
         # an export folder's k-NN space is its latent.f32 (it stores no neighbour graph)
         "neighbors": ({"kind": "latent", "key": manifest["latent"]["key"], "n_dims": int(manifest["latent"]["n_columns"])}
                       if manifest["latent"] else None),
+        "neighbor_graph": False,  # (graph edges are not exported; the route answers 404 here)
         "vector_fields": {
             "default_field": vecs[0]["field_id"] if vecs else None,
             "fields": {v["field_id"]: {"label": v["label"], "basis": v["basis"],

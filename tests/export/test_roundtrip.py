@@ -90,7 +90,7 @@ def test_identity_has_the_served_schema(tmp_path, demo_adata):
         served = build_identity(src)
     assert set(served) <= set(written)
     for key in ("id", "stats", "embeddings", "default_embedding", "default_dimension", "fields",
-                "default_field", "genes", "latent_key", "neighbors", "source_kind"):
+                "default_field", "genes", "latent_key", "neighbors", "neighbor_graph", "source_kind"):
         assert written[key] == served[key], key
     assert written["vector_fields"]["fields"] == served["vector_fields"]["fields"]
     assert written["export_settings"]["format"] == "cellucid_export_v1"

@@ -131,7 +131,9 @@ export function mountPlotOptions(app, dom) {
   });
   const s = store.get();
   sync(s);
-  applySmoke(s);
+  // options only: nothing is drawn yet, and a requested frame here would draw the points a
+  // second time right after the first colored frame (tests/browser/test_viewer_frame_budget.py)
+  smoke.setOptions(s.renderMode === "smoke", s.smoke);
   if (s.labels) labels.setOn(true);
   if (s.edges) edges.setOn(true).then(edgeText, (e) => app.fail(e, "could not load the neighbour graph"));
 }
