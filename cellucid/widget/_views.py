@@ -26,10 +26,15 @@ class ViewsMixin:
         """The viewer's report of its views (a custom message, see js/widget/index.js)."""
         views = [dict(v) for v in payload.get("views") or [] if isinstance(v, dict)]
         layout = payload.get("layout") if payload.get("layout") in LAYOUTS else "single"
-        with self.widget.hold_trait_notifications():
+        link = bool(payload.get("link_cameras"))
+        # What the page reports is already true in the page: it must not be sent back. A report
+        # that crosses a newer `viewer.layout = ...` on the wire would otherwise undo it there
+        # (ipywidgets' own guard for changes that come from the front end).
+        with self.widget._lock_property(views=views, layout=layout, link_cameras=link), \
+                self.widget.hold_trait_notifications():
             self.widget.views = views
             self.widget.layout = layout
-            self.widget.link_cameras = bool(payload.get("link_cameras"))
+            self.widget.link_cameras = link
 
     @property
     def views(self) -> list[dict]:
@@ -80,7 +85,10 @@ class ViewsMixin:
     def layout(self, value: str) -> None:
         if value not in LAYOUTS:
             raise ValueError(f"layout must be 'single' or 'grid', got {value!r}")
+        # A command, in order with snapshot / remove_view (the page's reports update the
+        # trait without echoing it, see _views_reported), and the trait for a page shown later.
         self.widget.layout = value
+        self.widget.send_command("layout", {"layout": value})
 
     @property
     def link_cameras(self) -> bool:
