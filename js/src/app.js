@@ -13,10 +13,8 @@ import { shownGeometry, restrip } from "./render/strip1d.js";
 import { firstView } from "./data/startup.js";
 import { mark } from "./perf.js";
 import { parseColor } from "./color/palettes.js";
-import { union, difference } from "./state/sets.js";
-import { VectorOverlay } from "./render/vectors.js";
-import { NeighborGrid } from "./interaction/neighbors.js";
-import { latentNearest } from "./interaction/latentKnn.js";
+import { VectorLayer } from "./state/vectorFields.js";
+import { Neighborhoods, selectCells } from "./state/selection.js";
 import { loadPlan, PartialEmbedding, spreadColumn } from "./data/progressive.js";
 import { streamRest } from "./state/progressiveLoad.js";
 
@@ -35,8 +33,8 @@ export class App {
     this.renderer = createRenderer(dom.canvas, window.__cellucidBoot);
     this.renderer.camera = this.camera;
     this.index = new ScreenIndex();
-    this.vectorOverlay = new VectorOverlay(dom.vectorCanvas);
-    this.vectorCache = new Map();
+    this.vectors = new VectorLayer(this, dom.vectorCanvas);
+    this.neighborhoods = new Neighborhoods(this);
     this.identity = null;
     this.n = 0;
     this.geom = null;
@@ -52,15 +50,12 @@ export class App {
     let resolveReady;
     this.ready = new Promise((r) => (resolveReady = r));
     this._resolveReady = resolveReady;
-    if (window.matchMedia) window.matchMedia("(prefers-reduced-motion: reduce)").addEventListener?.("change", () => this.updateVectors());
     this.renderer.onFrame = () => {
       if (!this.firstColoredFrame && this.colorColumn && this.geom) {
         this.firstColoredFrame = true;
         this.markReadyIfDone();
       }
-      // still vector streamlines (reduced motion) follow the view
-      const vo = this.vectorOverlay;
-      if (vo.running && vo.reducedMotion && vo.lastCamera !== this.camera.version) vo.drawStatic();
+      this.vectors.followCamera(this.camera.version);
       this.emit("frame");
     };
   }
@@ -166,11 +161,8 @@ export class App {
     if (["selection", "highlightGroups", "activePage", "crossHighlight"].some((k) => changed.has(k))) this.updateFlags();
     if (["pointSize", "opacity", "theme", "crossHighlight"].some((k) => changed.has(k))) this.updateParams();
     if (changed.has("theme")) this.applyTheme();
-    if (["vectors", "vectorField", "embedding", "dimension", "filters", "hiddenCategories", "externalHidden", "theme"].some((k) => changed.has(k))) this.updateVectors();
-    else if (changed.has("vectorParams")) {
-      this.vectorOverlay.color = this.vectorColor();
-      this.vectorOverlay.setParams(s.vectorParams);
-    }
+    if (["vectors", "vectorField", "embedding", "dimension", "filters", "hiddenCategories", "externalHidden", "theme"].some((k) => changed.has(k))) this.vectors.update();
+    else if (changed.has("vectorParams")) this.vectors.updateParams();
     if (changed.has("selection")) this.emit("selection", s.selection, s.selectionSource);
   }
 
@@ -258,88 +250,6 @@ export class App {
    */
   drawFirstColoredFrame() {
     if (!this.firstColoredFrame && this.geom && this.colorColumn) this.renderer.drawNow();
-  }
-
-  /** Vector fields (ids) that fit the current embedding and dimension, default first. */
-  vectorFields() {
-    const s = this.store.get();
-    const vf = this.identity && this.identity.vector_fields;
-    if (!vf || !vf.fields) return [];
-    const ids = Object.entries(vf.fields)
-      .filter(([, f]) => f.embedding === s.embedding && f.available_dimensions.includes(s.dimension))
-      .map(([id]) => id);
-    return ids.sort((a, b) => (b === vf.default_field) - (a === vf.default_field));
-  }
-
-  /** The vector field (id) shown: the chosen one if it fits, else the default that fits, or null. */
-  vectorField() {
-    const ids = this.vectorFields();
-    const chosen = this.store.get().vectorField;
-    return ids.includes(chosen) ? chosen : ids[0] || null;
-  }
-
-  /**
-   * Why there is no vector field to show, or null when there is one: "none" (dataset has no
-   * vector fields), or "dimension" / "embedding" (fields exist, for another view) with a message.
-   */
-  vectorProblem() {
-    if (this.vectorField()) return null;
-    const s = this.store.get();
-    const vf = this.identity && this.identity.vector_fields;
-    const fields = vf && vf.fields ? Object.entries(vf.fields) : [];
-    if (!fields.length) {
-      const extra = vf && vf.problems && vf.problems.length ? ` (${vf.problems.join("; ")})` : "";
-      return { kind: "none", message: `This dataset has no vector field (such as obsm["velocity_umap"]) to animate${extra}.` };
-    }
-    const same = fields.filter(([, f]) => f.embedding === s.embedding);
-    if (same.length) {
-      const dims = [...new Set(same.flatMap(([, f]) => f.available_dimensions))].sort();
-      return {
-        kind: "dimension",
-        message: `${same.map(([id]) => id).join(", ")}: vectors exist only in ${dims.map((d) => `${d}D`).join(" / ")} for this embedding, not in ${s.dimension}D — switch to ${dims.map((d) => `${d}D`).join(" or ")}.`,
-      };
-    }
-    const embs = [...new Set(fields.map(([, f]) => f.embedding))];
-    return { kind: "embedding", message: `Vector fields exist only for ${embs.join(", ")}, not for ${s.embedding}.` };
-  }
-
-  async updateVectors() {
-    const s = this.store.get();
-    const field = s.vectors ? this.vectorField() : null;
-    if (!field) {
-      this.vectorOverlay.stop();
-      return;
-    }
-    try {
-      await this.geometryLoading;
-      const key = `${field}|${s.dimension}`;
-      if (!this.vectorCache.has(key)) {
-        const label = `Loading vectors ${field}`;
-        this.vectorCache.set(key, api.vectors(field, s.dimension, this.n, (f) => this.progress(label, f)));
-      }
-      const v = await this.vectorCache.get(key);
-      this.progress("", 1);
-      const now = this.store.get();
-      if (!now.vectors || this.vectorField() !== field || now.dimension !== s.dimension) return;
-      this.vectorOverlay.setParams(now.vectorParams);
-      this.vectorOverlay.reducedMotion = this.reducedMotion();
-      this.vectorOverlay.setField(v.data, this.geom, this.hidden, this.n);
-      this.vectorOverlay.start(this.camera, this.vectorColor());
-    } catch (e) {
-      this.vectorCache.delete(`${field}|${s.dimension}`);
-      this.fail(e, `could not load vector field ${field}`);
-    }
-  }
-
-  vectorColor() {
-    const s = this.store.get();
-    if (s.vectorParams.color !== "auto") return s.vectorParams.color;
-    return s.theme === "dark" ? "rgba(235,235,245,0.8)" : "rgba(20,20,30,0.7)";
-  }
-
-  /** `prefers-reduced-motion: reduce`: the vector overlay draws still streamlines instead of animating. */
-  reducedMotion() {
-    return !!(window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches);
   }
 
   /** Load (or reuse) a field or gene column. */
@@ -575,90 +485,8 @@ export class App {
     this.requestRender();
   }
 
-  select(cells, source, mode = "new") {
-    const s = this.store.get();
-    let sel = Uint32Array.from(cells).sort();
-    if (mode === "add") sel = union(s.selection, sel);
-    else if (mode === "remove") sel = difference(s.selection, sel);
-    this.store.set({ selection: sel, selectionSource: source });
-  }
-
-  clearSelection() {
-    this.store.set({ selection: new Uint32Array(0), selectionSource: "clear" });
-  }
-
-  // ------------------------------------------------ neighbourhoods (embedding units)
-
-  /** Raw float32 coordinates of the current embedding/dimension (cached). */
-  rawCoords() {
-    const s = this.store.get();
-    const key = `${s.embedding}|${s.dimension}`;
-    this.rawCache = this.rawCache || new Map();
-    if (!this.rawCache.has(key)) {
-      const p = api.embeddingRaw(s.embedding, s.dimension, this.n).catch((e) => (this.rawCache.delete(key), Promise.reject(e)));
-      this.rawCache.set(key, p);
-    }
-    return this.rawCache.get(key);
-  }
-
-  /** A NeighborGrid over the visible cells of the current view (rebuilt when they change). */
-  async neighborGrid() {
-    const s = this.store.get();
-    const key = `${s.embedding}|${s.dimension}|${this.hiddenVersion}`;
-    if (this._grid && this._grid.key === key) return this._grid.grid;
-    const raw = await this.rawCoords();
-    const grid = new NeighborGrid(raw.data, raw.dim, this.hidden, this.n);
-    this._grid = { key, grid };
-    return grid;
-  }
-
-  /** Proximity radius in raw embedding units: the user's, or 5 % of the data's longest side. */
-  proximityRadius() {
-    const r = this.store.get().proximityRadius;
-    if (r != null) return r;
-    if (!this.geom) return null;
-    return +(0.05 * (2 / this.geom.unit)).toPrecision(2);
-  }
-
-  /** Select every visible cell within the proximity radius of `cell` (embedding units). */
-  async selectProximity(cell, mode = "new") {
-    const grid = await this.neighborGrid();
-    const cells = grid.withinRadius(cell, this.proximityRadius());
-    this.select(cells, "proximity", mode);
-    return cells.length;
-  }
-
-  /**
-   * Grow the selection by the k nearest visible neighbours of each selected cell: in the
-   * dataset's latent space or stored graph when it has one (identity.neighbors, measured by
-   * the server), otherwise in the shown embedding.
-   */
-  async growKnn(k = this.store.get().knnK) {
-    const sel = this.store.get().selection;
-    if (!sel.length) return 0;
-    let add;
-    if (this.identity && this.identity.neighbors) {
-      add = await latentNearest(sel, k, this.hidden, (cells, kk) => api.neighbors(cells, kk));
-    } else {
-      const grid = await this.neighborGrid();
-      add = new Set();
-      for (const i of sel) for (const j of grid.nearest(i, k)) add.add(j);
-    }
-    this.select(Uint32Array.from(add), "knn", "add");
-    return this.store.get().selection.length;
-  }
-
-  /** Select the visible cells of category `code` of the colored field. */
-  selectCategory(code, mode = "new") {
-    const col = this.colorColumn;
-    if (!col || col.kind !== "categorical") return;
-    const out = [];
-    for (let i = 0; i < this.n; i++) {
-      const c = col.codes[i] === col.missing ? -1 : col.codes[i];
-      if (c === code && !this.hidden[i]) out.push(i);
-    }
-    this.select(out, "category", mode);
-  }
+  // The view interface (shared with the snapshot views of render/view.js): cells under a
+  // lasso, the cell under the pointer, a cell's screen position.
 
   /** Cells inside a polygon (CSS px relative to the canvas) in the current view. */
   cellsInPolygon(poly) {
@@ -677,36 +505,6 @@ export class App {
     const w = this.geom.world;
     const p = this.camera.project(w[3 * i], w[3 * i + 1], w[3 * i + 2]);
     return p ? { x: p[0], y: p[1] } : null;
-  }
-
-  toggleCategory(code) {
-    const col = this.colorColumn;
-    if (!col || col.kind !== "categorical") return;
-    const s = this.store.get();
-    const cur = new Set(s.hiddenCategories[col.name] || []);
-    cur.has(code) ? cur.delete(code) : cur.add(code);
-    this.store.set({ hiddenCategories: { ...s.hiddenCategories, [col.name]: [...cur] } });
-  }
-
-  /** Show only `code`; isolating the already isolated category shows all again. */
-  isolateCategory(code) {
-    const col = this.colorColumn;
-    if (!col || col.kind !== "categorical") return;
-    const s = this.store.get();
-    const all = col.categories.map((_, i) => i);
-    if (col.meta && col.meta.n_missing) all.push(-1);
-    const cur = new Set(s.hiddenCategories[col.name] || []);
-    const isolated = !cur.has(code) && cur.size === all.length - 1;
-    const hidden = isolated ? [] : all.filter((c) => c !== code);
-    this.store.set({ hiddenCategories: { ...s.hiddenCategories, [col.name]: hidden } });
-  }
-
-  hideCategory(name, hide = true) {
-    const col = this.colorColumn;
-    const code = col && col.categories ? col.categories.indexOf(name) : -1;
-    if (code < 0) throw new Error(`no category ${name} in the current color field`);
-    const cur = new Set(this.store.get().hiddenCategories[col.name] || []);
-    if (cur.has(code) !== hide) this.toggleCategory(code);
   }
 
   colorRangeNow() {
@@ -743,15 +541,10 @@ export class App {
       group_pages: s.groupPages.map((p) => p.name),
       groups_by_page: Object.fromEntries(s.groupPages.map((p) => [p.name, s.highlightGroups.filter((g) => (g.page ?? s.activePage) === p.id).map((g) => g.name)])),
       active_page: this.pageName(s.activePage),
-      proximity_radius: this.proximityRadius(),
+      proximity_radius: this.neighborhoods.radius(),
       knn_k: s.knnK,
       cvd: s.cvd,
-      vectors: s.vectors && this.vectorOverlay.running,
-      vector_field: this.vectorField(),
-      vector_fields: this.vectorFields(),
-      vector_problem: this.vectorProblem(),
-      vector_params: { ...s.vectorParams },
-      vectors_animating: !!(this.vectorOverlay.running && this.vectorOverlay.raf),
+      ...this.vectors.describe(),
       point_size: s.pointSize,
       opacity: s.opacity,
       theme: s.theme,
@@ -797,17 +590,17 @@ export class App {
         this.emit("click", cell, mods);
         if (cell == null) return;
         if (this.store.get().tool === "proximity" || mods.alt) {
-          this.selectProximity(cell, mods.shift ? "add" : "new").catch((e) => this.fail(e, "proximity selection"));
+          this.neighborhoods.selectProximity(cell, mods.shift ? "add" : "new").catch((e) => this.fail(e, "proximity selection"));
           return;
         }
         const has = this.store.get().selection.includes(cell);
-        if (mods.shift || mods.ctrl) this.select([cell], "click", has ? "remove" : "add");
-        else this.select([cell], "click");
+        if (mods.shift || mods.ctrl) selectCells(this.store, [cell], "click", has ? "remove" : "add");
+        else selectCells(this.store, [cell], "click");
         if (onClick) onClick(cell);
       },
       onLasso: (poly, { add, remove }) => {
         const cells = view.cellsInPolygon(poly);
-        this.select(cells, "lasso", remove ? "remove" : add ? "add" : "new");
+        selectCells(this.store, cells, "lasso", remove ? "remove" : add ? "add" : "new");
       },
     });
   }

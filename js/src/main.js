@@ -12,7 +12,9 @@ import { mountHelp } from "./ui/help.js";
 import { mountStatus } from "./ui/status.js";
 import { mountVectorPanel } from "./ui/vectors.js";
 import { mountToolbar } from "./ui/toolbar.js";
-import { buildSVG, buildPNG } from "./ui/export.js";
+import { figureScene } from "./figure/scene.js";
+import { buildPNG } from "./figure/png.js";
+import { buildSVG } from "./figure/svg.js";
 import { sessionObject, restoreSession } from "./state/session.js";
 import { bridgeParams, startBridge } from "./bridge/bridge.js";
 import { readFragment, syncFragment, restoreFragmentCamera } from "./state/fragment.js";
@@ -26,6 +28,8 @@ import { mountAnalysis } from "./ui/analysis/panel.js";
 import { mountViews } from "./ui/views.js";
 import { crossHighlightCategory } from "./state/cross.js";
 import { mountPlotOptions } from "./ui/plotOptions.js";
+import { selectCells, clearSelection, selectCategory } from "./state/selection.js";
+import { hideCategory } from "./state/categories.js";
 
 /** The longest the side panels wait for the first frame (ms). */
 const PANELS_LATEST_MS = 500;
@@ -125,9 +129,9 @@ function exposeApi(app) {
     /** Placed centroid labels (CSS px, canvas-relative): [{name, x, y, ax, ay, w, h, shifted}]. */
     labels: () => (app.labels ? app.labels.placed.map(({ name, x, y, ax, ay, w, h, shifted }) => ({ name, x, y, ax, ay, w, h, shifted })) : []),
     resetView: () => app.resetView(),
-    select: (cells) => app.select(cells, "script"),
-    clearSelection: () => app.clearSelection(),
-    hideCategory: (name, hide = true) => app.hideCategory(name, hide),
+    select: (cells) => selectCells(app.store, cells, "script"),
+    clearSelection: () => clearSelection(app.store),
+    hideCategory: (name, hide = true) => hideCategory(app.store, app.colorColumn, name, hide),
     highlight: (cells, color = "#ff0000", name = "script") => addGroup(app, name, cells, color),
     pick: (x, y) => app.pick(x, y),
     camera: () => app.camera.snapshot(),
@@ -136,24 +140,24 @@ function exposeApi(app) {
       const off = app.on("frame", () => (off(), res(app.renderer.frames)));
       app.requestRender();
     }),
-    svg: (opts) => buildSVG(app, opts),
+    svg: (opts) => buildSVG(figureScene(app), opts),
     /** The PNG figure as base64 (scale 1–4). */
     png: async (scale = 1) => {
-      const b = await buildPNG(app, scale);
+      const b = await buildPNG(figureScene(app), scale);
       let s = "";
       for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
       return btoa(s);
     },
-    selectProximity: (cell, mode) => app.selectProximity(cell, mode),
-    growKnn: (k) => app.growKnn(k),
-    selectCategory: (name, mode) => app.selectCategory(app.colorColumn.categories.indexOf(name), mode),
+    selectProximity: (cell, mode) => app.neighborhoods.selectProximity(cell, mode),
+    growKnn: (k) => app.neighborhoods.growKnn(k),
+    selectCategory: (name, mode) => selectCategory(app.store, app.colorColumn, app.hidden, app.n, app.colorColumn.categories.indexOf(name), mode),
     setProximityRadius: (r) => app.store.set({ proximityRadius: r }),
     newPage: (name) => newPage(app, name),
     setPage: (name) => app.store.set({ activePage: app.store.get().groupPages.find((p) => p.name === name).id }),
     setCvd: (m) => app.store.set({ cvd: m }),
     /** rAF timestamps of the vector overlay's recent animated frames. */
-    vectorFrameTimes: () => [...app.vectorOverlay.frameTimes],
-    vectorWorkTimes: () => [...app.vectorOverlay.workTimes],
+    vectorFrameTimes: () => [...app.vectors.overlay.frameTimes],
+    vectorWorkTimes: () => [...app.vectors.overlay.workTimes],
     session: () => sessionObject(app),
     /** Views (ui/views.js): freeze the live view into a snapshot (returns its id), remove one, lay them out. */
     snapshot: (opts = {}) => app.viewManager.snapshot(opts),

@@ -14,3 +14,14 @@ export function pageTransport(win = window) {
   const page = win.__cellucidPage;
   return page && page.transport === "comm" ? "comm" : "http";
 }
+
+/** Offer `blob` to the user as a file called `name` (the browser's download). */
+export function downloadFile(blob, name) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}

@@ -5,6 +5,7 @@
 import { addGroup } from "../state/groups.js";
 import { pageSearch } from "../page.js";
 import { restoreSession, sessionObject } from "../state/session.js";
+import { selectCells } from "../state/selection.js";
 
 const HOVER_MS = 50; // ≤ 20 hover messages per second
 const SESSION_MS = 250; // the pushed session trails the last change by this much
@@ -160,7 +161,7 @@ export function startBridge(app, { token, parentOrigin }) {
       for (const i of toCells(p.cells, app.n)) mask[i] = p.visible ? 0 : 1;
       app.store.set({ externalHidden: mask });
     },
-    select: (p) => app.select(toCells(p.cells, app.n), "python"),
+    select: (p) => selectCells(app.store, toCells(p.cells, app.n), "python"),
     reset_view: () => app.resetView(),
   };
 

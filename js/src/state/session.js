@@ -2,6 +2,7 @@
 import { newId } from "./store.js";
 import { describeView, viewFromDescription } from "./views.js";
 import { viewOptionDefaults } from "./viewOptions.js";
+import { downloadFile } from "../page.js";
 
 /** A session that cannot be applied; `hint` says what to do. */
 export class SessionError extends Error {
@@ -53,11 +54,7 @@ export function sessionObject(app) {
 
 export function saveSession(app) {
   const blob = new Blob([JSON.stringify(sessionObject(app))], { type: "application/json" });
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = `cellucid_session_${app.identity.name}.json`.replace(/[^\w.-]+/g, "_");
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  downloadFile(blob, `cellucid_session_${app.identity.name}.json`.replace(/[^\w.-]+/g, "_"));
 }
 
 export async function loadSessionFile(app, file) {

@@ -3,6 +3,7 @@
 import { h, fmt, fmtInt } from "./dom.js";
 import { newId } from "../state/store.js";
 import { indicesWhere0 } from "../state/sets.js";
+import { selectCells } from "../state/selection.js";
 
 export function mountFilters(app, dom) {
   const list = h("div", { "data-testid": "filters" });
@@ -10,7 +11,7 @@ export function mountFilters(app, dom) {
   const add = h("button", { "data-testid": "add-filter", title: "keep only the cells the legend currently shows", on: { click: () => addFromLegend(app) } }, "+ filter from legend");
   const selectVisible = h(
     "button",
-    { title: "select every cell that passes the filters", on: { click: () => app.select(indicesWhere0(app.hidden), "filter") } },
+    { title: "select every cell that passes the filters", on: { click: () => selectCells(app.store, indicesWhere0(app.hidden), "filter") } },
     "select shown",
   );
   dom.sidebar.append(h("section.section", {}, h("h3", {}, "Filters"), list, h("div.row", {}, add, selectVisible), count));

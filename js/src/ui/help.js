@@ -1,5 +1,6 @@
 // Help overlay with mouse controls and keyboard shortcuts, and the shortcuts themselves.
 import { h } from "./dom.js";
+import { clearSelection } from "../state/selection.js";
 
 export const SHORTCUTS = [
   ["L", "lasso tool (drag to select; Shift adds, Alt removes)"],
@@ -56,8 +57,8 @@ export function mountHelp(app, dom) {
       l: () => app.store.set({ tool: "lasso" }),
       v: () => app.store.set({ tool: "pan" }),
       x: () => app.store.set({ tool: "proximity" }),
-      k: () => app.growKnn().catch((err) => app.fail(err, "KNN grow")),
-      Escape: () => (panel.hidden ? app.clearSelection() : (panel.hidden = true)),
+      k: () => app.neighborhoods.growKnn().catch((err) => app.fail(err, "KNN grow")),
+      Escape: () => (panel.hidden ? clearSelection(app.store) : (panel.hidden = true)),
       r: () => app.resetView(),
       1: () => trySet(app, 1),
       2: () => trySet(app, 2),

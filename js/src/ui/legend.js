@@ -4,6 +4,8 @@ import { h, fmt, fmtInt } from "./dom.js";
 import { categoryColors } from "../color/colorize.js";
 import { COLORMAPS, lut, toHex } from "../color/palettes.js";
 import { categoryCells, setCrossHighlight, endCrossHover, selectedPerCategory } from "../state/cross.js";
+import { toggleCategory, isolateCategory } from "../state/categories.js";
+import { selectCategory } from "../state/selection.js";
 
 export function mountLegend(app, dom) {
   const el = dom.legend;
@@ -18,15 +20,15 @@ export function mountLegend(app, dom) {
     }
     if (pending) {
       clearTimeout(pending.timer);
-      app.toggleCategory(pending.code);
+      toggleCategory(app.store, app.colorColumn, pending.code);
     }
-    const p = { code, timer: setTimeout(() => pending === p && ((pending = null), app.toggleCategory(code)), 250) };
+    const p = { code, timer: setTimeout(() => pending === p && ((pending = null), toggleCategory(app.store, app.colorColumn, code)), 250) };
     pending = p;
   };
   const dblclick = (code) => {
     if (pending) clearTimeout(pending.timer);
     pending = null;
-    app.isolateCategory(code);
+    isolateCategory(app.store, app.colorColumn, code);
   };
 
   const render = () => {
@@ -79,13 +81,13 @@ export function mountLegend(app, dom) {
                 // keyboard users get the same highlight on focus
                 focus: () => cross(it, false),
                 blur: () => endCrossHover(app.store),
-                click: (e) => (e.ctrlKey || e.metaKey ? app.selectCategory(it.code, e.shiftKey ? "add" : "new") : click(it.code)),
+                click: (e) => (e.ctrlKey || e.metaKey ? selectCategory(app.store, app.colorColumn, app.hidden, app.n, it.code, e.shiftKey ? "add" : "new") : click(it.code)),
                 dblclick: (e) => !(e.ctrlKey || e.metaKey) && dblclick(it.code),
                 keydown: (e) => {
                   if (e.key !== "Enter" && e.key !== " ") return;
                   e.preventDefault();
-                  if (e.ctrlKey || e.metaKey) app.selectCategory(it.code, e.shiftKey ? "add" : "new");
-                  else app.toggleCategory(it.code);
+                  if (e.ctrlKey || e.metaKey) selectCategory(app.store, app.colorColumn, app.hidden, app.n, it.code, e.shiftKey ? "add" : "new");
+                  else toggleCategory(app.store, app.colorColumn, it.code);
                 },
               },
             },

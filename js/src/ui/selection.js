@@ -3,6 +3,7 @@
 import { h, fmtInt } from "./dom.js";
 import { neighborSpaceLabel } from "../interaction/latentKnn.js";
 import { addGroup, newPage, updateGroup } from "../state/groups.js";
+import { selectCells, clearSelection } from "../state/selection.js";
 
 // Strong colors that stand out against the field palettes.
 const GROUP_COLORS = ["#ff1f5b", "#ffb000", "#00b8ff", "#8f00ff", "#00cd6c", "#000000"];
@@ -10,7 +11,7 @@ const GROUP_COLORS = ["#ff1f5b", "#ffb000", "#00b8ff", "#8f00ff", "#00cd6c", "#0
 export function mountSelection(app, dom) {
   const { store } = app;
   const count = h("span", { "data-testid": "selection-count", "aria-live": "polite" }, "0");
-  const clear = h("button", { "data-testid": "clear-selection", "aria-label": "clear the selection", on: { click: () => app.clearSelection() } }, "clear");
+  const clear = h("button", { "data-testid": "clear-selection", "aria-label": "clear the selection", on: { click: () => clearSelection(app.store) } }, "clear");
   const radius = h("input", {
     type: "number",
     min: 0,
@@ -23,7 +24,7 @@ export function mountSelection(app, dom) {
   const k = h("input", { type: "number", min: 1, max: 200, step: 1, "data-testid": "knn-k", "aria-label": "number of nearest neighbours", on: { change: () => store.set({ knnK: Math.max(1, Math.round(+k.value) || 1) }) } });
   const grow = h(
     "button",
-    { "data-testid": "knn-grow", title: `add the k nearest visible neighbours of every selected cell (${neighborSpaceLabel(app.identity.neighbors)})`, on: { click: () => app.growKnn().catch((e) => app.fail(e, "KNN grow")) } },
+    { "data-testid": "knn-grow", title: `add the k nearest visible neighbours of every selected cell (${neighborSpaceLabel(app.identity.neighbors)})`, on: { click: () => app.neighborhoods.growKnn().catch((e) => app.fail(e, "KNN grow")) } },
     "grow by k-NN",
   );
   const name = h("input", { type: "text", placeholder: "group name", "data-testid": "group-name", "aria-label": "name for the new highlight group" });
@@ -68,7 +69,7 @@ export function mountSelection(app, dom) {
 
   const render = (s) => {
     count.textContent = fmtInt(s.selection.length);
-    if (document.activeElement !== radius) radius.value = app.proximityRadius() ?? "";
+    if (document.activeElement !== radius) radius.value = app.neighborhoods.radius() ?? "";
     if (document.activeElement !== k) k.value = s.knnK;
     grow.disabled = !s.selection.length;
     page.replaceChildren(...s.groupPages.map((p) => h("option", { value: p.id, selected: p.id === s.activePage }, p.name)));
@@ -81,7 +82,7 @@ export function mountSelection(app, dom) {
           h("input", { type: "checkbox", checked: g.visible, title: "show/hide", "aria-label": `show group ${g.name}`, on: { change: (e) => updateGroup(app, g.id, { visible: e.target.checked }) } }),
           h("span.swatch", { style: { background: g.color, width: "10px", height: "10px", borderRadius: "50%", display: "inline-block" } }),
           h("span.label", { title: g.name }, `${g.name} (${fmtInt(g.cells.length)})`),
-          h("button", { title: "select these cells", "aria-label": `select the cells of group ${g.name}`, on: { click: () => app.select(g.cells, "group") } }, "select"),
+          h("button", { title: "select these cells", "aria-label": `select the cells of group ${g.name}`, on: { click: () => selectCells(app.store, g.cells, "group") } }, "select"),
           h("button", { title: "delete group", "aria-label": `delete group ${g.name}`, on: { click: () => store.set({ highlightGroups: store.get().highlightGroups.filter((x) => x.id !== g.id) }) } }, "×"),
         ),
       ),

@@ -65,7 +65,7 @@ export function mountToolbar(app, dom, { toggleHelp }) {
     for (const [m, b] of Object.entries(navs)) b.classList.toggle("active", s.navMode === m);
     for (const [t, b] of Object.entries(tools)) b.classList.toggle("active", s.tool === t);
     dom.canvas.classList.toggle("lasso", s.tool === "lasso" || s.tool === "proximity");
-    vec.parentElement.hidden = !app.vectorField();
+    vec.parentElement.hidden = !app.vectors.field();
     vec.classList.toggle("active", !!s.vectors);
   };
   store.subscribe(sync);

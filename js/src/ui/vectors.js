@@ -2,6 +2,7 @@
 // speed, trail length and color. When the dataset has vectors only for another dimension or
 // embedding it says so; without any vector field the toggle is disabled with the reason.
 import { h } from "./dom.js";
+import { reducedMotion } from "../state/vectorFields.js";
 
 export function mountVectorPanel(app, dom) {
   const { store } = app;
@@ -43,13 +44,13 @@ export function mountVectorPanel(app, dom) {
   );
 
   const sync = (s) => {
-    const ids = app.vectorFields();
-    const problem = app.vectorProblem();
+    const ids = app.vectors.fields();
+    const problem = app.vectors.problem();
     toggle.disabled = !ids.length;
     toggle.checked = !!s.vectors && ids.length > 0;
     const labels = (app.identity.vector_fields && app.identity.vector_fields.fields) || {};
     field.replaceChildren(...ids.map((id) => h("option", { value: id }, labels[id] && labels[id].label ? `${labels[id].label} (${id})` : id)));
-    field.value = app.vectorField() || "";
+    field.value = app.vectors.field() || "";
     controls.hidden = !ids.length;
     const p = s.vectorParams;
     count.value = p.count;
@@ -57,7 +58,7 @@ export function mountVectorPanel(app, dom) {
     trail.value = p.trail;
     color.value = p.color === "auto" ? (s.theme === "dark" ? "#ebebf5" : "#14141e") : p.color;
     let text = problem ? problem.message : "";
-    if (!problem && s.vectors && app.reducedMotion()) text = "Reduced motion is on (system setting): streamlines are drawn still, not animated.";
+    if (!problem && s.vectors && reducedMotion()) text = "Reduced motion is on (system setting): streamlines are drawn still, not animated.";
     note.textContent = text;
     note.hidden = !text;
   };

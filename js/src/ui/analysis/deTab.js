@@ -6,7 +6,7 @@ import { analysisApi } from "../../data/analysis.js";
 import { DETable, filteredRows } from "./deTable.js";
 import { drawVolcano, volcanoPick } from "./volcano.js";
 import { toCSV } from "./csv.js";
-import { download } from "../export.js";
+import { downloadFile } from "../../page.js";
 import { statusLine } from "./status.js";
 
 const CSV_COLUMNS = ["names", "scores", "logfoldchanges", "pvals", "pvals_adj", "pct_nz_group", "pct_nz_reference", "mean_group", "mean_reference"];
@@ -82,7 +82,7 @@ export function deTab(app, st) {
     if (!r) return;
     const names = CSV_COLUMNS.filter((c) => r.columns[c]);
     const safe = r.label.replace(/[^\w.-]+/g, "_").replace(/^_+|_+$/g, "");
-    download(new Blob([toCSV(r.columns, names, rows)], { type: "text/csv" }), `cellucid_de_${safe}.csv`);
+    downloadFile(new Blob([toCSV(r.columns, names, rows)], { type: "text/csv" }), `cellucid_de_${safe}.csv`);
   };
   volcano.addEventListener("click", (e) => {
     const r = st.get().de.result;
