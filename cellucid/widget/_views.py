@@ -97,4 +97,6 @@ class ViewsMixin:
 
     @link_cameras.setter
     def link_cameras(self, on: bool) -> None:
+        # like `layout`: a command in order with the others, so a crossing report cannot undo it
         self.widget.link_cameras = bool(on)
+        self.widget.send_command("link_cameras", {"on": bool(on)})

@@ -36,6 +36,10 @@ def test_views_and_layout_come_from_the_viewers_report(viewer):
     assert viewer.views[0]["name"] == "live"
     viewer.layout = "single"
     assert viewer.widget.layout == "single"
+    assert viewer.sent[-1] == {"cmd": "layout", "payload": {"layout": "single"}}
+    viewer.link_cameras = False
+    assert viewer.widget.link_cameras is False
+    assert viewer.sent[-1] == {"cmd": "link_cameras", "payload": {"on": False}}
     viewer.remove_view("view-1")
     assert viewer.sent[-1] == {"cmd": "remove_view", "payload": {"id": "view-1"}}
 
