@@ -3,12 +3,11 @@ on another origin: ready, selection (Uint32Array), host commands, origin + token
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from urllib.parse import quote
 
 import pytest
 import tornado.web
+from threaded_app import ThreadedApp
 
 pytestmark = pytest.mark.browser
 
@@ -30,33 +29,18 @@ HOST_PAGE = """<!doctype html><html><body style="margin:0">
 </script></body></html>"""
 
 
-class HostServer:
-    def __init__(self, viewer_url_for):
-        self._ready = threading.Event()
-        self.viewer_url_for = viewer_url_for
-        threading.Thread(target=self._main, daemon=True).start()
-        self._ready.wait(10)
+class HostServer(ThreadedApp):
+    """The host page on its own origin (localhost, not the viewer's 127.0.0.1)."""
 
-    def _main(self):
+    def __init__(self, viewer_url_for):
         outer = self
 
         class Page(tornado.web.RequestHandler):
             def get(self):
-                self.write(HOST_PAGE.format(src=outer.viewer_url_for(outer.origin), token=TOKEN))
+                self.write(HOST_PAGE.format(src=viewer_url_for(outer.origin), token=TOKEN))
 
-        async def run():
-            server = tornado.web.Application([(r"/", Page)]).listen(0, "127.0.0.1")
-            self.port = next(iter(server._sockets.values())).getsockname()[1]
-            self.origin = f"http://localhost:{self.port}"  # another origin than the viewer's
-            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-            self._ready.set()
-            await self._stop.wait()
-            server.stop()
-
-        asyncio.run(run())
-
-    def stop(self):
-        self._loop.call_soon_threadsafe(self._stop.set)
+        super().__init__([(r"/", Page)])
+        self.origin = f"http://localhost:{self.port}"  # another origin than the viewer's
 
 
 @pytest.fixture

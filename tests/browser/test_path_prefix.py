@@ -4,9 +4,7 @@ every URL it requests must be relative. A tiny real Tornado reverse proxy strips
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import urllib.request
 
 import pytest
@@ -14,6 +12,7 @@ import tornado.httpclient
 import tornado.web
 
 from browser_page import open_viewer
+from threaded_app import ThreadedApp
 
 pytestmark = pytest.mark.browser
 
@@ -38,33 +37,12 @@ class ProxyHandler(tornado.web.RequestHandler):
             self.write(resp.body)
 
 
-class Proxy:
+class Proxy(ThreadedApp):
     """A reverse proxy on its own thread and event loop: /proxy/<port>/x -> 127.0.0.1:<port>/x."""
 
     def __init__(self):
         self.seen = []
-        self.port = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, daemon=True)
-        self._thread.start()
-        self._ready.wait(10)
-
-    def _main(self):
-        async def run():
-            app = tornado.web.Application([(r"/proxy/(\d+)/(.*)", ProxyHandler, {"seen": self.seen})])
-            server = app.listen(0, "127.0.0.1")
-            self.port = next(iter(server._sockets.values())).getsockname()[1]
-            self._stop = asyncio.Event()
-            self._loop = asyncio.get_running_loop()
-            self._ready.set()
-            await self._stop.wait()
-            server.stop()
-
-        asyncio.run(run())
-
-    def stop(self):
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(5)
+        super().__init__([(r"/proxy/(\d+)/(.*)", ProxyHandler, {"seen": self.seen})])
 
 
 @pytest.fixture
