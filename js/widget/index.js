@@ -311,8 +311,8 @@ function render({ model, el }) {
     if (requested === "comm") startComm(kind, null);
     else if (res.ok) startHttp(kind);
     else if (requested === "auto") {
-      startComm(kind, `cellucid: this browser cannot reach the data server (${res.reason}); ` +
-        "the viewer gets its data through the notebook's own connection instead.");
+      const why = res.foreign ? `at ${res.url} ${res.reason}` : `this browser cannot reach the data server (${res.reason})`;
+      startComm(kind, `cellucid: ${why}; the viewer gets its data through the notebook's own connection instead.`);
     } else showUnreachable(res);
   });
 

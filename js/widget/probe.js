@@ -1,9 +1,12 @@
-// Can the browser reach the server at all? Answer before the user stares at a blank box.
+// Can the browser reach the server at all, and is it this viewer's server? Answer before
+// the user stares at a blank box, or at another dataset.
 
 /**
- * Resolves to {ok: true} or {ok: false, reason}. Same-origin (proxied) URLs are fetched
- * normally so a 404 from Jupyter (no jupyter-server-proxy) is told apart; cross-origin
- * (direct) URLs are fetched with mode "no-cors": an opaque answer still proves reachability.
+ * Resolves to {ok: true} or {ok: false, reason}. Asked with the server's token: the server
+ * answers `token_ok` (and, across origins, lets this page read the answer: CORS) only when
+ * the token is its own, so another server answering at the same address (a forwarded or
+ * reused port) is told apart (`foreign: true`). Same-origin (proxied) URLs also tell a 404
+ * from Jupyter (no jupyter-server-proxy) apart. Without a token only reachability is asked.
  */
 export async function probeHealth(base, { token = "", timeoutMs = 8000, fetchImpl = fetch } = {}) {
   const url = new URL("_cellucid/health", base.href);
@@ -13,19 +16,30 @@ export async function probeHealth(base, { token = "", timeoutMs = 8000, fetchImp
   const sameOrigin = url.origin === window.location.origin;
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+  const ask = (mode) =>
+    fetchImpl(url.href, { mode, cache: "no-store", credentials: sameOrigin ? "same-origin" : "omit", signal: ctrl.signal });
+  const foreign = { ok: false, url: shown(url), foreign: true, reason: "another server answers at this address (it does not know this viewer's token)" };
   try {
-    const resp = await fetchImpl(url.href, {
-      mode: sameOrigin ? "same-origin" : "no-cors",
-      cache: "no-store",
-      credentials: sameOrigin ? "same-origin" : "omit",
-      signal: ctrl.signal,
-    });
-    if (sameOrigin && !resp.ok) {
-      return { ok: false, url: shown(url), reason: `HTTP ${resp.status}`, status: resp.status };
+    if (!token && !sameOrigin) {
+      await ask("no-cors"); // an opaque answer still proves reachability
+      return { ok: true, url: shown(url) };
     }
-    return { ok: true, url: shown(url) };
+    let resp;
+    try {
+      resp = await ask(sameOrigin ? "same-origin" : "cors");
+    } catch (err) {
+      if (sameOrigin || ctrl.signal.aborted) throw err;
+      // Across origins a refused read (no CORS header: not our server) and no answer at all
+      // look the same here: an opaque request tells them apart.
+      await ask("no-cors");
+      return foreign;
+    }
+    if (sameOrigin && !resp.ok) return { ok: false, url: shown(url), reason: `HTTP ${resp.status}`, status: resp.status };
+    if (!token) return { ok: true, url: shown(url) };
+    const body = await resp.json().catch(() => null);
+    return body && body.token_ok === true ? { ok: true, url: shown(url) } : foreign;
   } catch (err) {
-    const reason = ctrl.signal.aborted ? `no answer within ${timeoutMs / 1000} s` : String(err && err.message || err);
+    const reason = ctrl.signal.aborted ? `no answer within ${timeoutMs / 1000} s` : String((err && err.message) || err);
     return { ok: false, url: shown(url), reason };
   } finally {
     clearTimeout(timer);

@@ -557,3 +557,27 @@ def test_a_stopped_server_over_the_comm_says_to_run_the_cell_again(jupyter, new_
         err.wait_for(timeout=60_000)
         text = err.inner_text()
         assert "data server has stopped" in text and "Run the cell" in text and '{"error"' not in text, text
+
+
+def test_another_server_at_the_frames_address_is_not_shown(jupyter, new_page, workdir):
+    """transport="auto" and the address the browser would use answers, but with another
+    cellucid server (a forwarded or reused port): the probe's token check tells them apart,
+    and the viewer shows this kernel's dataset over the comm, not the other one's."""
+    write_notebook(workdir / "foreign.ipynb", [
+        "import json\nimport cellucid\nfrom cellucid.anndata_server import AnnDataServer\n"
+        "from cellucid.data.demo import demo_anndata\n"
+        "other = AnnDataServer(demo_anndata(300), port=0, quiet=True).start_background()\n"
+        "viewer = cellucid.show_anndata(demo_anndata(500), display=False, quiet=True)\n"
+        "viewer.widget.server_url = other.url  # what the browser reaches there is the other server\n"
+        "viewer.display()",
+        "print('INFO', json.dumps({'transport': viewer.transport, 'other': other.url}))"])
+    with session(jupyter, new_page, "lab", f"{workdir.name}/foreign.ipynb") as (server, page):
+        run_cell(page, 0)
+        frame = viewer_frame(page)
+        assert frame.evaluate("() => window.cellucid.state().n_cells") == 500
+        note = page.locator(".cellucid-transport-note").inner_text()
+        assert "another server answers" in note, note
+        server.wait_kernels_idle()
+        run_cell(page, 1)
+        got = json.loads(output_matching(page, r"INFO (\{.*\})").group(1))
+        assert got["transport"] == "comm", got

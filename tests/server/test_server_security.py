@@ -61,6 +61,19 @@ def test_no_cors_headers_are_sent(demo):
     assert not [h for h in r.headers if h.lower().startswith("access-control-")]
 
 
+def test_health_answers_the_widgets_identity_probe_only_for_its_own_token(demo, demo_server):
+    # The widget asks before pointing its frame at an address: another server answering
+    # there must not pass for this one (and nothing is readable cross-origin without it).
+    origin = "http://localhost:8888"
+    own = demo.get(HEALTH, {"token": demo_server.token}, Origin=origin)
+    other = demo.get(HEALTH, {"token": "0" * len(demo_server.token)}, Origin=origin)
+    bare = demo.get(HEALTH, Origin=origin)
+    assert own.json()["token_ok"] is True and own.headers["Access-Control-Allow-Origin"] == origin
+    for r in (other, bare):
+        assert r.status == 200 and "token_ok" not in r.json()
+        assert not [h for h in r.headers if h.lower().startswith("access-control-")]
+
+
 @pytest.mark.parametrize("path", [
     "/assets/../../../../etc/passwd",
     "/assets/..%2f..%2f..%2f..%2fetc%2fpasswd",

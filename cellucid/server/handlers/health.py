@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cellucid.server import security
 from cellucid.server.handlers.base import BaseHandler
 
 
@@ -26,4 +27,18 @@ class HealthHandler(BaseHandler):
         cluster = self.state.cluster
         if cluster is not None:  # --dask: the scheduler, its state, a fallback warning, a job's progress
             health["dask"] = cluster.status()
+        self._answer_the_widgets_probe(health)
         self.write_json(health)
+
+    def _answer_the_widgets_probe(self, health: dict) -> None:
+        """The notebook widget asks with this server's token before it points its frame here:
+        ``token_ok`` tells it that this is its own server, not another one that happens to
+        answer at that address (a forwarded port, a reused one). Readable from the notebook's
+        origin (CORS) only for a request carrying the token, which grants access anyway."""
+        if not security.token_matches(self.get_query_argument("token", None), self.state.settings):
+            return
+        health["token_ok"] = True
+        origin = self.request.headers.get("Origin")
+        if origin:
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Vary", "Origin")
