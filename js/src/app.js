@@ -17,6 +17,7 @@ import { VectorLayer } from "./state/vectorFields.js";
 import { Neighborhoods, selectCells } from "./state/selection.js";
 import { loadPlan, PartialEmbedding, spreadColumn } from "./data/progressive.js";
 import { streamRest } from "./state/progressiveLoad.js";
+import { analysisApi, signatureColumn, signatureKey } from "./data/analysis.js";
 
 /** How long the first frame waits for the default colors when the points are there first. */
 const FIRST_COLOR_WAIT_MS = 100;
@@ -252,9 +253,12 @@ export class App {
     if (!this.firstColoredFrame && this.geom && this.colorColumn) this.renderer.drawNow();
   }
 
-  /** Load (or reuse) a field or gene column. */
-  column(kind, name) {
-    const key = `${kind}:${name}`;
+  /**
+   * Load (or reuse) a field or gene column, or a signature score (`spec`: its genes and
+   * method, as a colorBy of kind "signature" holds them).
+   */
+  column(kind, name, spec = null) {
+    const key = kind === "signature" ? signatureKey(spec) : `${kind}:${name}`;
     if (!this.columns.has(key)) {
       const label = `Loading ${kind === "gene" ? "gene " : ""}${name}`;
       const onProgress = (f) => this.progress(label, f);
@@ -263,7 +267,9 @@ export class App {
       if (sample) this.partialColumns.add(key);
       const p = (kind === "gene"
         ? api.gene(name, this.n, onProgress)
-        : sample
+        : kind === "signature"
+          ? analysisApi.signature(spec.genes, spec.method).then((ans) => signatureColumn(name, ans))
+          : sample
           ? api.field(name, sample.sampleCount, onProgress, sample.sample).then((c) => spreadColumn(c, this.n, sample.sample))
           : api.field(name, this.n, onProgress))
         .then((c) => {
@@ -294,7 +300,7 @@ export class App {
   async loadColor(colorBy) {
     if (!colorBy) return;
     try {
-      const col = await this.column(colorBy.kind, colorBy.name);
+      const col = await this.column(colorBy.kind, colorBy.name, colorBy);
       const s = this.store.get();
       if (s.colorBy !== colorBy) return; // superseded
       this.colorColumn = col;
@@ -457,10 +463,13 @@ export class App {
     this.renderer.requestRender(motion);
   }
 
-  /** Color by an obs field or, if no field has that name, a gene. */
-  setColorBy(name, kind) {
+  /**
+   * Color by an obs field or, if no field has that name, a gene; `spec` completes a kind that
+   * needs more than a name (a signature's genes and method).
+   */
+  setColorBy(name, kind, spec = {}) {
     if (!kind) kind = this.identity.fields.some((f) => f.name === name) ? "field" : "gene";
-    this.store.set({ colorBy: { kind, name }, range: null });
+    this.store.set({ colorBy: { ...spec, kind, name }, range: null });
   }
 
   setEmbedding(key) {

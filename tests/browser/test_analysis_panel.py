@@ -178,6 +178,28 @@ def test_signature_colours_the_cells_and_lists_unknown_genes(viewer, demo):
     assert changed_pixels(before, v.pixels()) > 1000
 
 
+def test_a_session_coloured_by_a_signature_scores_it_again_after_a_reload(viewer, demo):
+    v = viewer
+    open_panel(v, "signature")
+    v.page.fill("[data-testid=sig-genes]", "CD3E, NKG7")
+    v.page.select_option("[data-testid=sig-method]", "zscore")
+    v.page.click("[data-testid=sig-run]")
+    v.page.wait_for_function("window.cellucid.state().color_by_kind === 'signature' && window.cellucid.state().colored_by")
+    session = v.js("window.cellucid.session()")
+    assert session["color_by"]["genes"] == ["CD3E", "NKG7"] and session["color_by"]["method"] == "zscore"
+    v.page.reload()  # a fresh page: nothing of the signature is cached, the address has no gene list
+    v.page.wait_for_selector("body[data-ready='1']", timeout=30000)
+    assert v.state()["color_by_kind"] == "field"
+    v.js("async (o) => { await window.cellucid.restoreSession(o); }", session)
+    v.page.wait_for_function("(name) => window.cellucid.state().colored_by === name", arg=session["color_by"]["name"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        want = cellucid.signature_score(demo.path, ["CD3E", "NKG7"], method="zscore").to_numpy()
+    got = np.array(v.js("Array.from(window.cellucid.app.colorColumn.values)"), dtype=np.float32)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert v.errors == []
+
+
 def test_correlation_matches_scipy_and_draws_the_scatter(viewer, demo):
     v = viewer
     open_panel(v, "correlation")

@@ -68,3 +68,14 @@ export const analysisApi = {
     return { values, min: num("X-Cellucid-Min"), max: num("X-Cellucid-Max"), genes: list("X-Cellucid-Genes"), unknown: list("X-Cellucid-Unknown-Genes") };
   },
 };
+
+/**
+ * A signature score as a continuous color column (`colorBy` {kind: "signature", name, genes,
+ * method}: what a session keeps, so a restored session scores the same genes again).
+ */
+export function signatureColumn(name, answer) {
+  return { source: "signature", kind: "continuous", name, values: answer.values, min: answer.min, max: answer.max };
+}
+
+/** The column cache key of a signature: its genes and method (labels restart with each page). */
+export const signatureKey = (spec) => `signature:${spec.method || "mean"}:${spec.genes.join(",")}`;

@@ -46,7 +46,7 @@ export class SnapshotView {
     this.state = state;
     const app = this.app;
     const geom = await app.geometryFor(state.embedding, state.dimension);
-    const col = state.colorBy ? await app.column(state.colorBy.kind, state.colorBy.name) : null;
+    const col = state.colorBy ? await app.column(state.colorBy.kind, state.colorBy.name, state.colorBy) : null;
     if (this.state !== state || this.disposed) return; // superseded
     if (this.geom !== geom) {
       const sceneChanged = !this.geom || this.geom.dim !== geom.dim;

@@ -32,7 +32,8 @@ export function fragmentFor(app) {
   const q = new URLSearchParams();
   if (s.embedding) q.set("embedding", s.embedding);
   q.set("dimension", String(s.dimension));
-  if (s.colorBy) q.set("color_by", s.colorBy.name);
+  // a signature's gene list stays out of the address (sessions keep it)
+  if (s.colorBy && s.colorBy.kind !== "signature") q.set("color_by", s.colorBy.name);
   q.set("camera", JSON.stringify(compact));
   return "#" + q.toString();
 }

@@ -2,7 +2,7 @@
 // of two genes or continuous fields with r and p (scipy, on the server), and a violin/box of a
 // gene or continuous field per category.
 import { h, fmt, fmtInt } from "../dom.js";
-import { analysisApi } from "../../data/analysis.js";
+import { analysisApi, signatureColumn, signatureKey } from "../../data/analysis.js";
 import { drawScatter, violinStats, drawViolins, violinTable } from "./plots.js";
 import { fieldSelect } from "./markersTab.js";
 import { statusLine } from "./status.js";
@@ -32,9 +32,9 @@ export function signatureTab(app, st) {
       const ans = await analysisApi.signature(names, methodSel.value, req.signal);
       const label = `signature ${++signatures} (${ans.genes.length} genes)`;
       if (!st.finish("signature", req, { ...ans, label, values: null })) return;
-      const col = { source: "signature", kind: "continuous", name: label, values: ans.values, min: ans.min, max: ans.max };
-      app.columns.set(`signature:${label}`, col);
-      app.setColorBy(label, "signature");
+      const spec = { genes: ans.genes, method: methodSel.value };
+      app.columns.set(signatureKey(spec), signatureColumn(label, ans));
+      app.setColorBy(label, "signature", spec);
     } catch (e) {
       st.fail("signature", req, e);
     }
