@@ -364,3 +364,34 @@ def test_snapshots_hidden_by_the_single_layout_do_not_redraw_until_shown(viewer,
     xy, _ = positions(viewer, server, vid)
     px = view_pixels(viewer, vid)
     assert np.abs(at(px, xy[5]).astype(int) - px[0, 0]).max() > 30  # a selected cell is drawn, not background
+
+
+def test_each_snapshot_shows_its_own_color_key(viewer, demo):
+    """The live view has the legend panel; a snapshot colored by another field carries its
+    own key: the categories it shows (from pandas), or the color bar's limits (min / max)."""
+    obs = demo.adata.obs
+    by_batch = viewer.js("window.cellucid.snapshot({colorBy: 'batch'})")
+    by_counts = viewer.js("window.cellucid.snapshot({colorBy: 'n_counts'})")
+    key = viewer.page.locator(f"[data-testid=view-legend-{by_batch}]")
+    key.locator(".item").first.wait_for()
+    names = [key.locator(".item").nth(i).get_attribute("data-name") for i in range(key.locator(".item").count())]
+    assert names == [c for c in obs["batch"].cat.categories if (obs["batch"] == c).any()]
+    assert key.locator(".title").inner_text() == "batch" and key.is_visible()
+    bar = viewer.page.locator(f"[data-testid=view-legend-{by_counts}]")
+    bar.locator(".bar").wait_for()
+    # the whole range (the default clips to the 1st-99th percentile)
+    viewer.js(f"window.cellucid.app.viewManager.update('{by_counts}', {{clip: [0, 100]}})")
+    viewer.page.wait_for_function(
+        "([id, hi]) => Math.abs(+document.querySelector(`[data-testid=view-legend-${id}] [data-testid=view-legend-hi]`)"
+        ".textContent - hi) < 1e-3 * hi", arg=[by_counts, float(obs["n_counts"].max())])
+    lo, hi = (float(bar.locator(f"[data-testid=view-legend-{k}]").inner_text()) for k in ("lo", "hi"))
+    assert lo == pytest.approx(float(obs["n_counts"].min()), rel=1e-3)
+    assert hi == pytest.approx(float(obs["n_counts"].max()), rel=1e-3)
+    # the snapshot recolored from Python: its key follows
+    viewer.js(f"window.cellucid.app.viewManager.update('{by_batch}', {{colorBy: {{kind: 'field', name: 'leiden'}}}})")
+    viewer.page.wait_for_function(
+        "(id) => document.querySelector(`[data-testid=view-legend-${id}] .title`).textContent === 'leiden'", arg=by_batch)
+    assert key.locator(".item").count() == min(12, obs["leiden"].nunique())
+    # the single layout hides the snapshots, and their keys with them
+    viewer.js("window.cellucid.app.viewManager.setLayout('single')")
+    assert not key.is_visible() and not bar.is_visible()

@@ -3,6 +3,7 @@
 // Each snapshot is a SnapshotView (render/view.js) over the shared store; its options are a
 // ViewState in the store's `views` (state/views.js).
 import { h } from "./dom.js";
+import { renderViewLegend } from "./viewLegend.js";
 import { SnapshotView } from "../render/view.js";
 import { LAYOUTS, MAX_VIEWS, makeSnapshot, liveViewState, describeView, updateView } from "../state/views.js";
 
@@ -39,12 +40,13 @@ export function mountViews(app, dom) {
     overlay.setAttribute("class", "overlay");
     const remove = h("button.view-close", { title: `remove ${state.name}`, "aria-label": `remove ${state.name}`, "data-testid": `remove-${state.id}`, on: { click: () => removeView(state.id) } }, "×");
     const head = h("div.view-head", { "data-testid": `view-head-${state.id}` }, h("b", {}, state.name), h("span.view-what"), remove);
-    const cell = h("div.view", { dataset: { view: state.id } }, canvas, overlay, head);
+    const key = h("div.view-legend", { "data-testid": `view-legend-${state.id}`, hidden: true });
+    const cell = h("div.view", { dataset: { view: state.id } }, canvas, overlay, head, key);
     dom.views.append(cell);
     const view = new SnapshotView(app, canvas, overlay, state);
-    const entry = { id: state.id, cell, head, overlay, view, camera: view.camera, ring: ring(overlay) };
+    const entry = { id: state.id, cell, head, key, overlay, view, camera: view.camera, ring: ring(overlay) };
     view.onFrame = () => afterFrame(entry);
-    view.loading.catch((e) => app.fail(e, `could not show ${state.name}`));
+    view.loading.then(() => refreshKey(entry)).catch((e) => app.fail(e, `could not show ${state.name}`));
     app.attachViewInteraction({ canvas, overlay, camera: view.camera, view });
     const ro = new ResizeObserver(() => fit(entry));
     ro.observe(cell);
@@ -52,6 +54,11 @@ export function mountViews(app, dom) {
     views.set(state.id, entry);
     fit(entry);
     return entry;
+  };
+
+  /** The snapshot's color key, once its column is in (and again when the shown cells change). */
+  const refreshKey = (entry) => {
+    if (!entry.view.disposed) renderViewLegend(entry.key, app, entry.view);
   };
 
   const fit = (entry) => {
@@ -111,7 +118,7 @@ export function mountViews(app, dom) {
       if (!e) addView(v);
       else if (e.view.state !== v) {
         const sameScene = e.view.state.embedding === v.embedding && e.view.state.dimension === v.dimension;
-        e.view.loading = e.view.apply(v, !sameScene).catch((err) => app.fail(err, `could not show ${v.name}`));
+        e.view.loading = e.view.apply(v, !sameScene).then(() => refreshKey(e)).catch((err) => app.fail(err, `could not show ${v.name}`));
       }
     }
     layoutGrid();
@@ -191,6 +198,13 @@ export function mountViews(app, dom) {
   // ------------------------------------------------------------ shared state → every view
 
   app.on("flags", () => views.forEach((e) => e.view.updateFlags()));
+  // hidden cells changed (filters, hidden categories): a category with no visible cell leaves the keys
+  let keysAt = -1;
+  app.on("colors", () => {
+    if (keysAt === app.hiddenVersion) return;
+    keysAt = app.hiddenVersion;
+    views.forEach(refreshKey);
+  });
   app.on("params", (p) => views.forEach((e) => e.view.setParams({ ...p, dpr: e.view.renderer.params.dpr })));
   store.subscribe((s, changed) => {
     if (changed.has("views")) syncViews();
