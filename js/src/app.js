@@ -18,6 +18,7 @@ import { Neighborhoods, selectCells } from "./state/selection.js";
 import { loadPlan, PartialEmbedding, spreadColumn } from "./data/progressive.js";
 import { streamRest } from "./state/progressiveLoad.js";
 import { analysisApi, signatureColumn, signatureKey } from "./data/analysis.js";
+import { describeApp } from "./state/describe.js";
 
 /** How long the first frame waits for the default colors when the points are there first. */
 const FIRST_COLOR_WAIT_MS = 100;
@@ -521,54 +522,9 @@ export class App {
     return col && col.kind === "continuous" ? colorRange(col, this.store.get()) : null;
   }
 
-  /** Plain snapshot of the state for tests, the bridge and session files. */
+  /** Plain description of the state for tests, the bridge and session files (state/describe.js). */
   snapshot() {
-    const s = this.store.get();
-    let nSelected = s.selection.length;
-    return {
-      n_cells: this.n,
-      embedding: s.embedding,
-      dimension: s.dimension,
-      color_by: s.colorBy ? s.colorBy.name : null,
-      color_by_kind: s.colorBy ? s.colorBy.kind : null,
-      // what the canvas shows now (color_by is what was asked for; its data may still be loading)
-      colored_by: this.colorColumn && this.colorColumn.kind !== "none" ? this.colorColumn.name : null,
-      colormap: s.colormap,
-      color_range: this.colorRangeNow(),
-      nav_mode: s.navMode,
-      tool: s.tool,
-      hidden_categories: s.hiddenCategories,
-      filters: s.filters.map(({ column, keep, ...f }) => ({ ...f, keep: keep ? [...keep] : undefined })),
-      visible_count: this.visibleCount,
-      // progressive loading: cells whose coordinates are in (n_cells once all arrived)
-      cells_loaded: this.geom ? this.n - this.geom.nInvalid : 0,
-      all_cells_loaded: !!this.geom && this.geomCache.get(`${s.embedding}|${s.dimension}`) === this.geom,
-      selection_count: nSelected,
-      selected: Array.from(s.selection),
-      selection_source: s.selectionSource,
-      highlight_groups: s.highlightGroups.map((g) => ({ name: g.name, color: g.color, count: g.cells.length, visible: g.visible })),
-      group_pages: s.groupPages.map((p) => p.name),
-      groups_by_page: Object.fromEntries(s.groupPages.map((p) => [p.name, s.highlightGroups.filter((g) => (g.page ?? s.activePage) === p.id).map((g) => g.name)])),
-      active_page: this.pageName(s.activePage),
-      proximity_radius: this.neighborhoods.radius(),
-      knn_k: s.knnK,
-      cvd: s.cvd,
-      ...this.vectors.describe(),
-      point_size: s.pointSize,
-      opacity: s.opacity,
-      theme: s.theme,
-      camera: this.camera.snapshot(),
-      frames: this.renderer.frames,
-      renderer: this.renderer.kind,
-      render_mode: s.renderMode,
-      sort_order: s.sortOrder,
-      zero_neutral: s.zeroNeutral,
-      labels: s.labels,
-      edges: s.edges,
-      ready: this.isReady,
-      // views, layout, linked cameras, cross-highlight (ui/views.js)
-      ...(this.viewManager ? this.viewManager.describe() : {}),
-    };
+    return describeApp(this);
   }
 
   attachInteraction({ onHover, onClick }) {
