@@ -15,7 +15,9 @@ Rules (docs/security.md explains why):
 3. On a non-loopback bind every request needs the token: ``?token=`` once (answered with
    a cookie), then the cookie; or the header.
 
-No CORS headers are ever sent: the viewer is same-origin with its data.
+No CORS headers are sent (the viewer is same-origin with its data), except on
+``/_cellucid/health`` asked with this server's own ``?token=``: the notebook widget's identity
+check reads that answer from the notebook's origin (handlers/health.py).
 """
 
 from __future__ import annotations

@@ -259,6 +259,10 @@ export class App {
    * method, as a colorBy of kind "signature" holds them).
    */
   column(kind, name, spec = null) {
+    if (kind === "signature" && !(spec && Array.isArray(spec.genes) && spec.genes.length)) {
+      const err = new Error(`${name} has no gene list to score (a session saved before signatures were kept)`);
+      return Promise.reject(Object.assign(err, { hint: "score it again in the Analysis panel's Signature tab" }));
+    }
     const key = kind === "signature" ? signatureKey(spec) : `${kind}:${name}`;
     if (!this.columns.has(key)) {
       const label = `Loading ${kind === "gene" ? "gene " : ""}${name}`;
@@ -269,7 +273,7 @@ export class App {
       const p = (kind === "gene"
         ? api.gene(name, this.n, onProgress)
         : kind === "signature"
-          ? analysisApi.signature(spec.genes, spec.method).then((ans) => signatureColumn(name, ans))
+          ? analysisApi.signature(spec.genes, spec.method).then((ans) => signatureColumn(name, ans, spec))
           : sample
           ? api.field(name, sample.sampleCount, onProgress, sample.sample).then((c) => spreadColumn(c, this.n, sample.sample))
           : api.field(name, this.n, onProgress))
@@ -284,7 +288,9 @@ export class App {
         });
       this.columns.set(key, p);
     }
-    return Promise.resolve(this.columns.get(key));
+    const got = Promise.resolve(this.columns.get(key));
+    // the same genes scored twice share one column; each coloring keeps its own name
+    return kind === "signature" ? got.then((c) => (c.name === name ? c : { ...c, name })) : got;
   }
 
   /**

@@ -301,7 +301,7 @@ function render({ model, el }) {
 
   function showUnreachable(res) {
     iframe.remove();
-    box.innerHTML = unreachableHtml({ url: res.url, reason: res.reason, proxied, status: res.status });
+    box.innerHTML = unreachableHtml({ url: res.url, reason: res.reason, proxied, status: res.status, foreign: !!res.foreign });
     setStatus(`error: cannot reach ${res.url} (${res.reason})`);
   }
 

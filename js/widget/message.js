@@ -4,12 +4,19 @@ function esc(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
-export function unreachableHtml({ url, reason, proxied, status }) {
+export function unreachableHtml({ url, reason, proxied, status, foreign }) {
   const lines = [
     `<b>cellucid: the viewer cannot reach its data server.</b>`,
     `Tried <code>${esc(url)}</code> — ${esc(reason)}.`,
   ];
-  if (proxied && status === 404) {
+  if (foreign) {
+    lines.push(
+      "Something answers at that address, but not this kernel's cellucid server (a port " +
+        "forwarded from another machine, or reused by another program), so its data are not shown. " +
+        "Stop what holds the port, or show the viewer with <code>transport=\"comm\"</code> " +
+        "(or the default <code>\"auto\"</code>), which never uses the port.",
+    );
+  } else if (proxied && status === 404) {
     lines.push(
       "The notebook server answered 404 for the proxy path: jupyter-server-proxy is probably not " +
         "installed in the environment that runs the <i>Jupyter server</i>. " +

@@ -18,7 +18,7 @@ export async function probeHealth(base, { token = "", timeoutMs = 8000, fetchImp
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
   const ask = (mode) =>
     fetchImpl(url.href, { mode, cache: "no-store", credentials: sameOrigin ? "same-origin" : "omit", signal: ctrl.signal });
-  const foreign = { ok: false, url: shown(url), foreign: true, reason: "another server answers at this address (it does not know this viewer's token)" };
+  const foreign = (why) => ({ ok: false, url: shown(url), foreign: true, reason: `another server answers at this address (${why})` });
   try {
     if (!token && !sameOrigin) {
       await ask("no-cors"); // an opaque answer still proves reachability
@@ -32,12 +32,13 @@ export async function probeHealth(base, { token = "", timeoutMs = 8000, fetchImp
       // Across origins a refused read (no CORS header: not our server) and no answer at all
       // look the same here: an opaque request tells them apart.
       await ask("no-cors");
-      return foreign;
+      return foreign("its answer does not confirm this viewer's token, or could not be read");
     }
     if (sameOrigin && !resp.ok) return { ok: false, url: shown(url), reason: `HTTP ${resp.status}`, status: resp.status };
     if (!token) return { ok: true, url: shown(url) };
     const body = await resp.json().catch(() => null);
-    return body && body.token_ok === true ? { ok: true, url: shown(url) } : foreign;
+    if (body && body.token_ok === true) return { ok: true, url: shown(url) };
+    return foreign(body ? "it does not confirm this viewer's token" : "its answer is not cellucid's: not JSON, a login page?");
   } catch (err) {
     const reason = ctrl.signal.aborted ? `no answer within ${timeoutMs / 1000} s` : String((err && err.message) || err);
     return { ok: false, url: shown(url), reason };

@@ -185,8 +185,11 @@ def test_a_session_coloured_by_a_signature_scores_it_again_after_a_reload(viewer
     v.page.select_option("[data-testid=sig-method]", "zscore")
     v.page.click("[data-testid=sig-run]")
     v.page.wait_for_function("window.cellucid.state().color_by_kind === 'signature' && window.cellucid.state().colored_by")
+    vid = v.js("window.cellucid.snapshot()")  # a snapshot of the signature colouring, kept too
     session = v.js("window.cellucid.session()")
     assert session["color_by"]["genes"] == ["CD3E", "NKG7"] and session["color_by"]["method"] == "zscore"
+    saved_view = next(x for x in session["views"] if x["id"] == vid)
+    assert saved_view["color_by_genes"] == ["CD3E", "NKG7"] and saved_view["color_by_method"] == "zscore"
     v.page.reload()  # a fresh page: nothing of the signature is cached, the address has no gene list
     v.page.wait_for_selector("body[data-ready='1']", timeout=30000)
     assert v.state()["color_by_kind"] == "field"
@@ -197,6 +200,10 @@ def test_a_session_coloured_by_a_signature_scores_it_again_after_a_reload(viewer
         want = cellucid.signature_score(demo.path, ["CD3E", "NKG7"], method="zscore").to_numpy()
     got = np.array(v.js("Array.from(window.cellucid.app.colorColumn.values)"), dtype=np.float32)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    snap = "(id) => { const e = window.cellucid.app.viewManager.entry(id); return e && e.view.colorColumn; }"
+    v.page.wait_for_function(snap, arg=vid)
+    got_view = np.array(v.js(f"(id) => Array.from(({snap})(id).values)", vid), dtype=np.float32)
+    np.testing.assert_allclose(got_view, want, rtol=1e-5, atol=1e-6)
     assert v.errors == []
 
 

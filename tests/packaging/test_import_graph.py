@@ -170,6 +170,6 @@ def test_viewer_state_data_and_bridge_never_import_the_ui():
     # ui/ renders what state/ holds; the layers below it must work without any panel.
     graph = js_imports()
     assert "bridge/bridge.js" in graph and "state/session.js" in graph  # the scan saw the tree
-    below_ui = ("state/", "data/", "bridge/", "render/", "camera/", "color/", "interaction/")
+    below_ui = ("state/", "data/", "bridge/", "render/", "camera/", "color/", "interaction/", "figure/")
     wrong = sorted((m, t) for m, ts in graph.items() if m.startswith(below_ui) for t in ts if t.startswith("ui/"))
     assert wrong == []

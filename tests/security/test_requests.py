@@ -76,6 +76,13 @@ def test_cross_origin_requests_get_no_cors_permission(server):
         answer = request(server.port, "/dataset_identity.json", method=method, headers=headers)
         assert not [h for h in answer.headers if h.startswith("access-control-")]
     assert request(server.port, "/dataset_identity.json", method="OPTIONS").status in (403, 405)
+    # the one exception, health asked with the server's own token, stays closed to a guess
+    evil = {"Origin": "http://evil.example.com"}
+    for path in (HEALTH, f"{HEALTH}?token={'x' * 32}"):
+        answer = request(server.port, path, headers=evil)
+        assert answer.status == 200 and not [h for h in answer.headers if h.startswith("access-control-")]
+    opened = request(server.port, f"{HEALTH}?token={server.token}", headers=evil)
+    assert opened.headers.get("access-control-allow-origin") == "http://evil.example.com"
 
 
 # -- sizes and methods -----------------------------------------------------------------------

@@ -57,7 +57,9 @@ export function startBridge(app, { token, parentOrigin }) {
 
   const stateMsg = () => {
     const s = app.store.get();
-    return { color_by: s.colorBy ? s.colorBy.name : null, embedding: s.embedding, dimension: s.dimension };
+    // a signature is not a name Python could send back (it would be tried as a gene)
+    const named = s.colorBy && (s.colorBy.kind === "field" || s.colorBy.kind === "gene");
+    return { color_by: named ? s.colorBy.name : null, embedding: s.embedding, dimension: s.dimension };
   };
   const dimensions = () => {
     const e = app.identity.embeddings.find((x) => x.key === app.store.get().embedding);

@@ -73,8 +73,8 @@ export const analysisApi = {
  * A signature score as a continuous color column (`colorBy` {kind: "signature", name, genes,
  * method}: what a session keeps, so a restored session scores the same genes again).
  */
-export function signatureColumn(name, answer) {
-  return { source: "signature", kind: "continuous", name, values: answer.values, min: answer.min, max: answer.max };
+export function signatureColumn(name, answer, spec) {
+  return { source: "signature", kind: "continuous", name, values: answer.values, min: answer.min, max: answer.max, spec: { genes: spec.genes, method: spec.method || "mean" } };
 }
 
 /** The column cache key of a signature: its genes and method (labels restart with each page). */

@@ -1,7 +1,7 @@
 // The figure as a PNG, WYSIWYG: each view re-rendered at 1×–4× its canvas' CSS size (point
 // sizes scale with it), the live view's overlays, title and legend drawn on top, provenance
 // in tEXt chunks.
-import { drawLabels2D } from "../ui/labels.js";
+import { drawLabels2D } from "./labels.js";
 import { addPngText } from "./pngText.js";
 import { figureTitle, legendEntries, panelGrid, panelTitle, provenance, themeColors } from "./scene.js";
 

@@ -1,9 +1,10 @@
 // What a figure shows, read from the viewer in one place: the figure builders (png.js,
-// svg.js) see only this scene, never the App. Also the parts both formats share: titles,
+// svg.js) see only this scene (its panels' views are the view interface: the live view's
+// is the App itself, drawn through the same methods as a snapshot's). Also the parts both formats share: titles,
 // provenance, the legend's entries and where each panel goes.
 import { categoryColors } from "../color/colorize.js";
 import { lut, toHex } from "../color/palettes.js";
-import { fmt } from "../ui/dom.js";
+import { fmt } from "../format.js";
 
 /**
  * The scene of a figure: the store's state, the shown (not hidden) cells, the active

@@ -1,7 +1,7 @@
 // The figure as SVG: one <circle> per visible cell in draw order (density-reduced above
 // SVG_FULL_MAX cells, see `buildSVG`), the live view's overlays, title, legend, provenance
 // in <metadata>.
-import { labelsSVG } from "../ui/labels.js";
+import { labelsSVG } from "./labels.js";
 import { figureTitle, legendEntries, panelGrid, panelTitle, provenance, themeColors } from "./scene.js";
 
 /** Above this many visible cells the SVG is density-reduced (see buildSVG). */

@@ -29,7 +29,7 @@ export function sessionObject(app) {
     clip: s.clip,
     range: s.range,
     hidden_categories: s.hiddenCategories,
-    filters: s.filters.map((f) => ({ field: f.field, source: f.source, kind: f.kind, keep: f.keep ? [...f.keep] : undefined, min: f.min, max: f.max, label: f.label })),
+    filters: s.filters.map((f) => ({ field: f.field, source: f.source, ...(f.spec ? { genes: f.spec.genes, method: f.spec.method } : {}), kind: f.kind, keep: f.keep ? [...f.keep] : undefined, min: f.min, max: f.max, label: f.label })),
     selection: Array.from(s.selection),
     group_pages: s.groupPages.map((p) => ({ id: p.id, name: p.name })),
     active_page: s.activePage,
@@ -83,8 +83,9 @@ export async function restoreSession(app, o) {
   }
   const filters = [];
   for (const f of o.filters || []) {
-    const column = await app.column(f.source === "gene" ? "gene" : "field", f.field);
-    filters.push({ ...f, id: newId(), column, keep: f.keep ? new Set(f.keep) : undefined });
+    const spec = f.source === "signature" ? { genes: f.genes, method: f.method } : null;
+    const column = await app.column(f.source === "gene" || f.source === "signature" ? f.source : "field", f.field, spec);
+    filters.push({ ...f, id: newId(), column, spec: spec || undefined, keep: f.keep ? new Set(f.keep) : undefined });
   }
   app.store.set({
     embedding: o.embedding,

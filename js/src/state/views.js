@@ -81,6 +81,8 @@ export function describeView(v) {
     dimension: v.dimension,
     color_by: v.colorBy ? v.colorBy.name : null,
     color_by_kind: v.colorBy ? v.colorBy.kind : null,
+    // a signature is scored again from its genes and method (sessions)
+    ...(v.colorBy && v.colorBy.genes ? { color_by_genes: [...v.colorBy.genes], color_by_method: v.colorBy.method || "mean" } : {}),
     colormap: v.colormap,
     clip: v.clip ? [...v.clip] : null,
     range: v.range ? [...v.range] : null,
@@ -95,7 +97,9 @@ export function viewFromDescription(d) {
     name: d.name || d.id,
     embedding: d.embedding,
     dimension: d.dimension,
-    colorBy: d.color_by ? { kind: d.color_by_kind || "field", name: d.color_by } : null,
+    colorBy: d.color_by
+      ? { kind: d.color_by_kind || "field", name: d.color_by, ...(d.color_by_genes ? { genes: d.color_by_genes, method: d.color_by_method || "mean" } : {}) }
+      : null,
     colormap: d.colormap || "viridis",
     clip: d.clip || [0, 100],
     range: d.range || null,

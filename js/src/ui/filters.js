@@ -46,12 +46,12 @@ function addFromLegend(app) {
     const keep = new Set(col.categories.map((_, i) => i).filter((i) => !hidden.has(i)));
     if (!hidden.has(-1)) keep.add(-1);
     const names = [...keep].filter((c) => c >= 0).map((c) => col.categories[c]);
-    f = { id: newId(), field: col.name, source: col.source, kind: "categorical", keep, column: col, label: `${col.name} ∈ {${names.join(", ")}}` };
+    f = { id: newId(), field: col.name, source: col.source, spec: col.spec, kind: "categorical", keep, column: col, label: `${col.name} ∈ {${names.join(", ")}}` };
     // the legend's hidden categories now live in the filter
     app.store.set({ filters: [...s.filters, f], hiddenCategories: { ...s.hiddenCategories, [col.name]: [] } });
     return;
   }
   const [min, max] = app.colorRangeNow();
-  f = { id: newId(), field: col.name, source: col.source, kind: "continuous", min, max, column: col, label: `${col.name} in [${fmt(min)}, ${fmt(max)}]` };
+  f = { id: newId(), field: col.name, source: col.source, spec: col.spec, kind: "continuous", min, max, column: col, label: `${col.name} in [${fmt(min)}, ${fmt(max)}]` };
   app.store.set({ filters: [...s.filters, f] });
 }

@@ -5,11 +5,11 @@
 // projected with the current camera (so in 3D it follows the orbit).
 //
 // The labels are DOM elements over the canvas (crisp text at any zoom); figure export draws
-// the same placed labels (drawLabels2D, labelsSVG).
+// the same placed labels (figure/labels.js).
 import { h } from "./dom.js";
 import { categoryColors } from "../color/colorize.js";
+import { LABEL_FONT_PX } from "../figure/labels.js";
 
-export const LABEL_FONT_PX = 13;
 const FONT = `600 ${LABEL_FONT_PX}px sans-serif`;
 const PAD = 2; // px around a label's text box when testing overlap
 
@@ -108,30 +108,4 @@ export class CentroidLabels {
       ),
     );
   }
-}
-
-/** Draw placed labels on a 2D canvas context at scale `k` (PNG export). */
-export function drawLabels2D(ctx, placed, k, dark) {
-  ctx.save();
-  ctx.font = `600 ${LABEL_FONT_PX * k}px sans-serif`;
-  ctx.textAlign = "center";
-  ctx.textBaseline = "middle";
-  ctx.lineJoin = "round";
-  ctx.lineWidth = 3 * k;
-  ctx.strokeStyle = dark ? "rgba(0,0,0,0.85)" : "rgba(255,255,255,0.85)";
-  ctx.fillStyle = dark ? "#f2f2f2" : "#111";
-  for (const l of placed) {
-    ctx.strokeText(l.name, l.x * k, l.y * k);
-    ctx.fillText(l.name, l.x * k, l.y * k);
-  }
-  ctx.restore();
-}
-
-/** Placed labels as an SVG group (figure export); `esc` escapes text. */
-export function labelsSVG(placed, dark, esc) {
-  if (!placed.length) return "";
-  const halo = dark ? "#000000" : "#ffffff";
-  const fill = dark ? "#f2f2f2" : "#111111";
-  const texts = placed.map((l) => `<text x="${l.x.toFixed(1)}" y="${l.y.toFixed(1)}">${esc(l.name)}</text>`).join("");
-  return `<g id="labels" font-family="sans-serif" font-size="${LABEL_FONT_PX}" font-weight="600" text-anchor="middle" dominant-baseline="central" fill="${fill}" stroke="${halo}" stroke-width="3" stroke-opacity="0.85" paint-order="stroke">${texts}</g>`;
 }

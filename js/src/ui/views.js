@@ -198,10 +198,12 @@ export function mountViews(app, dom) {
   // ------------------------------------------------------------ shared state → every view
 
   app.on("flags", () => views.forEach((e) => e.view.updateFlags()));
-  // hidden cells changed (filters, hidden categories): a category with no visible cell leaves the keys
+  // The shown cells changed (filters, hidden categories, progressively loaded cells): a
+  // category with no visible cell leaves the keys. Checked after each live frame, which
+  // follows every such change.
   let keysAt = -1;
-  app.on("colors", () => {
-    if (keysAt === app.hiddenVersion) return;
+  app.on("frame", () => {
+    if (keysAt === app.hiddenVersion || !views.size) return;
     keysAt = app.hiddenVersion;
     views.forEach(refreshKey);
   });

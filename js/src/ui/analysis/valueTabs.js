@@ -33,7 +33,7 @@ export function signatureTab(app, st) {
       const label = `signature ${++signatures} (${ans.genes.length} genes)`;
       if (!st.finish("signature", req, { ...ans, label, values: null })) return;
       const spec = { genes: ans.genes, method: methodSel.value };
-      app.columns.set(signatureKey(spec), signatureColumn(label, ans));
+      app.columns.set(signatureKey(spec), signatureColumn(label, ans, spec));
       app.setColorBy(label, "signature", spec);
     } catch (e) {
       st.fail("signature", req, e);
