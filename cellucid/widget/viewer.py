@@ -391,7 +391,8 @@ class Viewer(ViewsMixin):
 
     @property
     def color_by(self) -> str | None:
-        """The field or gene the cells are colored by (settable)."""
+        """The field or gene the cells are colored by (settable); ``None`` while they are
+        colored by something a name cannot bring back (a signature score from the Analysis panel)."""
         return self.widget.color_by
 
     @color_by.setter
