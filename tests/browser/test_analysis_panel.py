@@ -39,6 +39,15 @@ def group_cells(demo, name):
     return np.flatnonzero(demo.adata.obs["cell_type"].to_numpy() == name)
 
 
+def score_signature(v, genes: str, method: str | None = None):
+    """Paste ``genes`` in the open Signature tab, score them and wait for the cells to take the colour."""
+    v.page.fill("[data-testid=sig-genes]", genes)
+    if method:
+        v.page.select_option("[data-testid=sig-method]", method)
+    v.page.click("[data-testid=sig-run]")
+    v.page.wait_for_function("window.cellucid.state().color_by_kind === 'signature' && window.cellucid.state().colored_by")
+
+
 def rows_shown(v):
     return v.js("""() => [...document.querySelectorAll('[data-testid=de-row]')]
         .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
@@ -165,9 +174,7 @@ def test_signature_colours_the_cells_and_lists_unknown_genes(viewer, demo):
     v = viewer
     open_panel(v, "signature")
     before = v.pixels()
-    v.page.fill("[data-testid=sig-genes]", "CD3E, NKG7\nNOT_A_GENE")
-    v.page.click("[data-testid=sig-run]")
-    v.page.wait_for_function("window.cellucid.state().color_by_kind === 'signature' && window.cellucid.state().colored_by")
+    score_signature(v, "CD3E, NKG7\nNOT_A_GENE")
     assert v.page.get_attribute("[data-testid=sig-unknown]", "data-genes") == "NOT_A_GENE"
     assert "NOT_A_GENE" in v.page.inner_text("[data-testid=sig-unknown]")
     with warnings.catch_warnings():
@@ -181,10 +188,7 @@ def test_signature_colours_the_cells_and_lists_unknown_genes(viewer, demo):
 def test_a_session_coloured_by_a_signature_scores_it_again_after_a_reload(viewer, demo):
     v = viewer
     open_panel(v, "signature")
-    v.page.fill("[data-testid=sig-genes]", "CD3E, NKG7")
-    v.page.select_option("[data-testid=sig-method]", "zscore")
-    v.page.click("[data-testid=sig-run]")
-    v.page.wait_for_function("window.cellucid.state().color_by_kind === 'signature' && window.cellucid.state().colored_by")
+    score_signature(v, "CD3E, NKG7", "zscore")
     vid = v.js("window.cellucid.snapshot()")  # a snapshot of the signature colouring, kept too
     session = v.js("window.cellucid.session()")
     assert session["color_by"]["genes"] == ["CD3E", "NKG7"] and session["color_by"]["method"] == "zscore"
