@@ -78,13 +78,17 @@ class ServerState:
         # The gene-name lookup (5–8 ms for 2k genes, more for 20k) is built now, in the
         # background, rather than on the first gene the user asks for by name.
         self.executor.submit(_build_gene_lookup, source)
+        self.last_request = time.monotonic()  # see wait_until_quiet
+        # A gene index being built (backed CSR) waits between its steps while a viewer loads.
+        index = _index_of(source) if self.health["n_genes"] else None
+        if index is not None and not index.ready:
+            index.yield_while = self.viewer_loading
         # Totals and rank tables for analysis requests, once the first frame is out (and the
         # gene index, if one is being built, is ready): later requests only look them up.
         from cellucid.analysis import prepare as analysis_prep
 
         # With --dask / dask_client: the analysis passes over all cells run on that cluster
         # (connected in the background; health says how it goes).
-        self.last_request = time.monotonic()  # see wait_until_quiet
         self.cluster = _attach_cluster(settings.dask, source, self.health["n_genes"])
         if analysis_prep.enabled() and self.health["n_genes"] and not source.reads_are_remote:
             analysis_prep.mark_waiting(source)
@@ -97,6 +101,10 @@ class ServerState:
     def note_request(self) -> None:
         """A viewer (or script) asked for data: background work waits for a quiet moment."""
         self.last_request = time.monotonic()
+
+    def viewer_loading(self, quiet_s: float = QUIET_S) -> bool:
+        """True while a data request came in the last ``quiet_s`` seconds (a page loading)."""
+        return time.monotonic() - self.last_request < quiet_s
 
     def wait_until_quiet(self, quiet_s: float = QUIET_S, longest_s: float = QUIET_WAIT_MAX_S) -> None:
         """Return once no data request came for ``quiet_s`` (at most ``longest_s`` from now).
@@ -200,7 +208,7 @@ class StepPause:
         if self.resumed is not None:
             earned = (now - self.resumed) * (1 - PREPARE_SHARE) / PREPARE_SHARE
             self.credit = min(self.credit + earned, QUIET_WAIT_MAX_S)
-        if now - self.state.last_request < self.quiet_s and self.credit > 0:
+        if self.state.viewer_loading(self.quiet_s) and self.credit > 0:
             self.state.wait_until_quiet(self.quiet_s, self.credit)
             self.credit = max(0.0, self.credit - (time.monotonic() - now))
         self.resumed = time.monotonic()
@@ -227,13 +235,18 @@ def _prepare_analysis(warming, source: DataSource, default_field: str | None, cl
         warming.result()
     except Exception:  # noqa: BLE001 - the warm-up's own problem; preparing is still useful
         pass
-    index = getattr(getattr(source, "expression_reader", lambda: None)(), "index", None)
+    index = _index_of(source)
     if index is not None and cluster is None:
         # built in the background; its build pauses for requests, this waits (the cluster
         # reads row blocks of the file itself and does not need the index)
         index.wait()
     wait_until_quiet()  # a page loading its first frame goes first
     analysis_prep.prepare(source, [default_field] if default_field else [], pause=pause)
+
+
+def _index_of(source: DataSource):
+    """The gene index (cellucid.data.gene_reading.gene_index) of a backed CSR source, or None."""
+    return getattr(getattr(source, "expression_reader", lambda: None)(), "index", None)
 
 
 def _build_gene_lookup(source: DataSource) -> None:
