@@ -333,7 +333,8 @@ class GeneIndex:
 
     def _pause_for_foreground(self) -> None:
         """Called by the build between steps: stop if closed, wait while a read is in flight
-        (or :attr:`yield_while` says a viewer is loading) — but only as long as the build's guaranteed share (:data:`BUILD_SHARE`) allows: each
+        (or :attr:`yield_while` says a viewer is loading) — but only as long as the build's
+        guaranteed share (:data:`BUILD_SHARE`) allows: each
         second of work earns ``(1 - share) / share`` seconds of pause (at most
         :data:`MAX_PAUSE_S` banked, which is also what the first step may wait), so the
         build always progresses."""
