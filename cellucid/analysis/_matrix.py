@@ -30,6 +30,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from cellucid.analysis._accumulate import _Acc, dense_block_add
+from cellucid.analysis._steps import checkpoint
 from cellucid.data.base import DataSource, InputError
 
 # Stored entries handled per step: ~2M entries hold ~130 MB of temporaries at most (indices,
@@ -169,6 +170,7 @@ class Expression:
         cum = np.cumsum(lengths)
         cuts = np.searchsorted(cum, np.arange(STEP_ENTRIES, int(cum[-1]) if cum.size else 0, STEP_ENTRIES))
         for part_s, part_l in zip(np.split(starts, cuts), np.split(lengths, cuts)):
+            checkpoint()
             pos = _ranges(part_s, part_l)
             if pos.size:
                 yield np.asarray(get_indices(pos), dtype=np.int64), get_data(pos)
@@ -188,6 +190,7 @@ class Expression:
         hi_row = self.n_cells if rows is None or not rows.size else int(rows[-1]) + 1
         row = lo_row
         while row < hi_row:
+            checkpoint()
             # as many rows as fit in one step (at least one)
             stop = int(np.searchsorted(indptr, indptr[row] + STEP_ENTRIES, side="right")) - 1
             stop = min(max(stop, row + 1), hi_row)
@@ -241,6 +244,7 @@ class Expression:
         step = max(1, STEP_ENTRIES // max(self.n_genes, 1))
         use = np.flatnonzero(codes >= 0) if rows is None else rows
         for k in range(0, use.size, step):
+            checkpoint()
             sel = use[k:k + step]
             block = np.asarray(dense[sel] if sel.size < self.n_cells else dense[:], dtype=np.float64)
             dense_block_add(acc, block, codes[sel], n_groups)
@@ -274,6 +278,11 @@ class Expression:
     def gene_blocks(self, budget: int = 1 << 21) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
         """Gene-major blocks ``(lo, hi, colptr, cells, values)``: the entries of genes
         ``lo..hi-1`` (``colptr`` relative to the block), at most about ``budget`` entries each."""
+        for block in self._gene_blocks(budget):
+            checkpoint()
+            yield block
+
+    def _gene_blocks(self, budget: int) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
         r, layout = self.reader, self.layout
         index = self.index
         if layout == "csr" and index is not None and not index.ready and index.error is None and index.note is None:
@@ -354,6 +363,7 @@ class Expression:
         for lo, hi in zip(edges[:-1], edges[1:]):
             genes, cells, vals = [], [], []
             for a in range(0, int(indptr[-1]), STEP_ENTRIES):
+                checkpoint()  # (one block is a whole pass over the matrix)
                 b = min(int(indptr[-1]), a + STEP_ENTRIES)
                 idx = np.asarray(indices[a:b], dtype=np.int64)
                 keep = np.flatnonzero((idx >= lo) & (idx < hi))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Sequence
+from typing import Callable, Sequence
 
 from cellucid.data.base import DataSource
 
@@ -26,10 +26,19 @@ def enabled() -> bool:
     return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def prepare(source: DataSource, fields: Sequence[str] = ()) -> None:
+def prepare(source: DataSource, fields: Sequence[str] = (), pause: Callable[[], None] | None = None) -> None:
     """Totals, then the value table, then per-category sums of the categorical ``fields``;
     waits for a gene index being built first (the table reads genes one by one from it).
-    Never raises: a failure is logged and reported."""
+    ``pause`` is called between the steps of every pass (:mod:`cellucid.analysis._steps`): a
+    server's pause waits there while a viewer is loading. Never raises: a failure is logged
+    and reported."""
+    from cellucid.analysis._steps import pausing
+
+    with pausing(pause):
+        _prepare(source, fields)
+
+
+def _prepare(source: DataSource, fields: Sequence[str]) -> None:
     from cellucid.analysis._matrix import expression_of
     from cellucid.analysis._ranksum import value_table
     from cellucid.analysis.de import prepare_field

@@ -21,6 +21,10 @@ from cellucid.server.watch import DataChanged, FileWatch
 # QUIET_WAIT_MAX_S, so a client polling data without pause cannot hold it back forever).
 QUIET_S = 1.0
 QUIET_WAIT_MAX_S = 10.0
+# Once it runs, a data request pauses it at its next step until the next quiet moment, but
+# it keeps this share of the time: each second of work earns (1 - share) / share seconds of
+# pause, at most QUIET_WAIT_MAX_S banked (the same rule as the gene index build's).
+PREPARE_SHARE = 0.5
 
 
 class ServerState:
@@ -74,25 +78,33 @@ class ServerState:
         # The gene-name lookup (5–8 ms for 2k genes, more for 20k) is built now, in the
         # background, rather than on the first gene the user asks for by name.
         self.executor.submit(_build_gene_lookup, source)
+        self.last_request = time.monotonic()  # see wait_until_quiet
+        # A gene index being built (backed CSR) waits between its steps while a viewer loads.
+        index = _index_of(source) if self.health["n_genes"] else None
+        if index is not None and not index.ready:
+            index.yield_while = self.viewer_loading
         # Totals and rank tables for analysis requests, once the first frame is out (and the
         # gene index, if one is being built, is ready): later requests only look them up.
         from cellucid.analysis import prepare as analysis_prep
 
         # With --dask / dask_client: the analysis passes over all cells run on that cluster
         # (connected in the background; health says how it goes).
-        self.last_request = time.monotonic()  # see wait_until_quiet
         self.cluster = _attach_cluster(settings.dask, source, self.health["n_genes"])
         if analysis_prep.enabled() and self.health["n_genes"] and not source.reads_are_remote:
             analysis_prep.mark_waiting(source)
             # Its own thread, not the analysis executor: a request must not queue behind it.
             threading.Thread(target=_prepare_analysis,
                              args=(self._warming, source, first_frame_keys(self.identity)["field"], self.cluster,
-                                   self.wait_until_quiet),
+                                   self.wait_until_quiet, StepPause(self)),
                              name="cellucid-analysis-prepare", daemon=True).start()
 
     def note_request(self) -> None:
         """A viewer (or script) asked for data: background work waits for a quiet moment."""
         self.last_request = time.monotonic()
+
+    def viewer_loading(self, quiet_s: float = QUIET_S) -> bool:
+        """True while a data request came in the last ``quiet_s`` seconds (a page loading)."""
+        return time.monotonic() - self.last_request < quiet_s
 
     def wait_until_quiet(self, quiet_s: float = QUIET_S, longest_s: float = QUIET_WAIT_MAX_S) -> None:
         """Return once no data request came for ``quiet_s`` (at most ``longest_s`` from now).
@@ -176,6 +188,32 @@ class ServerState:
             self.cluster.close()
 
 
+class StepPause:
+    """What the running analysis preparation calls between the steps of its passes
+    (:mod:`cellucid.analysis._steps`): after a data request in the last ``quiet_s``, wait
+    until the next quiet moment, within the preparation's share of the time (PREPARE_SHARE).
+
+    Waiting before starting is not enough: a page opened a few seconds after the server
+    started met the preparation running and drew its first frame at 1M cells ~0.2 s later
+    (2 cores: the browser, the routes and the passes competing for the CPU and the GIL)."""
+
+    def __init__(self, state: "ServerState", quiet_s: float = QUIET_S):
+        self.state = state
+        self.quiet_s = quiet_s
+        self.credit = QUIET_WAIT_MAX_S  # seconds it may still pause
+        self.resumed: float | None = None  # when it last went back to work
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if self.resumed is not None:
+            earned = (now - self.resumed) * (1 - PREPARE_SHARE) / PREPARE_SHARE
+            self.credit = min(self.credit + earned, QUIET_WAIT_MAX_S)
+        if self.state.viewer_loading(self.quiet_s) and self.credit > 0:
+            self.state.wait_until_quiet(self.quiet_s, self.credit)
+            self.credit = max(0.0, self.credit - (time.monotonic() - now))
+        self.resumed = time.monotonic()
+
+
 def _attach_cluster(target, source: DataSource, n_genes: int):
     if target is None:
         return None
@@ -189,20 +227,26 @@ def _attach_cluster(target, source: DataSource, n_genes: int):
 
 
 def _prepare_analysis(warming, source: DataSource, default_field: str | None, cluster=None,
-                      wait_until_quiet: Callable[[], None] = lambda: None) -> None:
+                      wait_until_quiet: Callable[[], None] = lambda: None,
+                      pause: Callable[[], None] | None = None) -> None:
     from cellucid.analysis import prepare as analysis_prep
 
     try:
         warming.result()
     except Exception:  # noqa: BLE001 - the warm-up's own problem; preparing is still useful
         pass
-    index = getattr(getattr(source, "expression_reader", lambda: None)(), "index", None)
+    index = _index_of(source)
     if index is not None and cluster is None:
         # built in the background; its build pauses for requests, this waits (the cluster
         # reads row blocks of the file itself and does not need the index)
         index.wait()
     wait_until_quiet()  # a page loading its first frame goes first
-    analysis_prep.prepare(source, [default_field] if default_field else [])
+    analysis_prep.prepare(source, [default_field] if default_field else [], pause=pause)
+
+
+def _index_of(source: DataSource):
+    """The gene index (cellucid.data.gene_reading.gene_index) of a backed CSR source, or None."""
+    return getattr(getattr(source, "expression_reader", lambda: None)(), "index", None)
 
 
 def _build_gene_lookup(source: DataSource) -> None:

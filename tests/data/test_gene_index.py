@@ -241,3 +241,31 @@ def test_close_during_the_start_delay_never_builds():
     g.close()
     assert not g._thread.is_alive() and not g.ready
     assert not (cache_dir() / "delayed.cgidx").exists()
+
+
+@pytest.mark.parametrize("chunk_nnz", [300, 100_000])  # bucketed / staged writer
+def test_build_asks_yield_while_between_steps_and_still_finishes_while_it_says_wait(chunk_nnz):
+    # A server sets yield_while (a viewer is loading): the build asks it between its steps
+    # and waits while it is true — within its share of the time, so it ends even if it says
+    # "wait" for ever; close() stops it while it waits.
+    import threading
+
+    X = _csr(seed=8)
+    asked = []
+    g = GeneIndex.open_or_build(f"yield{chunk_nnz}", X.indptr, X.indices, X.data, *X.shape, progress=False,
+                                chunk_nnz=chunk_nnz, start_delay=0.2)
+    g.yield_while = lambda: asked.append(1) or True  # "a viewer is loading", always
+    assert g.wait(60) and g.error is None
+    assert len(asked) >= 2  # asked at more than one step
+    C = X.tocsc()
+    for j in (0, 5, X.shape[1] - 1):
+        np.testing.assert_array_equal(g.column(j), C[:, j].toarray().ravel())
+
+    waiting = threading.Event()
+    g2 = GeneIndex.open_or_build(f"yieldclose{chunk_nnz}", X.indptr, X.indices, X.data, *X.shape, progress=False,
+                                 chunk_nnz=chunk_nnz, start_delay=0.2)
+    g2.yield_while = lambda: waiting.set() or True
+    assert waiting.wait(30)
+    g2.close()
+    assert not g2._thread.is_alive() and not g2.ready and g2.error is None
+    assert not any(p.startswith(f"yieldclose{chunk_nnz}") for p in os.listdir(cache_dir()))

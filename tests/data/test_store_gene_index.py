@@ -56,3 +56,24 @@ def test_health_reports_gene_index_progress(make_adata, write_h5ad, tmp_path, mo
         server.source._reader.index.wait(30)
         with urllib.request.urlopen(server.url + "_cellucid/health") as resp:
             assert json.load(resp)["gene_index"] == 1.0
+
+
+def test_server_makes_a_building_index_wait_while_a_viewer_loads(make_adata, write_h5ad, tmp_path, monkeypatch):
+    """The server hands the index build its "a viewer is loading" test (a data request in the
+    last second): true right after a data request, false once the server was left quiet."""
+    import urllib.request
+
+    from cellucid.anndata_server import AnnDataServer
+
+    monkeypatch.setenv("CELLUCID_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CELLUCID_GENE_INDEX_DELAY", "30")  # still waiting to start while we look
+    monkeypatch.setattr(store_source, "GENE_INDEX_MIN_NNZ", 0)
+    with AnnDataServer(write_h5ad(make_adata(matrix="csr")), port=0, quiet=True) as server:
+        index = server.source._reader.index
+        state = server._runner._app.cellucid_state
+        assert index.yield_while == state.viewer_loading
+        with urllib.request.urlopen(server.url + "_cellucid/api/obs/meta?field=cell_type") as resp:
+            assert resp.status == 200
+        assert index.yield_while(quiet_s=60)  # a data request just came
+        state.last_request = float("-inf")  # (as after a long quiet)
+        assert not index.yield_while()

@@ -175,3 +175,72 @@ def test_background_preparation_waits_for_a_quiet_moment(h5ad, h5ad_server):
     last = state.last_request
     waiter.join(10)
     assert returned and returned[0] >= last + 0.5  # it waited for the quiet after the last one
+
+
+def test_background_preparation_pauses_between_the_steps_of_its_passes(h5ad_file, monkeypatch):
+    """The preparation calls its pause between the steps of every pass over the matrix
+    (totals, value table, per-category sums and rank sums), so a server can hold it while a
+    page loads; a request's own passes on another thread never call it."""
+    import threading
+
+    from cellucid.analysis import prepare as analysis_prep
+    from cellucid.analysis._matrix import expression_of
+    from cellucid.data._open import open_source
+
+    monkeypatch.setenv("CELLUCID_GENE_INDEX", "0")  # the passes read the file itself, no build to wait for
+    source = open_source(h5ad_file, gene_id_column="gene_ids")
+    try:
+        calls = []
+        other_thread = []
+
+        def pause():
+            calls.append(threading.get_ident())
+
+        def request_pass():  # what a route does meanwhile, on its own thread
+            expression_of(source).category_sums(np.zeros(1200, dtype=np.int64), 1, single=True)
+            other_thread.append(len(calls))
+
+        analysis_prep.prepare(source, ["cell_type"], pause=pause)
+        assert analysis_prep.status(source) == "ready"
+        assert len(calls) >= 4  # totals, value table, category sums, category rank sums
+        assert set(calls) == {threading.get_ident()}
+        before = len(calls)
+        t = threading.Thread(target=request_pass)
+        t.start()
+        t.join(60)
+        assert other_thread == [before]  # the other thread's pass did not pause
+    finally:
+        analysis_prep.forget(source)
+        source.close()
+
+
+def test_running_preparation_waits_for_quiet_after_a_data_request_within_its_share(h5ad, h5ad_server):
+    """Between steps (StepPause): after a data request it waits until no request came for
+    ``quiet_s``; the time it may pause is earned by working (PREPARE_SHARE), so a client that
+    never stops asking cannot stop it."""
+    import threading
+    import time
+
+    from cellucid.server.state import PREPARE_SHARE, QUIET_WAIT_MAX_S, StepPause
+
+    state = h5ad_server._runner._app.cellucid_state
+    pause = StepPause(state, quiet_s=1.0)  # (longer than any gap between the requests below)
+    assert h5ad.get("/_cellucid/api/obs/meta", {"field": "cell_type"}).status == 200
+    returned = []
+    waiter = threading.Thread(target=lambda: (pause(), returned.append(time.monotonic())))
+    waiter.start()
+    stop = time.monotonic() + 1.5
+    while time.monotonic() < stop:  # a page loading: a request every 0.1 s
+        h5ad.get("/_cellucid/api/obs/meta", {"field": "cell_type"})
+        time.sleep(0.1)
+    last = state.last_request
+    waiter.join(10)
+    assert returned and returned[0] >= last + 1.0  # it waited for the quiet after the last request
+
+    # no credit left: it goes on at once, and each second of work earns pause again
+    pause.credit = 0.0
+    pause.resumed = time.monotonic() - 0.2  # 0.2 s of work since it last paused
+    state.last_request = float("-inf")  # (no recent request: nothing to wait for)
+    pause()
+    earned = 0.2 * (1 - PREPARE_SHARE) / PREPARE_SHARE
+    assert earned <= pause.credit <= QUIET_WAIT_MAX_S

@@ -52,7 +52,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -177,6 +177,10 @@ class GeneIndex:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._busy = 0  # foreground reads in flight; the build waits while > 0
+        # Set by a server: True while a viewer is loading (a data request in the last second).
+        # The build waits between its steps while it is, within the same share as for reads:
+        # started during a page's first load it competed with the browser for 2 cores.
+        self.yield_while: Callable[[], bool] | None = None
         self._pause_credit = 0.0  # seconds the build may still pause (see BUILD_SHARE)
         self._resumed: float | None = None  # when the build last went back to work
         self._idle = threading.Condition()
@@ -328,8 +332,9 @@ class GeneIndex:
                     self._idle.notify_all()
 
     def _pause_for_foreground(self) -> None:
-        """Called by the build between steps: stop if closed, wait while a read is in flight —
-        but only as long as the build's guaranteed share (:data:`BUILD_SHARE`) allows: each
+        """Called by the build between steps: stop if closed, wait while a read is in flight
+        (or :attr:`yield_while` says a viewer is loading) — but only as long as the build's
+        guaranteed share (:data:`BUILD_SHARE`) allows: each
         second of work earns ``(1 - share) / share`` seconds of pause (at most
         :data:`MAX_PAUSE_S` banked, which is also what the first step may wait), so the
         build always progresses."""
@@ -341,9 +346,15 @@ class GeneIndex:
         else:  # … later ones as long as the build's share allows
             earned = (now - self._resumed) * (1 - BUILD_SHARE) / BUILD_SHARE
             self._pause_credit = min(self._pause_credit + earned, MAX_PAUSE_S)
+        others = self.yield_while
         with self._idle:
-            if self._busy and self._pause_credit > 0:
-                self._idle.wait_for(lambda: self._busy == 0 or self._cancel.is_set(), timeout=self._pause_credit)
+            if (self._busy or (others is not None and others())) and self._pause_credit > 0:
+                if others is None:
+                    self._idle.wait_for(lambda: self._busy == 0 or self._cancel.is_set(), timeout=self._pause_credit)
+                else:  # (a time-based condition: looked at again every 50 ms)
+                    deadline = now + self._pause_credit
+                    while not self._cancel.is_set() and (self._busy or others()) and time.monotonic() < deadline:
+                        self._idle.wait(min(0.05, deadline - time.monotonic()))
                 self._pause_credit = max(0.0, self._pause_credit - (time.monotonic() - now))
         if self._cancel.is_set():
             raise _Cancelled()
