@@ -355,7 +355,7 @@ def markdown(results) -> str:
             rows.append((r["tool"], r["dataset"], _s(s["first_frame_s"]), _s(s["colored_frame_s"]),
                          _s(s["gene_recolor_s"]), _mb(s["bytes_before_first_frame"]), lasso, pan))
         L += ["## Viewers (headless Chromium, SwiftShader software WebGL, 1280×800)", "",
-              "Times from navigation start, each on a freshly started server and a fresh browser context (one warm-up page per browser before them). "
+              "Times from navigation start, each on a freshly started server and a fresh browser context (one warm-up page per browser before them); cellucid's gene index is built before the first of them (as a server up for a while has it: the http part waits for it, a browser-only run builds it first). "
               "First frame = the animation frame after the first draw of ≥ ¼ of the cells (a WebGL draw call; for cellucid's CPU renderer, which this software-GL browser gets, its `cellucid:draw` frame mark); colored frame = "
               "cellucid's first frame colored by the default field (the frame of the latest draw before it sets `body[data-ready=1]`, which it does once that frame is drawn and its panels are built); recolor = cellucid: "
               "`setColorBy(gene)` → next drawn frame; cellxgene: click on the gene suggestion → first frame drawn "
