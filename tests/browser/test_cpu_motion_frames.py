@@ -18,15 +18,20 @@ from browser_page import open_viewer
 pytestmark = pytest.mark.browser
 
 BUDGET = 500
+MOTION_SETTLE_MS = 120  # cpuRenderer.js: the full frame this long after the last motion frame
 DEFAULT_BUDGET = 250_000  # MOTION_POINTS in cpuRenderer.js
 
 # Every frame's point count and whether it was sampled, from the "cellucid:draw" marks (the
-# page keeps only the latest mark).
+# page keeps only the latest mark), and when it was drawn.
 WATCH_DRAWS = """() => {
   window.__draws = [];
+  window.__drawTimes = [];
   if (window.__drawObserver) return;
   window.__drawObserver = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) if (e.name === "cellucid:draw") window.__draws.push([e.detail.points, e.detail.sampled]);
+    for (const e of list.getEntries()) if (e.name === "cellucid:draw") {
+      window.__draws.push([e.detail.points, e.detail.sampled]);
+      window.__drawTimes.push(e.startTime);
+    }
   });
   window.__drawObserver.observe({ type: "mark" });
 }"""
@@ -57,7 +62,8 @@ def center(v) -> tuple[float, float]:
 
 def drag(v, steps: int = 6, dx: float = 12.0) -> list:
     """Press the left button on the canvas and move it ``steps`` times, waiting for a frame
-    after each move; returns the frames (points, sampled) drawn while the button was down."""
+    after each move; returns the frames (points, sampled, ms since the frame before) drawn
+    while the button was down."""
     x, y = center(v)
     v.js(WATCH_DRAWS)
     v.page.mouse.move(x, y)
@@ -65,7 +71,7 @@ def drag(v, steps: int = 6, dx: float = 12.0) -> list:
     for k in range(1, steps + 1):
         v.page.mouse.move(x + k * dx, y + k * dx / 2)
         v.js(NEXT_FRAME)
-    during = v.js("window.__draws.slice()")
+    during = v.js("window.__draws.map((d, i) => [...d, i ? window.__drawTimes[i] - window.__drawTimes[i - 1] : 0])")
     v.page.mouse.up()
     return during
 
@@ -84,8 +90,15 @@ def test_a_drag_draws_a_sample_then_the_full_frame(sampled_viewer):
     during = drag(v)
     assert v.js("window.cellucid.state().camera") != before  # the drag moved the view
     assert during, "no frame was drawn during the drag"
-    # every frame drawn while the camera moved had about the sample's cells, and said so
-    assert all(0.6 * BUDGET < p < 1.4 * BUDGET and sampled for p, sampled in during), during
+    # every frame drawn while the camera moved had about the sample's cells, and said so; a full
+    # frame while the button is down only follows a rest of the camera (its settle timer: a
+    # loaded machine can take longer than that between two of the test's moves)
+    assert during[0][1], during
+    for k, (p, sampled, gap) in enumerate(during):
+        if sampled:
+            assert 0.6 * BUDGET < p < 1.4 * BUDGET, during
+        else:
+            assert k and during[k - 1][1] and gap >= 0.9 * MOTION_SETTLE_MS, during
     # once the camera rests, the full frame follows by itself ...
     v.page.wait_for_function(LAST_DRAW_IS_FULL, timeout=5000)
     assert v.js("window.__draws[window.__draws.length - 1][1]") is False
@@ -158,7 +171,7 @@ def test_motion_points_zero_draws_every_frame_in_full(browser, server):
     v = open_viewer(browser, f"{server.url}?renderer=cpu&motion_points=0")
     try:
         during = drag(v)
-        assert during and all(p == N_CELLS and not sampled for p, sampled in during), during
+        assert during and all(p == N_CELLS and not sampled for p, sampled, _ in during), during
         assert v.js("window.cellucid.app.renderer.motionPoints") == 0
     finally:
         v.page.close()
