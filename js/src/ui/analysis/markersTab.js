@@ -4,7 +4,7 @@
 import { h } from "../dom.js";
 import { analysisApi } from "../../data/analysis.js";
 import { dotPlot } from "./plots.js";
-import { statusLine } from "./status.js";
+import { statusLine, showResult } from "./status.js";
 
 export function categoricalFields(app) {
   return app.identity.fields.filter((f) => f.kind !== "continuous").map((f) => f.name);
@@ -60,11 +60,7 @@ export function markersTab(app, st) {
   const list = h("div.an-list", { "data-testid": "markers-list" });
   const plot = h("div.an-plot");
   const result = h("div.an-result", { hidden: true }, plot, list);
-  st.subscribe((s, changed) => {
-    if (!changed.has("markers")) return;
-    const r = s.markers.result;
-    result.hidden = !r;
-    if (!r) return;
+  showResult(st, "markers", result, (r) => {
     plot.replaceChildren(dotPlot(r.dots));
     list.replaceChildren(
       ...[...r.per].map(([g, genes]) =>

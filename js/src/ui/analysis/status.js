@@ -24,3 +24,13 @@ export function statusLine(st, kind) {
   paint();
   return el;
 }
+
+/** A tab's result box: hidden while there is no result of `kind`, `paint(result)` on each new one. */
+export function showResult(st, kind, box, paint) {
+  st.subscribe((s, changed) => {
+    if (!changed.has(kind)) return;
+    const r = s[kind].result;
+    box.hidden = !r;
+    if (r) paint(r);
+  });
+}

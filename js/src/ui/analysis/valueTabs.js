@@ -5,7 +5,7 @@ import { h, fmt, fmtInt } from "../dom.js";
 import { analysisApi, signatureColumn, signatureKey } from "../../data/analysis.js";
 import { drawScatter, violinStats, drawViolins, violinTable } from "./plots.js";
 import { fieldSelect } from "./markersTab.js";
-import { statusLine } from "./status.js";
+import { statusLine, showResult } from "./status.js";
 
 let signatures = 0;
 
@@ -40,11 +40,7 @@ export function signatureTab(app, st) {
     }
   };
   const info = h("div.an-result", { "data-testid": "sig-result", hidden: true });
-  st.subscribe((s, changed) => {
-    if (!changed.has("signature")) return;
-    const r = s.signature.result;
-    info.hidden = !r;
-    if (!r) return;
+  showResult(st, "signature", info, (r) => {
     info.replaceChildren(
       h("div", { "data-testid": "sig-used" }, `${r.label}: colouring by the ${r.genes.length} genes found`),
       r.unknown.length ? h("div.error", { "data-testid": "sig-unknown", "data-genes": r.unknown.join(",") }, `not in the data (left out): ${r.unknown.join(", ")}`) : null,
@@ -77,11 +73,7 @@ export function correlationTab(app, st) {
       st.fail("correlation", req, e);
     }
   };
-  st.subscribe((s, changed) => {
-    if (!changed.has("correlation")) return;
-    const r = s.correlation.result;
-    result.hidden = !r;
-    if (!r) return;
+  showResult(st, "correlation", result, (r) => {
     stats.dataset.r = String(r.r);
     stats.dataset.p = String(r.p);
     stats.textContent = `${r.method} r = ${fmt(r.r)}, p = ${fmt(r.p)}, n = ${fmtInt(r.n)} cells`;
@@ -117,11 +109,7 @@ export function violinTab(app, st) {
       st.fail("violin", req, e);
     }
   };
-  st.subscribe((s, changed) => {
-    if (!changed.has("violin")) return;
-    const r = s.violin.result;
-    result.hidden = !r;
-    if (!r) return;
+  showResult(st, "violin", result, (r) => {
     drawViolins(canvas, r.stats, r.name);
     table.replaceChildren(violinTable(r.stats));
   });
