@@ -6,7 +6,7 @@ import { computeHidden } from "./state/visibility.js";
 import { buildGeometry } from "./render/geometry.js";
 import { createRenderer } from "./render/choose.js";
 import { Camera } from "./camera/camera.js";
-import { ScreenIndex } from "./interaction/spatial.js";
+import { ScreenIndex, updatedIndex, pickCell, projectCell } from "./interaction/spatial.js";
 import { attachPointer, attachFlyKeys } from "./interaction/pointer.js";
 import { colorRange, buildPalette, columnLevels, withGroups, levelOrder, rgbaFromIndex, paletteBase } from "./color/colorize.js";
 import { shownGeometry, restrip } from "./render/strip1d.js";
@@ -506,21 +506,15 @@ export class App {
 
   /** Cells inside a polygon (CSS px relative to the canvas) in the current view. */
   cellsInPolygon(poly) {
-    this.index.update(this.camera, this.geom, this.hidden, this.n);
-    return this.index.inPolygon(poly);
+    return updatedIndex(this, this).inPolygon(poly);
   }
 
   pick(x, y) {
-    if (!this.geom) return null;
-    this.index.update(this.camera, this.geom, this.hidden, this.n);
-    return this.index.pick(x, y, Math.max(4, this.store.get().pointSize / 2 + 2));
+    return pickCell(this, this, x, y, this.store.get().pointSize);
   }
 
   project(i) {
-    if (!this.geom) return null;
-    const w = this.geom.world;
-    const p = this.camera.project(w[3 * i], w[3 * i + 1], w[3 * i + 2]);
-    return p ? { x: p[0], y: p[1] } : null;
+    return projectCell(this, i);
   }
 
   colorRangeNow() {

@@ -2,6 +2,7 @@
 // SVG_FULL_MAX cells, see `buildSVG`), the live view's overlays, title, legend, provenance
 // in <metadata>.
 import { labelsSVG } from "./labels.js";
+import { updatedIndex } from "../interaction/spatial.js";
 import { figureTitle, legendEntries, panelGrid, panelTitle, provenance, themeColors } from "./scene.js";
 
 /** Above this many visible cells the SVG is density-reduced (see buildSVG). */
@@ -58,9 +59,7 @@ function svgPanel(scene, panel, maxCells, titled) {
   const visible = order.length;
   if (V.geom.dim === 3) {
     // painter's algorithm: far cells first
-    V.index.hiddenVersion = scene.hiddenVersion; // every view's index follows the shared hidden mask
-    V.index.update(V.camera, V.geom, hidden, n);
-    const d = V.index.depth;
+    const d = updatedIndex(V, scene).depth; // every view's index follows the shared hidden mask
     order.sort((a, b) => d[b] - d[a]);
   } else if (V.order) {
     // continuous colors: the renderer's value order (high values on top)

@@ -170,3 +170,30 @@ function outlineCells(px, py, gw, gh) {
   }
   return marked;
 }
+
+// The view interface's picking (the live view, App, and each snapshot, render/view.js): every
+// view keeps its own screen index over the hidden mask the views share.
+
+/**
+ * `view`'s screen index (`view`: {index, camera, geom}) brought up to date with its camera and
+ * the cells shown (`shown`: {hidden, hiddenVersion, n}).
+ */
+export function updatedIndex(view, shown) {
+  view.index.hiddenVersion = shown.hiddenVersion;
+  view.index.update(view.camera, view.geom, shown.hidden, shown.n);
+  return view.index;
+}
+
+/** The cell under (x, y) in CSS px relative to the view's canvas, or null. */
+export function pickCell(view, shown, x, y, pointSize) {
+  if (!view.geom) return null;
+  return updatedIndex(view, shown).pick(x, y, Math.max(4, pointSize / 2 + 2));
+}
+
+/** Where cell `i` is drawn in the view (CSS px relative to its canvas), or null. */
+export function projectCell(view, i) {
+  if (!view.geom) return null;
+  const w = view.geom.world;
+  const p = view.camera.project(w[3 * i], w[3 * i + 1], w[3 * i + 2]);
+  return p ? { x: p[0], y: p[1] } : null;
+}

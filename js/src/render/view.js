@@ -5,7 +5,7 @@
 // per-cell flags (selection, highlight groups, cross-highlight), and the drawing parameters.
 import { createRenderer } from "./choose.js";
 import { Camera } from "../camera/camera.js";
-import { ScreenIndex } from "../interaction/spatial.js";
+import { ScreenIndex, updatedIndex, pickCell, projectCell } from "../interaction/spatial.js";
 import { colorRange, buildPalette, columnLevels, withGroups, levelOrder, rgbaFromIndex } from "../color/colorize.js";
 import { emphasisList } from "../state/views.js";
 
@@ -124,24 +124,16 @@ export class SnapshotView {
 
   /** The cell under (x, y) in CSS px relative to this canvas, or null. */
   pick(x, y) {
-    if (!this.geom) return null;
-    this.index.hiddenVersion = this.app.hiddenVersion;
-    this.index.update(this.camera, this.geom, this.app.hidden, this.app.n);
-    return this.index.pick(x, y, Math.max(4, this.app.store.get().pointSize / 2 + 2));
+    return pickCell(this, this.app, x, y, this.app.store.get().pointSize);
   }
 
   cellsInPolygon(poly) {
-    this.index.hiddenVersion = this.app.hiddenVersion;
-    this.index.update(this.camera, this.geom, this.app.hidden, this.app.n);
-    return this.index.inPolygon(poly);
+    return updatedIndex(this, this.app).inPolygon(poly);
   }
 
   /** Where cell `i` is drawn in this view (CSS px relative to its canvas), or null. */
   project(i) {
-    if (!this.geom) return null;
-    const w = this.geom.world;
-    const p = this.camera.project(w[3 * i], w[3 * i + 1], w[3 * i + 2]);
-    return p ? { x: p[0], y: p[1] } : null;
+    return projectCell(this, i);
   }
 
   /** The ViewState with the camera as it is now (sessions, Python). */
