@@ -210,15 +210,22 @@ def session(jupyter, new_page, app, notebook_path):
         server.shutdown_kernels()
 
 
+def shown_viewer(server, page):
+    """Run the notebook's first two cells (set-up, show the viewer); the viewer's frame once
+    rendered and the kernel idle again."""
+    run_cell(page, 0)
+    run_cell(page, 1)
+    frame = viewer_frame(page)
+    server.wait_kernels_idle()
+    return frame
+
+
 @contextlib.contextmanager
 def running_viewer(jupyter, new_page, workdir, app="lab", proxy=False):
     """The e2e notebook's viewer shown and rendered; yields (server, page, frame, iframe src)."""
     make_notebook(workdir, proxy=proxy)
     with session(jupyter, new_page, app, f"{workdir.name}/e2e.ipynb") as (server, page):
-        run_cell(page, 0)  # setup
-        run_cell(page, 1)  # show the viewer; the later cells run when the test says so
-        frame = viewer_frame(page)
-        server.wait_kernels_idle()
+        frame = shown_viewer(server, page)  # the later cells run when the test says so
         src = page.locator("iframe[title='cellucid viewer']").get_attribute("src")
         yield server, page, frame, src
 
@@ -481,10 +488,7 @@ def test_groups_and_sessions_in_jupyterlab(jupyter, new_page, workdir):
     coloring that Python changed meanwhile."""
     write_notebook(workdir / "groups.ipynb", GROUP_CELLS)
     with session(jupyter, new_page, "lab", f"{workdir.name}/groups.ipynb") as (server, page):
-        run_cell(page, 0)
-        run_cell(page, 1)
-        frame = viewer_frame(page)
-        server.wait_kernels_idle()
+        frame = shown_viewer(server, page)
         run_cell(page, 2)
         output_matching(page, r"NOGROUPS 0")
         run_cell(page, 3)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from jupyter_harness import output_matching, run_cell, viewer_frame, write_notebook
-from test_lab_e2e import jupyter, new_page, session, workdir  # noqa: F401 - fixtures
+from jupyter_harness import output_matching, run_cell, write_notebook
+from test_lab_e2e import jupyter, new_page, session, shown_viewer, workdir  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.jupyter, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -26,10 +26,7 @@ CELLS = [
 def test_python_snapshot_views_and_layout_drive_the_page(jupyter, new_page, workdir):  # noqa: F811
     write_notebook(workdir / "views.ipynb", CELLS)
     with session(jupyter, new_page, "lab", f"{workdir.name}/views.ipynb") as (server, page):
-        run_cell(page, 0)
-        run_cell(page, 1)
-        frame = viewer_frame(page)
-        server.wait_kernels_idle()
+        frame = shown_viewer(server, page)
 
         run_cell(page, 2)
         m = output_matching(page, r"VIEWS (.*)")
